@@ -1,0 +1,164 @@
+//! The crate's one error type: validation, transport, and what DIS answered.
+
+use std::time::Duration;
+
+/// A record or request that breaks a DIS limit, found before any byte is sent.
+///
+/// Each message names the field (with the record's index) and the limit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ValidationError {
+    /// `stream_name` is empty.
+    #[error("stream_name: must not be empty")]
+    StreamNameEmpty,
+    /// `stream_name` is longer than DIS allows.
+    #[error("stream_name: {len} characters, the limit is {max}")]
+    StreamNameTooLong {
+        /// Length of the name given, in characters.
+        len: usize,
+        /// The limit (60).
+        max: usize,
+    },
+    /// The request has no records.
+    #[error("records: the list is empty, at least 1 record is required")]
+    NoRecords,
+    /// More records than one request may carry.
+    #[error("records: {count} records, the limit per request is {max}")]
+    TooManyRecords {
+        /// Records given.
+        count: usize,
+        /// The configured limit.
+        max: usize,
+    },
+    /// One record's raw data is larger than DIS accepts.
+    #[error("records[{index}].data: {size} bytes, the limit is {max} bytes (before Base64)")]
+    RecordTooLarge {
+        /// Position of the record in the request.
+        index: usize,
+        /// Raw size in bytes.
+        size: usize,
+        /// The configured limit.
+        max: usize,
+    },
+    /// The records' data together are larger than one request may carry.
+    #[error("records: {size} bytes of data in one request, the limit is {max} bytes")]
+    RequestTooLarge {
+        /// Sum of the raw sizes of the records' data.
+        size: usize,
+        /// The configured limit.
+        max: usize,
+    },
+    /// `explicit_hash_key` is not a decimal integer in range.
+    #[error(
+        "records[{index}].explicit_hash_key: {value:?} is not a decimal integer in 0..=9223372036854775807"
+    )]
+    ExplicitHashKey {
+        /// Position of the record in the request.
+        index: usize,
+        /// The value given.
+        value: String,
+    },
+    /// `partition_id` is neither `shardId-` + 10 digits nor a bare index.
+    #[error(
+        "records[{index}].partition_id: {value:?} is neither shardId- followed by 10 digits nor a decimal index of at most 10 digits"
+    )]
+    PartitionId {
+        /// Position of the record in the request.
+        index: usize,
+        /// The value given.
+        value: String,
+    },
+    /// A limit was configured with an impossible value.
+    #[error("limits: {0}")]
+    Limits(String),
+}
+
+/// Everything that can go wrong while sending records.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request breaks a DIS limit; nothing was sent.
+    #[error("invalid request, nothing sent: {0}")]
+    Invalid(#[from] ValidationError),
+    /// Configuration or credentials are missing or malformed.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// Signing or preparing the request failed; nothing was sent.
+    #[error("request not sent: {0}")]
+    Request(String),
+    /// The request could not be completed on the network (connect, TLS, timeout, reset).
+    #[error("transport: {message}")]
+    Transport {
+        /// What happened, from the HTTP client.
+        message: String,
+        /// True when the request may have reached DIS (a timeout or reset after it was
+        /// written): a retry may store the records twice.
+        maybe_delivered: bool,
+        /// True when the connection could not be made at all.
+        connect: bool,
+        /// True when a timeout ended the request.
+        timeout: bool,
+    },
+    /// DIS (or the API gateway in front of it) refused the request.
+    #[error(
+        "DIS answered HTTP {status}{}: {message}{}",
+        code.as_deref().map(|c| format!(" {c}")).unwrap_or_default(),
+        request_id.as_deref().map(|r| format!(" (X-Request-Id {r})")).unwrap_or_default()
+    )]
+    Dis {
+        /// HTTP status.
+        status: u16,
+        /// `errorCode` (DIS) or `error_code` (API gateway), when the body had one.
+        code: Option<String>,
+        /// `message` / `error_msg`, or the start of the raw body.
+        message: String,
+        /// The `X-Request-Id` response header, for Huawei support.
+        request_id: Option<String>,
+        /// The `Retry-After` response header, when present.
+        retry_after: Option<Duration>,
+    },
+    /// DIS answered something this client cannot read (bad JSON, wrong types, wrong
+    /// number of results). The records' fate is unknown.
+    #[error(
+        "unreadable response{}: {message}{}",
+        status.map(|s| format!(" (HTTP {s})")).unwrap_or_default(),
+        request_id.as_deref().map(|r| format!(" (X-Request-Id {r})")).unwrap_or_default()
+    )]
+    InvalidResponse {
+        /// HTTP status, when known.
+        status: Option<u16>,
+        /// What was wrong.
+        message: String,
+        /// The `X-Request-Id` response header.
+        request_id: Option<String>,
+    },
+}
+
+impl Error {
+    /// The HTTP status DIS answered with, if any.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Dis { status, .. } => Some(*status),
+            Error::InvalidResponse { status, .. } => *status,
+            _ => None,
+        }
+    }
+
+    /// The DIS error code (`DIS.4301`, `APIGW.0301`, ...), if DIS gave one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Dis { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The `X-Request-Id` of the answer, if there was one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Dis { request_id, .. } | Error::InvalidResponse { request_id, .. } => {
+                request_id.as_deref()
+            }
+            _ => None,
+        }
+    }
+}

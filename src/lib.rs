@@ -1,0 +1,21 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+
+pub mod auth;
+pub mod error;
+pub mod ext;
+mod generated;
+mod hooks;
+#[cfg(feature = "local")]
+pub mod local;
+pub mod sign;
+pub mod validate;
+
+pub use auth::Credentials;
+pub use error::{Error, ValidationError};
+pub use ext::{DisClient, DisClientBuilder, Record, RecordResult, SendOutcome};
+pub use generated::{Client, types};
+pub use validate::Limits;
+
+/// The OpenAPI document the client is generated from, as written in `openapi/dis-records.yaml`.
+pub const OPENAPI_SPEC: &str = include_str!("../openapi/dis-records.yaml");

@@ -1,0 +1,143 @@
+//! Checks a request against DIS limits before any byte is sent.
+//!
+//! The patterns (`explicit_hash_key`, `partition_id`) and `stream_name`'s length are checked by
+//! the newtypes that progenitor generates from the spec, so the spec stays the one source of
+//! truth; this module turns their errors into [`ValidationError`]s that name the field, the
+//! record's index and the limit.
+
+use crate::error::ValidationError;
+use crate::types;
+
+/// `stream_name`'s maximum length in the DIS document (表3: 最大长度 60).
+pub const MAX_STREAM_NAME_LEN: usize = 60;
+/// One record: at most 1 MiB of raw bytes before Base64.
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+/// One request to a common stream: at most 1 MiB of record data.
+pub const COMMON_STREAM_REQUEST_BYTES: usize = 1024 * 1024;
+/// One request to an advanced stream: at most 5 MiB of record data.
+pub const ADVANCED_STREAM_REQUEST_BYTES: usize = 5 * 1024 * 1024;
+/// Records per request: not documented by DIS; 500 is the common third-party figure.
+pub const DEFAULT_RECORDS_PER_REQUEST: usize = 500;
+
+/// Limits a request must respect. The default is a DIS common stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Raw bytes of one record (before Base64).
+    pub max_record_bytes: usize,
+    /// Raw bytes of all records of one request (partition keys are not counted, as in DIS).
+    pub max_request_bytes: usize,
+    /// Records in one request.
+    pub max_records_per_request: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::COMMON
+    }
+}
+
+impl Limits {
+    /// A DIS common stream: 1 MiB per request.
+    pub const COMMON: Limits = Limits {
+        max_record_bytes: MAX_RECORD_BYTES,
+        max_request_bytes: COMMON_STREAM_REQUEST_BYTES,
+        max_records_per_request: DEFAULT_RECORDS_PER_REQUEST,
+    };
+    /// A DIS advanced stream: 5 MiB per request.
+    pub const ADVANCED: Limits = Limits {
+        max_record_bytes: MAX_RECORD_BYTES,
+        max_request_bytes: ADVANCED_STREAM_REQUEST_BYTES,
+        max_records_per_request: DEFAULT_RECORDS_PER_REQUEST,
+    };
+
+    /// Checks that the limits can be met at all (each at least 1, a record fits a request).
+    pub fn check(&self) -> Result<(), ValidationError> {
+        if self.max_records_per_request == 0 {
+            return Err(ValidationError::Limits(
+                "max_records_per_request must be at least 1".into(),
+            ));
+        }
+        if self.max_record_bytes == 0 || self.max_request_bytes < self.max_record_bytes {
+            return Err(ValidationError::Limits(format!(
+                "max_request_bytes ({}) must be at least max_record_bytes ({}), which must be at least 1",
+                self.max_request_bytes, self.max_record_bytes
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Checks `stream_name` (not empty, at most 60 characters) and returns the generated newtype.
+pub fn stream_name(name: &str) -> Result<types::PutRecordsRequestStreamName, ValidationError> {
+    if name.is_empty() {
+        return Err(ValidationError::StreamNameEmpty);
+    }
+    types::PutRecordsRequestStreamName::try_from(name).map_err(|_| {
+        ValidationError::StreamNameTooLong {
+            len: name.chars().count(),
+            max: MAX_STREAM_NAME_LEN,
+        }
+    })
+}
+
+/// Checks `explicit_hash_key` of record `index` against the spec's pattern.
+pub fn explicit_hash_key(
+    index: usize,
+    value: &str,
+) -> Result<types::PutRecordsRequestEntryExplicitHashKey, ValidationError> {
+    types::PutRecordsRequestEntryExplicitHashKey::try_from(value).map_err(|_| {
+        ValidationError::ExplicitHashKey {
+            index,
+            value: value.to_owned(),
+        }
+    })
+}
+
+/// Checks `partition_id` of record `index` against the spec's pattern.
+pub fn partition_id(
+    index: usize,
+    value: &str,
+) -> Result<types::PutRecordsRequestEntryPartitionId, ValidationError> {
+    types::PutRecordsRequestEntryPartitionId::try_from(value).map_err(|_| {
+        ValidationError::PartitionId {
+            index,
+            value: value.to_owned(),
+        }
+    })
+}
+
+/// Checks one record's raw size.
+pub fn record_size(index: usize, size: usize, limits: &Limits) -> Result<(), ValidationError> {
+    if size > limits.max_record_bytes {
+        return Err(ValidationError::RecordTooLarge {
+            index,
+            size,
+            max: limits.max_record_bytes,
+        });
+    }
+    Ok(())
+}
+
+/// Checks the number of records and their total raw size for one request.
+pub fn request_totals(
+    count: usize,
+    total_bytes: usize,
+    limits: &Limits,
+) -> Result<(), ValidationError> {
+    if count == 0 {
+        return Err(ValidationError::NoRecords);
+    }
+    if count > limits.max_records_per_request {
+        return Err(ValidationError::TooManyRecords {
+            count,
+            max: limits.max_records_per_request,
+        });
+    }
+    if total_bytes > limits.max_request_bytes {
+        return Err(ValidationError::RequestTooLarge {
+            size: total_bytes,
+            max: limits.max_request_bytes,
+        });
+    }
+    Ok(())
+}
