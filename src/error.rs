@@ -74,7 +74,7 @@ pub enum ValidationError {
 }
 
 /// Everything that can go wrong while sending records.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The request breaks a DIS limit; nothing was sent.
@@ -149,6 +149,18 @@ impl Error {
         match self {
             Error::Dis { code, .. } => code.as_deref(),
             _ => None,
+        }
+    }
+
+    /// True when the records may have been stored although the request failed (a timeout or
+    /// reset after sending, or an unreadable answer): sending them again may duplicate them.
+    pub fn maybe_delivered(&self) -> bool {
+        match self {
+            Error::Transport {
+                maybe_delivered, ..
+            } => *maybe_delivered,
+            Error::InvalidResponse { .. } => true,
+            _ => false,
         }
     }
 

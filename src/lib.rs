@@ -9,12 +9,14 @@ mod hooks;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod sign;
+pub mod producer;
 pub mod validate;
 
 pub use auth::Credentials;
 pub use error::{Error, ValidationError};
 pub use ext::{DisClient, DisClientBuilder, Record, RecordResult, SendOutcome};
 pub use generated::{Client, types};
+pub use producer::{Delivery, Producer, ProducerConfig, RetryPolicy, Summary};
 pub use validate::Limits;
 
 /// The OpenAPI document the client is generated from, as written in `openapi/dis-records.yaml`.
