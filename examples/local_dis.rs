@@ -1,1 +1,133 @@
-fn main(){}
+//! A standalone local DIS endpoint for manual tests and benchmarks of DIS clients.
+//!
+//! ```text
+//! cargo run --example local_dis -- --listen 127.0.0.1:8080 --stream newstream:4 --stream other:2
+//! ```
+//!
+//! The first line on stdout is `listening on http://127.0.0.1:PORT`; the server runs until
+//! Ctrl-C or SIGTERM. Read back what a stream stored with
+//! `curl http://127.0.0.1:PORT/local/v1/streams/newstream/records`, counters with
+//! `curl http://127.0.0.1:PORT/local/v1/stats`.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+
+use clap::Parser;
+use dis_records::local::{Faults, LocalConfig, LocalDis, StreamConfig};
+
+/// Local DIS SendRecords endpoint (POST /v2/{project_id}/records) on loopback.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// A stream as NAME:PARTITIONS; repeat for more streams [default: newstream:4].
+    #[arg(long = "stream", value_name = "NAME:PARTITIONS")]
+    streams: Vec<StreamConfig>,
+    /// The only accepted X-Auth-Token (default: any non-empty token).
+    #[arg(long)]
+    token: Option<String>,
+    /// Access key accepted for SDK-HMAC-SHA256 signed requests (needs --sk).
+    #[arg(long, env = "DIS_LOCAL_AK", requires = "sk")]
+    ak: Option<String>,
+    /// Secret key matching --ak.
+    #[arg(long, env = "DIS_LOCAL_SK", requires = "ak", hide_env_values = true)]
+    sk: Option<String>,
+    /// Refuse X-Auth-Token authentication (only signed requests pass; needs --ak/--sk).
+    #[arg(long, requires = "ak")]
+    no_token: bool,
+    /// Count records without keeping payloads (for memory benchmarks).
+    #[arg(long)]
+    no_retain: bool,
+    /// Largest sum of decoded record data per request, in bytes.
+    #[arg(long, default_value_t = dis_records::local::DEFAULT_MAX_REQUEST_BYTES)]
+    max_request_bytes: usize,
+    /// Largest decoded record, in bytes.
+    #[arg(long, default_value_t = dis_records::local::DEFAULT_MAX_RECORD_BYTES)]
+    max_record_bytes: usize,
+    /// Most records per request.
+    #[arg(long, default_value_t = dis_records::local::DEFAULT_MAX_RECORDS_PER_REQUEST)]
+    max_records: usize,
+    /// Probability that a record is answered with DIS.4303 and not stored.
+    #[arg(long, default_value_t = 0.0)]
+    fail_records: f64,
+    /// Probability that a request is answered with 500/503/429 and nothing stored.
+    #[arg(long, default_value_t = 0.0)]
+    fail_requests: f64,
+    /// Probability that the connection is closed before storing, without an answer.
+    #[arg(long, default_value_t = 0.0)]
+    drop_before: f64,
+    /// Probability that the connection is closed after storing, without an answer.
+    #[arg(long, default_value_t = 0.0)]
+    drop_after: f64,
+    /// Delay before every SendRecords answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    delay_ms: u64,
+    /// Seed of the fault generator.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let mut config = LocalConfig::default();
+    if !args.streams.is_empty() {
+        config.streams = args.streams;
+    }
+    config.token = args.token;
+    config.aksk = args.ak.zip(args.sk);
+    config.accept_token = !args.no_token;
+    config.retain = !args.no_retain;
+    config.max_request_bytes = args.max_request_bytes;
+    config.max_record_bytes = args.max_record_bytes;
+    config.max_records_per_request = args.max_records;
+    config.faults = Faults {
+        fail_records: args.fail_records,
+        fail_requests: args.fail_requests,
+        drop_before: args.drop_before,
+        drop_after: args.drop_after,
+        delay_ms: args.delay_ms,
+        seed: args.seed,
+    };
+    let streams: Vec<String> = config
+        .streams
+        .iter()
+        .map(|s| format!("{}:{} (id {})", s.name, s.partitions, s.stream_id()))
+        .collect();
+
+    let dis = LocalDis::start(config, args.listen).await?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on {}", dis.endpoint())?;
+    stdout.flush()?;
+    drop(stdout);
+    eprintln!("streams: {}", streams.join(", "));
+
+    shutdown_signal().await;
+    eprintln!("stopping; {:?}", dis.stats());
+    dis.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

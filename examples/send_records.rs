@@ -1,1 +1,270 @@
-fn main(){}
+//! The main job: send records to DIS and print each record's partition and sequence number
+//! (or its error), then a summary.
+//!
+//! With no endpoint configured it starts the embedded local DIS endpoint (stream `newstream`,
+//! 4 partitions) and sends there, so it works offline. Configuration: flags, else the
+//! environment (`DIS_ENDPOINT`, `DIS_PROJECT_ID` or `HUAWEICLOUD_SDK_PROJECT_ID`, `DIS_STREAM`,
+//! `DIS_AUTH_TOKEN`, or AK/SK from `HUAWEICLOUD_SDK_AK` / `HUAWEICLOUD_SDK_SK` /
+//! `HUAWEICLOUD_SDK_SECURITY_TOKEN`).
+//!
+//! Input: `--generate N --size BYTES` generated records; else one record per line of stdin
+//! when stdin is not a terminal; else a few sample records. Exit status 1 when any record
+//! failed or the request was refused.
+
+use std::io::{BufRead, IsTerminal};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use dis_records::local::{Faults, LocalConfig, LocalDis, StreamConfig};
+use dis_records::{
+    Credentials, Delivery, DisClient, Limits, Producer, ProducerConfig, Record, RetryPolicy,
+};
+
+#[derive(Parser, Debug)]
+#[command(about = "Send records to a DIS stream (the embedded local endpoint by default)")]
+struct Args {
+    /// DIS endpoint: a region (cn-north-4) or a URL. Unset: start the embedded local endpoint.
+    #[arg(long, env = "DIS_ENDPOINT")]
+    endpoint: Option<String>,
+    /// Project ID (else HUAWEICLOUD_SDK_PROJECT_ID).
+    #[arg(long, env = "DIS_PROJECT_ID")]
+    project_id: Option<String>,
+    /// Stream name.
+    #[arg(long, env = "DIS_STREAM", default_value = "newstream")]
+    stream: String,
+    /// IAM token (X-Auth-Token). Else AK/SK from HUAWEICLOUD_SDK_AK/SK, else DIS_AUTH_TOKEN.
+    #[arg(long)]
+    token: Option<String>,
+    /// partition_key for every record.
+    #[arg(long)]
+    partition_key: Option<String>,
+    /// Send N generated records (each payload unique and containing its index); stdin is not read.
+    #[arg(long)]
+    generate: Option<u64>,
+    /// Size in bytes of each generated record.
+    #[arg(long, default_value_t = 100)]
+    size: usize,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Records per request.
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
+    /// Limits of an advanced stream (5 MiB per request) instead of a common one (1 MiB).
+    #[arg(long)]
+    advanced: bool,
+    /// Send again requests whose answer was lost (may duplicate records).
+    #[arg(long)]
+    retry_ambiguous: bool,
+    /// End with one JSON line of totals.
+    #[arg(long)]
+    json: bool,
+    /// Print a line per record even with --generate.
+    #[arg(long)]
+    verbose: bool,
+    /// Embedded endpoint only: per-record DIS.4303 probability.
+    #[arg(long, default_value_t = 0.0)]
+    fail_records: f64,
+    /// Embedded endpoint only: whole-request 500/503/429 probability.
+    #[arg(long, default_value_t = 0.0)]
+    fail_requests: f64,
+    /// Embedded endpoint only: probability of closing the connection before storing.
+    #[arg(long, default_value_t = 0.0)]
+    drop_before: f64,
+    /// Embedded endpoint only: probability of storing, then closing without answering.
+    #[arg(long, default_value_t = 0.0)]
+    drop_after: f64,
+    /// Embedded endpoint only: delay before each answer.
+    #[arg(long, default_value_t = 0)]
+    delay_ms: u64,
+    /// Embedded endpoint only: seed of the fault injection.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+const SAMPLES: [&str; 4] = [
+    "hello from dis-records",
+    "{\"event\":\"login\",\"user\":\"u-1\"}",
+    "{\"event\":\"click\",\"user\":\"u-2\"}",
+    "data",
+];
+
+/// A generated payload of `size` bytes that is unique and starts with its index.
+fn generated(i: u64, size: usize) -> Vec<u8> {
+    let mut data = format!("record-{i:012}-").into_bytes();
+    data.resize(size.max(data.len()), b'x');
+    data.truncate(size.max(1));
+    data
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let explicit = args.token.clone().map(Credentials::token);
+    let credentials = match explicit {
+        Some(c) => Some(c),
+        None => Credentials::from_env()?,
+    };
+    let project_id = args
+        .project_id
+        .clone()
+        .or_else(|| std::env::var("HUAWEICLOUD_SDK_PROJECT_ID").ok());
+
+    // No endpoint: start the embedded local endpoint, with the fault flags.
+    let mut local = None;
+    let (endpoint, project_id, credentials) = match &args.endpoint {
+        Some(e) => (
+            e.clone(),
+            project_id.ok_or("no project ID: set DIS_PROJECT_ID or --project-id")?,
+            credentials.ok_or(
+                "no credentials: set DIS_AUTH_TOKEN, --token, or HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK",
+            )?,
+        ),
+        None => {
+            let config = LocalConfig {
+                streams: vec![StreamConfig::new(args.stream.clone(), 4)],
+                retain: false,
+                max_request_bytes: if args.advanced {
+                    Limits::ADVANCED.max_request_bytes
+                } else {
+                    Limits::COMMON.max_request_bytes
+                },
+                max_records_per_request: args.batch,
+                faults: Faults {
+                    fail_records: args.fail_records,
+                    fail_requests: args.fail_requests,
+                    drop_before: args.drop_before,
+                    drop_after: args.drop_after,
+                    delay_ms: args.delay_ms,
+                    seed: args.seed,
+                },
+                ..LocalConfig::default()
+            };
+            let server = LocalDis::start(config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+            eprintln!(
+                "no DIS_ENDPOINT: using the embedded local endpoint at {}",
+                server.endpoint()
+            );
+            let endpoint = server.endpoint();
+            local = Some(server);
+            (
+                endpoint,
+                project_id.unwrap_or_else(|| "local-project".into()),
+                credentials.unwrap_or_else(|| Credentials::token("local")),
+            )
+        }
+    };
+
+    let base = if args.advanced {
+        Limits::ADVANCED
+    } else {
+        Limits::COMMON
+    };
+    let limits = Limits {
+        max_records_per_request: args.batch,
+        ..base
+    };
+    let client = DisClient::builder(endpoint, project_id)
+        .credentials(credentials)
+        .limits(limits)
+        .pool_max_idle_per_host(args.concurrency.max(1))
+        .build()?;
+    let config = ProducerConfig {
+        limits,
+        max_in_flight: args.concurrency.max(1),
+        retry: RetryPolicy {
+            retry_ambiguous: args.retry_ambiguous,
+            ..RetryPolicy::default()
+        },
+        ..ProducerConfig::default()
+    };
+    let producer = Producer::new(client, &args.stream, config)?;
+    let key = args.partition_key.clone();
+    let with_key = move |r: Record| match &key {
+        Some(k) => r.with_partition_key(k.clone()),
+        None => r,
+    };
+
+    let per_record = args.generate.is_none() || args.verbose;
+    let print = |d: Delivery| {
+        if !per_record {
+            return;
+        }
+        match &d.result {
+            Ok(ack) => println!(
+                "record {}: partition {} sequence {}",
+                d.id, ack.partition_id, ack.sequence_number
+            ),
+            Err(e) => println!(
+                "record {}: FAILED after {} attempt(s): {e}",
+                d.id, d.attempts
+            ),
+        }
+    };
+    let started = Instant::now();
+    let bytes;
+    let summary = if let Some(n) = args.generate {
+        let size = args.size;
+        bytes = n * size as u64;
+        let records = (0..n).map(|i| with_key(Record::new(generated(i, size))));
+        producer.send_all(records, print).await
+    } else {
+        let stdin = std::io::stdin();
+        let lines: Vec<String> = if stdin.is_terminal() {
+            Vec::new()
+        } else {
+            stdin.lock().lines().collect::<Result<_, _>>()?
+        };
+        let lines: Vec<String> = if lines.is_empty() {
+            SAMPLES.iter().map(|s| s.to_string()).collect()
+        } else {
+            lines
+        };
+        bytes = lines.iter().map(|l| l.len() as u64).sum();
+        let records = lines.into_iter().map(|l| with_key(Record::new(l)));
+        producer.send_all(records, print).await
+    };
+    let seconds = started.elapsed().as_secs_f64().max(f64::EPSILON);
+    eprintln!(
+        "sent {} records: {} acknowledged, {} failed, {} retries, {} requests, {:.3} s",
+        summary.sent,
+        summary.acknowledged,
+        summary.failed,
+        summary.retries,
+        summary.requests,
+        seconds
+    );
+    if args.json {
+        println!(
+            "{{\"sent\":{},\"acknowledged\":{},\"failed\":{},\"retries\":{},\"seconds\":{:.6},\"records_per_s\":{:.1},\"mb_per_s\":{:.3}}}",
+            summary.sent,
+            summary.acknowledged,
+            summary.failed,
+            summary.retries,
+            seconds,
+            summary.sent as f64 / seconds,
+            bytes as f64 / 1e6 / seconds
+        );
+    }
+    if let Some(server) = local {
+        tokio::time::timeout(Duration::from_secs(5), server.shutdown())
+            .await
+            .ok();
+    }
+    Ok(if summary.failed == 0 && summary.sent > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -199,9 +199,9 @@ impl SendOutcome {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(SendOutcome {
-            failed_record_count: result.failed_record_count.unwrap_or_else(|| {
-                results.iter().filter(|r| !r.is_stored()).count() as i32
-            }),
+            failed_record_count: result
+                .failed_record_count
+                .unwrap_or_else(|| results.iter().filter(|r| !r.is_stored()).count() as i32),
             results,
             request_id,
         })
@@ -247,8 +247,8 @@ pub fn endpoint_url(endpoint: &str) -> Result<String, Error> {
             "endpoint {endpoint:?}: expected a region name such as cn-north-4 or an http(s):// URL"
         )));
     };
-    let parsed = reqwest::Url::parse(&url)
-        .map_err(|e| Error::Config(format!("endpoint {url:?}: {e}")))?;
+    let parsed =
+        reqwest::Url::parse(&url).map_err(|e| Error::Config(format!("endpoint {url:?}: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(Error::Config(format!(
             "endpoint {url:?}: expected an http(s):// URL with a host"
@@ -442,7 +442,10 @@ impl DisClient {
     }
 
     /// Sends a request body built (and validated) by [`build_request`].
-    pub async fn send_request(&self, body: &types::PutRecordsRequest) -> Result<SendOutcome, Error> {
+    pub async fn send_request(
+        &self,
+        body: &types::PutRecordsRequest,
+    ) -> Result<SendOutcome, Error> {
         let call = async {
             let result = self.client.send_records(&self.project_id, body).await;
             let meta = RESPONSE_META.with(|m| m.take());

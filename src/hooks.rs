@@ -74,8 +74,10 @@ impl ClientHooks<Auth> for Client {
     }
 }
 
-/// Adds the credentials to a request that is about to be sent.
-pub(crate) fn authenticate(auth: &Auth, request: &mut reqwest::Request) -> Result<(), String> {
+/// Adds the credentials to a request that is about to be sent: a sensitive `X-Auth-Token`,
+/// or the `SDK-HMAC-SHA256` headers over the request as it stands. The generated client calls
+/// it on every try; it is public for requests built by hand.
+pub fn authenticate(auth: &Auth, request: &mut reqwest::Request) -> Result<(), String> {
     match &auth.credentials {
         Credentials::None => Ok(()),
         Credentials::Token(_) => {

@@ -5,11 +5,11 @@ pub mod auth;
 pub mod error;
 pub mod ext;
 mod generated;
-mod hooks;
+pub mod hooks;
 #[cfg(feature = "local")]
 pub mod local;
-pub mod sign;
 pub mod producer;
+pub mod sign;
 pub mod validate;
 
 pub use auth::Credentials;

@@ -73,16 +73,20 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// True when a record refused with `code` is worth sending again.
     pub fn is_retryable_code(&self, code: &str) -> bool {
-        self.retryable_codes.iter().any(|c| match c.strip_suffix('*') {
-            Some(prefix) => code.starts_with(prefix),
-            None => code == c,
-        })
+        self.retryable_codes
+            .iter()
+            .any(|c| match c.strip_suffix('*') {
+                Some(prefix) => code.starts_with(prefix),
+                None => code == c,
+            })
     }
 
     /// The wait before try `attempt + 1` (`attempt` >= 1), with jitter in [half, full].
     pub fn backoff(&self, attempt: u32, rng: &mut impl Rng) -> Duration {
         let exp = self.initial_backoff.as_secs_f64()
-            * self.multiplier.powi(attempt.saturating_sub(1).min(64) as i32);
+            * self
+                .multiplier
+                .powi(attempt.saturating_sub(1).min(64) as i32);
         let full = exp.min(self.max_backoff.as_secs_f64());
         Duration::from_secs_f64(rng.random_range(full / 2.0..=full))
     }
@@ -368,9 +372,10 @@ impl Producer {
                     let batch = lanes[lane].open.take().unwrap();
                     self.dispatch(&mut lanes, &mut flights, batch);
                 }
-                let fits_now = lanes[lane].open.as_ref().is_none_or(|b| {
-                    b.fits(stash.as_ref().unwrap().1.record.data.len(), &limits)
-                });
+                let fits_now = lanes[lane]
+                    .open
+                    .as_ref()
+                    .is_none_or(|b| b.fits(stash.as_ref().unwrap().1.record.data.len(), &limits));
                 if fits_now {
                     let (lane, p, e) = stash.take().unwrap();
                     let batch = lanes[lane].open.get_or_insert_with(|| Batch::new(lane));
@@ -393,9 +398,8 @@ impl Producer {
                     self.dispatch(&mut lanes, &mut flights, batch);
                 }
             }
-            let idle = flights.is_empty()
-                && stash.is_none()
-                && lanes.iter().all(|l| l.open.is_none());
+            let idle =
+                flights.is_empty() && stash.is_none() && lanes.iter().all(|l| l.open.is_none());
             if idle {
                 for w in flush_waiters.drain(..) {
                     let _ = w.send(());

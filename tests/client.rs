@@ -8,8 +8,7 @@ use serde_json::json;
 use support::{CannedServer, json_response};
 
 const PROJECT: &str = "0123456789abcdef0123456789abcdef";
-const OK_ONE: &str =
-    r#"{"failed_record_count":0,"records":[{"partition_id":"shardId-0000000000","sequence_number":"0"}]}"#;
+const OK_ONE: &str = r#"{"failed_record_count":0,"records":[{"partition_id":"shardId-0000000000","sequence_number":"0"}]}"#;
 
 fn client(endpoint: &str) -> DisClient {
     DisClient::with_token(endpoint, PROJECT, "token-secret-value").unwrap()
@@ -31,7 +30,11 @@ async fn seed_example_goes_out_as_documented() {
     assert_eq!(req.method, "POST");
     assert_eq!(req.path, format!("/v2/{PROJECT}/records"));
     assert_eq!(req.header("x-auth-token"), Some("token-secret-value"));
-    assert!(req.header("content-type").unwrap().starts_with("application/json"));
+    assert!(
+        req.header("content-type")
+            .unwrap()
+            .starts_with("application/json")
+    );
     assert_eq!(
         req.json(),
         json!({
@@ -69,7 +72,11 @@ async fn routing_fields_and_trailing_slash() {
     ];
     client.send("s", &records).await.unwrap();
     let req = &server.requests()[0];
-    assert_eq!(req.path, format!("/v2/{PROJECT}/records"), "no // in the path");
+    assert_eq!(
+        req.path,
+        format!("/v2/{PROJECT}/records"),
+        "no // in the path"
+    );
     assert_eq!(
         req.json()["records"],
         json!([
@@ -93,10 +100,7 @@ async fn failed_records_are_paired_by_position() {
     })
     .await;
     let records: Vec<Record> = ["r0", "r1", "r2"].iter().map(Record::from_slice).collect();
-    let outcome = client(&server.endpoint)
-        .send("s", &records)
-        .await
-        .unwrap();
+    let outcome = client(&server.endpoint).send("s", &records).await.unwrap();
     assert_eq!(outcome.failed_record_count, 2);
     let failed: Vec<usize> = outcome.failed().map(|(i, _)| i).collect();
     assert_eq!(failed, vec![0, 2]);
@@ -129,7 +133,10 @@ async fn both_error_body_shapes_become_dis_errors() {
     })
     .await;
     let c = client(&server.endpoint);
-    let err = c.send("missing", &[Record::from_slice("x")]).await.unwrap_err();
+    let err = c
+        .send("missing", &[Record::from_slice("x")])
+        .await
+        .unwrap_err();
     match &err {
         Error::Dis {
             status,
@@ -148,7 +155,10 @@ async fn both_error_body_shapes_become_dis_errors() {
     assert!(err.to_string().contains("DIS.4301"), "{err}");
     assert!(err.to_string().contains("req-0123"), "{err}");
 
-    let err = c.send("other", &[Record::from_slice("x")]).await.unwrap_err();
+    let err = c
+        .send("other", &[Record::from_slice("x")])
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(401));
     assert_eq!(err.code(), Some("APIGW.0301"));
     assert!(!err.to_string().contains("token-secret-value"));
@@ -157,7 +167,11 @@ async fn both_error_body_shapes_become_dis_errors() {
 #[tokio::test]
 async fn non_json_error_bodies_keep_status_and_request_id() {
     let server = CannedServer::start(|req| {
-        let status = if req.json()["stream_name"] == "a" { 413 } else { 502 };
+        let status = if req.json()["stream_name"] == "a" {
+            413
+        } else {
+            502
+        };
         support::response(
             status,
             &[("content-type", "text/html"), ("x-request-id", "req-html")],
@@ -168,7 +182,10 @@ async fn non_json_error_bodies_keep_status_and_request_id() {
     let c = client(&server.endpoint);
     // 413 is listed in the spec (typed body expected, HTML arrives); 502 is not listed.
     for (stream, status) in [("a", 413), ("b", 502)] {
-        let err = c.send(stream, &[Record::from_slice("x")]).await.unwrap_err();
+        let err = c
+            .send(stream, &[Record::from_slice("x")])
+            .await
+            .unwrap_err();
         match err {
             Error::Dis {
                 status: s,
@@ -216,14 +233,24 @@ async fn validation_rejects_before_sending_and_names_field_and_limit() {
     let x = || Record::from_slice("x");
     let long_name = "s".repeat(61);
     let cases: Vec<(&str, Vec<Record>, ValidationError, &str)> = vec![
-        ("", vec![x()], ValidationError::StreamNameEmpty, "stream_name"),
+        (
+            "",
+            vec![x()],
+            ValidationError::StreamNameEmpty,
+            "stream_name",
+        ),
         (
             &long_name,
             vec![x()],
             ValidationError::StreamNameTooLong { len: 61, max: 60 },
             "the limit is 60",
         ),
-        ("s", vec![], ValidationError::NoRecords, "records: the list is empty"),
+        (
+            "s",
+            vec![],
+            ValidationError::NoRecords,
+            "records: the list is empty",
+        ),
         (
             "s",
             vec![x(), x(), x(), x()],
@@ -280,7 +307,10 @@ async fn validation_rejects_before_sending_and_names_field_and_limit() {
             Error::Invalid(v) => assert_eq!(v, &expected),
             other => panic!("expected {expected:?}, got {other:?}"),
         }
-        assert!(err.to_string().contains(text), "{err} should contain {text:?}");
+        assert!(
+            err.to_string().contains(text),
+            "{err} should contain {text:?}"
+        );
     }
     // 60 characters is allowed; both partition_id forms and the range ends pass.
     c.send(&"s".repeat(60), &[x()]).await.unwrap();
@@ -291,7 +321,11 @@ async fn validation_rejects_before_sending_and_names_field_and_limit() {
     ] {
         c.send("s", &[ok]).await.unwrap();
     }
-    assert_eq!(server.requests().len(), 4, "only the valid requests were sent");
+    assert_eq!(
+        server.requests().len(),
+        4,
+        "only the valid requests were sent"
+    );
 }
 
 #[tokio::test]
@@ -304,7 +338,14 @@ async fn connection_refused_is_a_transport_error_known_not_delivered() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::Transport { connect: true, maybe_delivered: false, .. }),
+        matches!(
+            err,
+            Error::Transport {
+                connect: true,
+                maybe_delivered: false,
+                ..
+            }
+        ),
         "{err:?}"
     );
 }

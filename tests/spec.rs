@@ -99,10 +99,7 @@ fn squash(s: &str) -> String {
 #[test]
 fn every_seed_table_row_is_in_the_spec() {
     let spec = spec();
-    let s = |p: &str| {
-        spec.pointer(p)
-            .unwrap_or_else(|| panic!("spec has no {p}"))
-    };
+    let s = |p: &str| spec.pointer(p).unwrap_or_else(|| panic!("spec has no {p}"));
     let tables = seed_tables();
     let mut checked = 0;
     for (n, rows) in &tables {
@@ -110,7 +107,10 @@ fn every_seed_table_row_is_in_the_spec() {
             // Where the row lives in the spec.
             let (node, required): (&Value, Option<bool>) = match n {
                 1 => {
-                    let p = resolve(&spec, &s("/paths/~1v2~1{project_id}~1records/post/parameters")[0]);
+                    let p = resolve(
+                        &spec,
+                        &s("/paths/~1v2~1{project_id}~1records/post/parameters")[0],
+                    );
                     assert_eq!(p["name"], row.name.as_str());
                     assert_eq!(p["in"], "path");
                     (p, p["required"].as_bool())
@@ -122,7 +122,11 @@ fn every_seed_table_row_is_in_the_spec() {
                     assert_eq!(scheme["name"], row.name.as_str());
                     let security = s("/paths/~1v2~1{project_id}~1records/post/security");
                     assert!(
-                        security.as_array().unwrap().iter().any(|r| r.get("authToken").is_some()),
+                        security
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .any(|r| r.get("authToken").is_some()),
                         "the operation requires authToken"
                     );
                     (scheme, Some(true))
@@ -146,7 +150,12 @@ fn every_seed_table_row_is_in_the_spec() {
                 }
             };
             if let Some(expected) = row.required {
-                assert_eq!(required, Some(expected), "table {n} {}: required flag", row.name);
+                assert_eq!(
+                    required,
+                    Some(expected),
+                    "table {n} {}: required flag",
+                    row.name
+                );
             }
             // Type.
             let schema = if *n == 1 { &node["schema"] } else { node };
@@ -159,7 +168,9 @@ fn every_seed_table_row_is_in_the_spec() {
                 }
                 t if t.starts_with("Array of ") => {
                     assert_eq!(schema["type"], "array", "table {n} {}", row.name);
-                    let item = t.trim_start_matches("Array of ").trim_end_matches(" objects");
+                    let item = t
+                        .trim_start_matches("Array of ")
+                        .trim_end_matches(" objects");
                     assert_eq!(
                         schema["items"]["$ref"],
                         format!("#/components/schemas/{item}").as_str()
@@ -183,16 +194,24 @@ fn every_seed_table_row_is_in_the_spec() {
 
     // Constraints the tables state.
     let entry = s("/components/schemas/PutRecordsRequestEntry/properties");
-    assert_eq!(s("/components/schemas/PutRecordsRequest/properties/stream_name/maxLength"), 60);
+    assert_eq!(
+        s("/components/schemas/PutRecordsRequest/properties/stream_name/maxLength"),
+        60
+    );
     assert_eq!(entry["data"]["format"], "byte");
     assert!(entry["explicit_hash_key"]["pattern"].is_string());
     assert!(entry["partition_id"]["pattern"].is_string());
     let op = s("/paths/~1v2~1{project_id}~1records/post");
     assert_eq!(op["operationId"], "sendRecords");
-    for code in ["200", "400", "401", "403", "404", "413", "429", "441", "500", "503"] {
+    for code in [
+        "200", "400", "401", "403", "404", "413", "429", "441", "500", "503",
+    ] {
         assert!(op["responses"].get(code).is_some(), "response {code}");
     }
-    assert_eq!(s("/servers/0/url"), "https://dis.{region}.myhuaweicloud.com");
+    assert_eq!(
+        s("/servers/0/url"),
+        "https://dis.{region}.myhuaweicloud.com"
+    );
     assert!(s("/servers/0/variables/region/default").is_string());
 }
 
@@ -243,7 +262,10 @@ fn check_examples(spec: &Value, node: &Value, path: &str, count: &mut usize) {
         }
         for ex in examples {
             let errors: Vec<String> = v.iter_errors(ex).map(|e| e.to_string()).collect();
-            assert!(errors.is_empty(), "{path}: example {ex} is invalid: {errors:?}");
+            assert!(
+                errors.is_empty(),
+                "{path}: example {ex} is invalid: {errors:?}"
+            );
             *count += 1;
         }
     }
@@ -265,7 +287,10 @@ fn every_example_validates_against_its_schema() {
 #[test]
 fn schemas_reject_what_the_tables_forbid() {
     let spec = spec();
-    let request = validator(&spec, &json!({"$ref": "#/components/schemas/PutRecordsRequest"}));
+    let request = validator(
+        &spec,
+        &json!({"$ref": "#/components/schemas/PutRecordsRequest"}),
+    );
     let ok = json!({"stream_name": "s", "records": [{"data": "ZGF0YQ=="}]});
     assert!(request.is_valid(&ok));
     let bad = [
@@ -317,7 +342,17 @@ fn explicit_hash_key_pattern_is_exactly_the_long_range() {
     for n in probes {
         assert_eq!(matches(&n.to_string()), n <= max, "{n}");
     }
-    for s in ["", "-1", "+1", "01", "00", " 1", "1 ", "1e3", "99999999999999999999"] {
+    for s in [
+        "",
+        "-1",
+        "+1",
+        "01",
+        "00",
+        " 1",
+        "1 ",
+        "1e3",
+        "99999999999999999999",
+    ] {
         assert!(!matches(s), "{s:?}");
     }
 }

@@ -1,0 +1,523 @@
+//! SendRecords: read the body, apply faults, authenticate, validate, route, store, answer.
+//!
+//! Everything that can refuse the request is checked before the stream is locked, so a request
+//! is stored completely or not at all (injected per-record failures aside). Per record the hot
+//! path allocates nothing: `data` and keys are borrowed from the body, all payloads of a request
+//! are decoded into one buffer, and the answer is written by hand into one `Vec`.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use base64::Engine as _;
+use bytes::{BufMut, Bytes, BytesMut};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::http::request::Parts;
+use hyper::{Request, StatusCode};
+use serde::Deserialize;
+use serde::de::{Deserializer, Visitor};
+
+use super::auth::{self, Denied};
+use super::faults::FailKind;
+use super::routing::{
+    hash_partition_key, parse_explicit_hash_key, parse_partition_id, partition_for_hash,
+    push_shard_id, push_u64,
+};
+use super::server::{Abort, Counters, Resp, Shared, dis_error, gateway_error, json};
+use super::store::{Rec, Stream};
+
+/// A body over the cap is read and thrown away up to this many bytes, so the client gets to
+/// read the 413; beyond it the connection is closed after the answer.
+const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// Longest `stream_name` (the seed document's 60 characters).
+const MAX_STREAM_NAME: usize = 60;
+
+/// A string borrowed from the body when it has no escapes.
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Str<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Str<'a>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Str<'a>, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Str<'a>, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V(PhantomData))
+    }
+}
+
+#[derive(Deserialize)]
+struct PutRecords<'a> {
+    #[serde(borrow)]
+    stream_name: Str<'a>,
+    #[serde(borrow, default)]
+    stream_id: Option<Str<'a>>,
+    #[serde(borrow)]
+    records: Vec<Entry<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Entry<'a> {
+    #[serde(borrow)]
+    data: Str<'a>,
+    #[serde(borrow, default)]
+    partition_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    partition_key: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    explicit_hash_key: Option<Str<'a>>,
+}
+
+/// One validated record.
+struct Prepared<'a> {
+    /// Where its decoded data sits in the request's buffer.
+    start: usize,
+    end: usize,
+    /// The partition, or `None` to spread round robin.
+    target: Option<u32>,
+    partition_key: Option<Cow<'a, str>>,
+    explicit_hash_key: Option<u64>,
+}
+
+/// A 4xx answer decided during validation.
+struct Refusal(StatusCode, &'static str, String);
+
+impl Refusal {
+    fn into_response(self) -> Resp {
+        dis_error(self.0, self.1, &self.2)
+    }
+}
+
+fn refuse(code: &'static str, message: &str) -> Refusal {
+    Refusal(StatusCode::BAD_REQUEST, code, message.to_owned())
+}
+
+fn bad(code: &str, message: &str) -> Resp {
+    dis_error(StatusCode::BAD_REQUEST, code, message)
+}
+
+fn too_large(message: &str, close: bool) -> Resp {
+    let mut resp = dis_error(StatusCode::PAYLOAD_TOO_LARGE, "DIS.4200", message);
+    if close {
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
+}
+
+enum BodyError {
+    /// Over the cap; `drained` when the rest was read (the connection can stay open).
+    TooLarge { seen: u64, drained: bool },
+    /// The client went away or sent a broken body.
+    Io,
+}
+
+/// Reads and throws away the rest of a body, up to [`DRAIN_LIMIT`] bytes in all.
+async fn drain(body: &mut Incoming, mut seen: u64) -> Result<(u64, bool), BodyError> {
+    while seen <= DRAIN_LIMIT {
+        match body.frame().await {
+            None => return Ok((seen, true)),
+            Some(Err(_)) => return Err(BodyError::Io),
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    seen += data.len() as u64;
+                }
+            }
+        }
+    }
+    Ok((seen, false))
+}
+
+/// Reads the whole body, refusing more than `cap` bytes without buffering them.
+async fn read_body(
+    mut body: Incoming,
+    content_length: Option<u64>,
+    cap: usize,
+) -> Result<Bytes, BodyError> {
+    if let Some(len) = content_length.filter(|&len| len > cap as u64) {
+        let drained = len <= DRAIN_LIMIT && drain(&mut body, 0).await?.1;
+        return Err(BodyError::TooLarge { seen: len, drained });
+    }
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<BytesMut> = None;
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(|_| BodyError::Io)?.into_data() else {
+            continue; // trailers
+        };
+        total += data.len();
+        if total > cap {
+            let (seen, drained) = drain(&mut body, total as u64).await?;
+            return Err(BodyError::TooLarge { seen, drained });
+        }
+        if let Some(buf) = joined.as_mut() {
+            buf.put(data);
+        } else if let Some(head) = first.take() {
+            let want = content_length.map_or(total * 2, |l| l as usize).max(total);
+            let mut buf = BytesMut::with_capacity(want);
+            buf.put(head);
+            buf.put(data);
+            joined = Some(buf);
+        } else {
+            first = Some(data);
+        }
+    }
+    Ok(joined.map(BytesMut::freeze).or(first).unwrap_or_default())
+}
+
+fn content_type_ok(parts: &Parts) -> bool {
+    let Some(value) = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let media = value.split(';').next().unwrap_or_default().trim();
+    media.eq_ignore_ascii_case("application/json")
+}
+
+fn reject(shared: &Shared, resp: Resp) -> Result<Resp, Abort> {
+    Counters::add(&shared.stats.rejected_requests, 1);
+    Ok(resp)
+}
+
+/// Handles `POST /v2/{project_id}/records`.
+pub(crate) async fn send_records(shared: &Shared, req: Request<Incoming>) -> Result<Resp, Abort> {
+    let plan = shared.faults.plan();
+    let result = handle(shared, req, &plan).await;
+    if let Some(delay) = plan.delay {
+        tokio::time::sleep(delay).await;
+    }
+    result
+}
+
+async fn handle(
+    shared: &Shared,
+    req: Request<Incoming>,
+    plan: &super::faults::Plan,
+) -> Result<Resp, Abort> {
+    let (parts, body) = req.into_parts();
+    let content_length = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let cap = shared.limits.body_cap;
+    let body = match read_body(body, content_length, cap).await {
+        Ok(body) => body,
+        Err(BodyError::Io) => return Err(Abort("the request body could not be read")),
+        Err(BodyError::TooLarge { seen, drained }) => {
+            return reject(
+                shared,
+                too_large(
+                    &format!(
+                        "Request body too large: at least {seen} bytes; this endpoint reads at most {cap} bytes."
+                    ),
+                    !drained,
+                ),
+            );
+        }
+    };
+    let stats = &shared.stats;
+    if plan.drop_before {
+        Counters::add(&stats.dropped_before, 1);
+        return Err(Abort("injected drop_before"));
+    }
+    if let Some(kind) = plan.fail {
+        Counters::add(&stats.failed_requests, 1);
+        return Ok(match kind {
+            FailKind::Internal => dis_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "DIS.5000",
+                "System error. (injected)",
+            ),
+            FailKind::Unavailable => dis_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "DIS.5250",
+                "Service temporarily unavailable, retry later. (injected)",
+            ),
+            FailKind::Throttled => gateway_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "APIGW.0308",
+                "The throttling threshold has been reached. (injected)",
+            ),
+        });
+    }
+    if let Err(denied) = auth::check(&shared.auth, &parts, &body) {
+        return reject(
+            shared,
+            match denied {
+                Denied::Gateway(msg) => gateway_error(StatusCode::UNAUTHORIZED, "APIGW.0301", msg),
+                Denied::Signature(code, msg) => dis_error(
+                    StatusCode::from_u16(441).unwrap_or(StatusCode::UNAUTHORIZED),
+                    code,
+                    msg,
+                ),
+            },
+        );
+    }
+    if !content_type_ok(&parts) {
+        return reject(
+            shared,
+            bad(
+                "DIS.4200",
+                "Invalid request: Content-Type must be application/json.",
+            ),
+        );
+    }
+    let request: PutRecords<'_> = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return reject(
+                shared,
+                bad("DIS.4200", &format!("Invalid request body: {e}.")),
+            );
+        }
+    };
+    let (stream, prepared, data) = match validate(shared, &request) {
+        Ok(v) => v,
+        Err(refusal) => return reject(shared, refusal.into_response()),
+    };
+    let n = prepared.len();
+    let failures =
+        (plan.fail_records > 0.0).then(|| shared.faults.record_failures(n, plan.fail_records));
+    let body = store(shared, stream, &prepared, data, failures.as_deref());
+    if plan.drop_after {
+        Counters::add(&stats.dropped_after, 1);
+        return Err(Abort("injected drop_after"));
+    }
+    Ok(json(StatusCode::OK, body))
+}
+
+/// Checks everything that can refuse the request; decodes all payloads into one buffer.
+fn validate<'s, 'a>(
+    shared: &'s Shared,
+    request: &'a PutRecords<'a>,
+) -> Result<(&'s Stream, Vec<Prepared<'a>>, Bytes), Refusal> {
+    let limits = &shared.limits;
+    let name = request.stream_name.0.as_ref();
+    if name.is_empty() || name.chars().count() > MAX_STREAM_NAME {
+        return Err(refuse(
+            "DIS.4200",
+            "Invalid request: stream_name must have 1 to 60 characters.",
+        ));
+    }
+    let stream = shared
+        .store
+        .by_name(name)
+        .or_else(|| {
+            request
+                .stream_id
+                .as_ref()
+                .filter(|id| !id.0.is_empty())
+                .and_then(|id| shared.store.by_id(&id.0))
+        })
+        .ok_or_else(|| {
+            refuse(
+                "DIS.4301",
+                &format!("Stream does not exist. [{}]", name.escape_debug()),
+            )
+        })?;
+    let records = &request.records;
+    if records.is_empty() {
+        return Err(refuse("DIS.4202", "Empty request: records is empty."));
+    }
+    if records.len() > limits.max_records {
+        return Err(refuse(
+            "DIS.4200",
+            &format!(
+                "Invalid request: {} records; at most {} records per request.",
+                records.len(),
+                limits.max_records
+            ),
+        ));
+    }
+    let mut prepared = Vec::with_capacity(records.len());
+    let mut total = 0usize;
+    for (i, entry) in records.iter().enumerate() {
+        let data = entry.data.0.as_bytes();
+        if data.len() % 4 != 0 {
+            return Err(refuse(
+                "DIS.4200",
+                &format!("Invalid request: records[{i}].data is not valid Base64."),
+            ));
+        }
+        let pad = data
+            .iter()
+            .rev()
+            .take(2)
+            .take_while(|&&b| b == b'=')
+            .count();
+        let size = data.len() / 4 * 3 - pad;
+        if size > limits.max_record_bytes {
+            return Err(refuse(
+                "DIS.4200",
+                &format!(
+                    "Invalid request: records[{i}].data is {size} bytes after Base64 decoding; the limit is {} bytes per record.",
+                    limits.max_record_bytes
+                ),
+            ));
+        }
+        total += size;
+        let explicit_hash_key = match &entry.explicit_hash_key {
+            None => None,
+            Some(s) => Some(parse_explicit_hash_key(&s.0).ok_or_else(|| {
+                refuse(
+                    "DIS.4200",
+                    &format!(
+                        "Invalid request: records[{i}].explicit_hash_key must be a decimal integer from 0 to 9223372036854775807."
+                    ),
+                )
+            })?),
+        };
+        let target = if let Some(pid) = &entry.partition_id {
+            let index = parse_partition_id(&pid.0).ok_or_else(|| {
+                refuse(
+                    "DIS.4201",
+                    &format!(
+                        "Invalid partition_id in records[{i}]: expected shardId-NNNNNNNNNN or a decimal index."
+                    ),
+                )
+            })?;
+            if index >= u64::from(stream.partitions) {
+                return Err(refuse(
+                    "DIS.4302",
+                    &format!(
+                        "Partition does not exist: records[{i}] names partition {index}; stream {} has {} partitions.",
+                        stream.name, stream.partitions
+                    ),
+                ));
+            }
+            Some(index as u32)
+        } else if let Some(h) = explicit_hash_key {
+            Some(partition_for_hash(h, stream.partitions))
+        } else {
+            entry
+                .partition_key
+                .as_ref()
+                .filter(|k| !k.0.is_empty())
+                .map(|k| partition_for_hash(hash_partition_key(&k.0), stream.partitions))
+        };
+        prepared.push(Prepared {
+            start: 0,
+            end: size,
+            target,
+            partition_key: entry
+                .partition_key
+                .as_ref()
+                .map(|k| Cow::Borrowed(k.0.as_ref())),
+            explicit_hash_key,
+        });
+    }
+    if total > limits.max_request_bytes {
+        return Err(Refusal(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "DIS.4200",
+            format!(
+                "Request too large: {total} bytes of record data after Base64 decoding; the limit is {} bytes per request.",
+                limits.max_request_bytes
+            ),
+        ));
+    }
+    let mut buf = Vec::with_capacity(total);
+    for (i, (entry, prep)) in records.iter().zip(prepared.iter_mut()).enumerate() {
+        let start = buf.len();
+        if base64::engine::general_purpose::STANDARD
+            .decode_vec(entry.data.0.as_bytes(), &mut buf)
+            .is_err()
+        {
+            return Err(refuse(
+                "DIS.4200",
+                &format!("Invalid request: records[{i}].data is not valid Base64."),
+            ));
+        }
+        prep.start = start;
+        prep.end = buf.len();
+    }
+    Ok((stream, prepared, Bytes::from(buf)))
+}
+
+/// Marks a failed record in the per-request result list.
+const FAILED: u32 = u32::MAX;
+
+/// Assigns partitions and sequence numbers, keeps the records, and writes the 200 answer.
+fn store(
+    shared: &Shared,
+    stream: &Stream,
+    prepared: &[Prepared<'_>],
+    data: Bytes,
+    failures: Option<&[bool]>,
+) -> Vec<u8> {
+    let retain = shared.retain;
+    let mut results: Vec<(u32, u64)> = Vec::with_capacity(prepared.len());
+    let mut failed = 0u64;
+    {
+        let mut guard = stream.lock();
+        let state = &mut *guard;
+        let partitions = u64::from(stream.partitions);
+        for (i, prep) in prepared.iter().enumerate() {
+            if failures.is_some_and(|f| f[i]) {
+                failed += 1;
+                results.push((FAILED, 0));
+                continue;
+            }
+            let index = prep.target.unwrap_or_else(|| {
+                let index = (state.spread % partitions) as u32;
+                state.spread = state.spread.wrapping_add(1);
+                index
+            });
+            let part = &mut state.partitions[index as usize];
+            let seq = part.next_seq;
+            part.next_seq += 1;
+            if retain {
+                part.records.push(Rec {
+                    data: data.slice(prep.start..prep.end),
+                    partition_key: prep.partition_key.as_deref().map(Box::from),
+                    explicit_hash_key: prep.explicit_hash_key,
+                });
+            }
+            results.push((index, seq));
+        }
+    }
+    let stored = prepared.len() as u64 - failed;
+    Counters::add(&shared.stats.records_stored, stored);
+    Counters::add(&shared.stats.records_failed, failed);
+
+    let mut out = Vec::with_capacity(48 + results.len() * 64);
+    out.extend_from_slice(b"{\"failed_record_count\":");
+    push_u64(&mut out, failed);
+    out.extend_from_slice(b",\"records\":[");
+    for (i, &(index, seq)) in results.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        if index == FAILED {
+            out.extend_from_slice(
+                b"{\"error_code\":\"DIS.4303\",\"error_message\":\"Exceeded traffic control limit.\"}",
+            );
+        } else {
+            out.extend_from_slice(b"{\"partition_id\":\"");
+            push_shard_id(&mut out, index);
+            out.extend_from_slice(b"\",\"sequence_number\":\"");
+            push_u64(&mut out, seq);
+            out.extend_from_slice(b"\"}");
+        }
+    }
+    out.extend_from_slice(b"]}");
+    out
+}

@@ -1,0 +1,249 @@
+//! AK/SK signing through the generated client's hook, credentials from the environment, and
+//! secrets kept out of every Debug/Display output.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use dis_records::auth::Clock;
+use dis_records::sign::{self, SignableRequest};
+use dis_records::{Credentials, DisClient, Error, Record};
+use support::{CannedServer, json_response};
+
+const PROJECT: &str = "0123456789abcdef0123456789abcdef";
+const AK: &str = "AKTESTEXAMPLE00000000";
+const SK: &str = "skTestExampleSecretKey0000000000000000000";
+const OK_ONE: &str = r#"{"failed_record_count":0,"records":[{"partition_id":"shardId-0000000000","sequence_number":"0"}]}"#;
+
+/// A clock that starts at 2024-01-02T03:04:05Z and moves one minute per reading.
+fn stepping_clock() -> Clock {
+    let n = Arc::new(AtomicU64::new(0));
+    Arc::new(move || {
+        SystemTime::UNIX_EPOCH
+            + Duration::from_secs(1_704_164_645 + 60 * n.fetch_add(1, Ordering::SeqCst))
+    })
+}
+
+fn signable(req: &support::Captured) -> SignableRequest<'_> {
+    let (path, query) = req.path.split_once('?').unwrap_or((&req.path, ""));
+    SignableRequest {
+        method: &req.method,
+        path,
+        query,
+        headers: req.headers.clone(),
+        body: &req.body,
+    }
+}
+
+#[tokio::test]
+async fn every_request_is_signed_afresh_over_what_goes_on_the_wire() {
+    let server = CannedServer::start(|_| json_response(200, OK_ONE)).await;
+    let client = DisClient::builder(&server.endpoint, PROJECT)
+        .credentials(Credentials::temporary(AK, SK, "SECURITY-TOKEN-VALUE"))
+        .clock(stepping_clock())
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        client
+            .send("newstream", &[Record::from_slice("data")])
+            .await
+            .unwrap();
+    }
+    let reqs = server.requests();
+    assert_eq!(reqs[0].header("x-sdk-date"), Some("20240102T030405Z"));
+    assert_eq!(reqs[1].header("x-sdk-date"), Some("20240102T030505Z"));
+    assert_eq!(reqs[0].header("x-project-id"), Some(PROJECT));
+    assert_eq!(
+        reqs[0].header("x-security-token"),
+        Some("SECURITY-TOKEN-VALUE")
+    );
+    assert_eq!(reqs[0].header("x-auth-token"), None);
+    let port = server.endpoint.rsplit(':').next().unwrap();
+    assert_eq!(
+        reqs[0].header("host"),
+        Some(format!("127.0.0.1:{port}").as_str())
+    );
+    for req in &reqs {
+        let auth = req.header("authorization").unwrap();
+        let parsed = sign::parse_authorization(auth).expect("SDK-HMAC-SHA256 header");
+        assert_eq!(parsed.access, AK);
+        // Every header the generated client sent is signed, progenitor's own included.
+        for name in [
+            "accept",
+            "api-version",
+            "content-type",
+            "host",
+            "x-project-id",
+            "x-sdk-date",
+            "x-security-token",
+        ] {
+            assert!(
+                parsed.signed_headers.iter().any(|h| h == name),
+                "{name} not signed: {auth}"
+            );
+        }
+        assert!(
+            sign::verify(&signable(req), &parsed, SK),
+            "signature verifies"
+        );
+        // Tampering with the body, a signed header or the path breaks it.
+        let mut body = req.body.clone();
+        body[5] ^= 1;
+        let tampered = SignableRequest {
+            body: &body,
+            ..signable(req)
+        };
+        assert!(!sign::verify(&tampered, &parsed, SK));
+        let mut headers = req.headers.clone();
+        for (n, v) in headers.iter_mut() {
+            if n == "x-project-id" {
+                v.push('0');
+            }
+        }
+        assert!(!sign::verify(
+            &SignableRequest {
+                headers,
+                ..signable(req)
+            },
+            &parsed,
+            SK
+        ));
+        assert!(!sign::verify(
+            &SignableRequest {
+                path: "/v2/other/records",
+                ..signable(req)
+            },
+            &parsed,
+            SK
+        ));
+        assert!(!sign::verify(&signable(req), &parsed, "wrong-sk"));
+    }
+    assert_ne!(
+        reqs[0].header("authorization"),
+        reqs[1].header("authorization")
+    );
+}
+
+#[test]
+fn credentials_from_the_environment_names() {
+    let env = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    assert!(matches!(
+        Credentials::from_lookup(env(&[
+            ("HUAWEICLOUD_SDK_AK", "ak"),
+            ("HUAWEICLOUD_SDK_SK", "sk")
+        ]))
+        .unwrap(),
+        Some(Credentials::AkSk {
+            security_token: None,
+            ..
+        })
+    ));
+    assert!(matches!(
+        Credentials::from_lookup(env(&[
+            ("HUAWEICLOUD_SDK_AK", "ak"),
+            ("HUAWEICLOUD_SDK_SK", "sk"),
+            ("HUAWEICLOUD_SDK_SECURITY_TOKEN", "st"),
+            ("DIS_AUTH_TOKEN", "tok"),
+        ]))
+        .unwrap(),
+        Some(Credentials::AkSk {
+            security_token: Some(_),
+            ..
+        })
+    ));
+    assert!(matches!(
+        Credentials::from_lookup(env(&[("DIS_AUTH_TOKEN", "tok")])).unwrap(),
+        Some(Credentials::Token(_))
+    ));
+    assert!(Credentials::from_lookup(env(&[])).unwrap().is_none());
+    for (pairs, missing) in [
+        (
+            &[("HUAWEICLOUD_SDK_AK", "ak")][..],
+            "HUAWEICLOUD_SDK_SK is not",
+        ),
+        (
+            &[("HUAWEICLOUD_SDK_SK", "sk")][..],
+            "HUAWEICLOUD_SDK_AK is not",
+        ),
+        (
+            &[("HUAWEICLOUD_SDK_SECURITY_TOKEN", "st")][..],
+            "HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK are not",
+        ),
+    ] {
+        let pairs: &'static [(&str, &str)] = Box::leak(pairs.to_vec().into_boxed_slice());
+        let err = Credentials::from_lookup(env(pairs)).unwrap_err();
+        assert!(matches!(err, Error::Config(_)));
+        assert!(err.to_string().contains(missing), "{err}");
+    }
+}
+
+#[test]
+fn secrets_never_appear_in_debug_or_display() {
+    let secrets = [
+        "SECRET-SK-VALUE",
+        "SECRET-SECURITY-TOKEN",
+        "SECRET-IAM-TOKEN",
+    ];
+    let creds = [
+        Credentials::temporary("AKVISIBLE", secrets[0], secrets[1]),
+        Credentials::token(secrets[2]),
+    ];
+    for c in creds {
+        let client = DisClient::builder("http://127.0.0.1:9", PROJECT)
+            .credentials(c.clone())
+            .build()
+            .unwrap();
+        let builder = DisClient::builder("http://127.0.0.1:9", PROJECT).credentials(c.clone());
+        let outputs = [
+            format!("{c:?}"),
+            format!("{c:#?}"),
+            format!("{client:?}"),
+            format!("{client:#?}"),
+            format!("{:?}", client.generated()),
+            format!("{builder:?}"),
+        ];
+        for out in &outputs {
+            for s in secrets {
+                assert!(!out.contains(s), "{s} leaked in {out}");
+            }
+        }
+        assert!(outputs[0].contains("REDACTED"));
+    }
+}
+
+#[test]
+fn auth_headers_are_marked_sensitive() {
+    use dis_records::auth::Auth;
+    use dis_records::hooks::authenticate;
+    for (creds, header, secret) in [
+        (
+            Credentials::token("SECRET-IAM-TOKEN"),
+            "x-auth-token",
+            "SECRET-IAM-TOKEN",
+        ),
+        (
+            Credentials::temporary(AK, SK, "SECRET-ST"),
+            "x-security-token",
+            "SECRET-ST",
+        ),
+    ] {
+        let mut req = reqwest::Request::new(
+            reqwest::Method::POST,
+            "http://127.0.0.1:9/v2/p/records".parse().unwrap(),
+        );
+        authenticate(&Auth::new(creds, PROJECT), &mut req).unwrap();
+        assert!(req.headers()[header].is_sensitive(), "{header}");
+        assert_eq!(req.headers()[header], secret);
+        let debug = format!("{req:?}");
+        assert!(!debug.contains(secret), "{debug}");
+    }
+}
