@@ -11,6 +11,16 @@ fn fail(problem: impl std::fmt::Display) -> ! {
     exit(1)
 }
 
+/// The schema of a `type: string, format: byte` property (descriptions do not matter).
+fn byte_string() -> schemars08::schema::SchemaObject {
+    use schemars08::schema::{InstanceType, SchemaObject};
+    SchemaObject {
+        instance_type: Some(InstanceType::String.into()),
+        format: Some("byte".into()),
+        ..SchemaObject::default()
+    }
+}
+
 fn main() {
     println!("cargo:rerun-if-changed={SPEC}");
     let text = fs::read_to_string(SPEC).unwrap_or_else(|e| fail(format!("cannot read: {e}")));
@@ -23,7 +33,9 @@ fn main() {
         // Auth (token or AK/SK signature) and tracing live in src/hooks.rs, on every request.
         .with_inner_type("crate::auth::Auth".parse().unwrap())
         .with_hooks(progenitor::HooksMode::Expected)
-        .with_derive("schemars::JsonSchema");
+        .with_derive("schemars::JsonSchema")
+        // `format: byte` strings hold raw bytes; Base64 happens only when serializing.
+        .with_conversion(byte_string(), "crate::wire::Base64Data", std::iter::empty());
     let tokens = progenitor::Generator::new(&settings)
         .generate_tokens(&spec)
         .unwrap_or_else(|e| fail(format!("progenitor: {e}")));

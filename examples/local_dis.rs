@@ -17,7 +17,7 @@ use dis_records::local::{Faults, LocalConfig, LocalDis, StreamConfig};
 
 /// Local DIS SendRecords endpoint (POST /v2/{project_id}/records) on loopback.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -50,16 +50,16 @@ struct Args {
     #[arg(long, default_value_t = dis_records::local::DEFAULT_MAX_RECORDS_PER_REQUEST)]
     max_records: usize,
     /// Probability that a record is answered with DIS.4303 and not stored.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
     fail_records: f64,
     /// Probability that a request is answered with 500/503/429 and nothing stored.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
     fail_requests: f64,
     /// Probability that the connection is closed before storing, without an answer.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
     drop_before: f64,
     /// Probability that the connection is closed after storing, without an answer.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
     drop_after: f64,
     /// Delay before every SendRecords answer, in milliseconds.
     #[arg(long, default_value_t = 0)]
@@ -108,6 +108,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("stopping; {:?}", dis.stats());
     dis.shutdown().await;
     Ok(())
+}
+
+/// A probability in `0.0 ..= 1.0`.
+fn probability(s: &str) -> Result<f64, String> {
+    let p: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("{p} is not a probability between 0 and 1"))
+    }
 }
 
 async fn shutdown_signal() {

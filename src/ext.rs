@@ -79,7 +79,7 @@ impl Record {
     ) -> Result<types::PutRecordsRequestEntry, ValidationError> {
         validate::record_size(index, self.data.len(), limits)?;
         Ok(types::PutRecordsRequestEntry {
-            data: encode_data(&self.data),
+            data: crate::wire::Base64Data(self.data.clone()),
             explicit_hash_key: self
                 .explicit_hash_key
                 .as_deref()

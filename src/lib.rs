@@ -11,6 +11,7 @@ pub mod local;
 pub mod producer;
 pub mod sign;
 pub mod validate;
+pub mod wire;
 
 pub use auth::Credentials;
 pub use error::{Error, ValidationError};

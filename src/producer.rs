@@ -26,7 +26,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
-use futures_util::{Stream, StreamExt};
+use futures_util::{FutureExt, Stream, StreamExt};
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
@@ -244,6 +244,13 @@ impl Batch {
     }
 }
 
+/// A validated record on its way into a lane.
+struct Placed {
+    lane: usize,
+    pending: Pending,
+    entry: types::PutRecordsRequestEntry,
+}
+
 /// A lane holds one open batch; with `order_by_key` each key always maps to the same lane
 /// and a lane has at most one request in flight.
 struct Lane {
@@ -339,7 +346,6 @@ impl Producer {
 
     /// The engine: batches input, keeps the window full, and reports outcomes.
     async fn run<S: Stream<Item = Input>>(&self, input: S, mut sink: impl Sink) -> Summary {
-        let limits = self.config.limits;
         let lanes_n = if self.config.order_by_key {
             self.config.max_in_flight
         } else {
@@ -354,45 +360,24 @@ impl Producer {
         let mut flights: JoinSet<(usize, Vec<Delivery>, u64)> = JoinSet::new();
         let mut summary = Summary::default();
         let mut next_id = 0u64;
-        let mut stash: Option<(usize, Pending, types::PutRecordsRequestEntry)> = None;
+        // A record taken in whose lane has no room yet; input waits until it is placed.
+        let mut stash: Option<Placed> = None;
         let mut flush_waiters: Vec<oneshot::Sender<()>> = Vec::new();
         let mut input_open = true;
-        let input = std::pin::pin!(input);
-        let mut input = input;
+        let mut input = std::pin::pin!(input);
 
         loop {
-            // Move the stashed record into its lane once there is room.
-            if let Some((lane, ..)) = &stash {
-                let lane = *lane;
-                let full = lanes[lane]
-                    .open
-                    .as_ref()
-                    .is_some_and(|b| !b.fits(stash.as_ref().unwrap().1.record.data.len(), &limits));
-                if full && lanes[lane].in_flight < self.lane_capacity() {
-                    let batch = lanes[lane].open.take().unwrap();
-                    self.dispatch(&mut lanes, &mut flights, batch);
-                }
-                let fits_now = lanes[lane]
-                    .open
-                    .as_ref()
-                    .is_none_or(|b| b.fits(stash.as_ref().unwrap().1.record.data.len(), &limits));
-                if fits_now {
-                    let (lane, p, e) = stash.take().unwrap();
-                    let batch = lanes[lane].open.get_or_insert_with(|| Batch::new(lane));
-                    batch.bytes += p.record.data.len();
-                    batch.pending.push(p);
-                    batch.entries.push(e);
-                }
+            if let Some(placed) = stash.take() {
+                stash = self.place(&mut lanes, &mut flights, placed);
             }
-            // Send batches that are full, waited long enough, or must go now.
+            // Send batches that waited long enough, or all of them when draining.
             let draining = !input_open || !flush_waiters.is_empty();
             let now = Instant::now();
             for lane in 0..lanes.len() {
-                let ready = lanes[lane].open.as_ref().is_some_and(|b| {
-                    draining
-                        || now.duration_since(b.since) >= self.config.linger
-                        || b.pending.len() >= limits.max_records_per_request
-                });
+                let ready = lanes[lane]
+                    .open
+                    .as_ref()
+                    .is_some_and(|b| draining || now.duration_since(b.since) >= self.config.linger);
                 if ready && lanes[lane].in_flight < self.lane_capacity() {
                     let batch = lanes[lane].open.take().unwrap();
                     self.dispatch(&mut lanes, &mut flights, batch);
@@ -414,22 +399,32 @@ impl Producer {
                 .min();
 
             tokio::select! {
-                next = input.next(), if input_open && stash.is_none() && flush_waiters.is_empty() => match next {
-                    None => input_open = false,
-                    Some(Input::Flush(w)) => flush_waiters.push(w),
-                    Some(Input::Record(record)) => {
-                        let id = next_id;
-                        next_id += 1;
-                        summary.sent += 1;
-                        match record.to_entry(0, &limits) {
-                            Err(e) => {
-                                let d = Delivery { id, record, attempts: 0, ambiguous_attempts: 0, result: Err(Failure::Invalid(reindex(e, id))) };
-                                summary.add(&d);
-                                sink.deliver(d).await;
-                            }
-                            Ok(entry) => {
-                                let lane = self.lane_of(&record);
-                                stash = Some((lane, Pending { id, record, attempts: 0, ambiguous_attempts: 0 }, entry));
+                next = input.next(), if input_open && stash.is_none() && flush_waiters.is_empty() => {
+                    // Take in what is ready now without going round the select per record.
+                    let mut next = Some(next);
+                    while let Some(item) = next.take() {
+                        match item {
+                            None => input_open = false,
+                            Some(Input::Flush(w)) => flush_waiters.push(w),
+                            Some(Input::Record(record)) => {
+                                let id = next_id;
+                                next_id += 1;
+                                summary.sent += 1;
+                                match record.to_entry(0, &self.config.limits) {
+                                    Err(e) => {
+                                        let d = Delivery { id, record, attempts: 0, ambiguous_attempts: 0, result: Err(Failure::Invalid(reindex(e, id))) };
+                                        summary.add(&d);
+                                        sink.deliver(d).await;
+                                    }
+                                    Ok(entry) => {
+                                        let lane = self.lane_of(&record);
+                                        let pending = Pending { id, record, attempts: 0, ambiguous_attempts: 0 };
+                                        stash = self.place(&mut lanes, &mut flights, Placed { lane, pending, entry });
+                                    }
+                                }
+                                if stash.is_none() {
+                                    next = input.next().now_or_never();
+                                }
                             }
                         }
                     }
@@ -447,6 +442,42 @@ impl Producer {
             }
         }
         summary
+    }
+
+    /// Puts a record into its lane's open batch, sending the batch first when the record
+    /// would not fit. Gives the record back when the lane has no room for another request.
+    fn place(
+        &self,
+        lanes: &mut [Lane],
+        flights: &mut JoinSet<(usize, Vec<Delivery>, u64)>,
+        placed: Placed,
+    ) -> Option<Placed> {
+        let limits = &self.config.limits;
+        let size = placed.pending.record.data.len();
+        let lane = placed.lane;
+        if lanes[lane]
+            .open
+            .as_ref()
+            .is_some_and(|b| !b.fits(size, limits))
+        {
+            if lanes[lane].in_flight >= self.lane_capacity() {
+                return Some(placed);
+            }
+            let batch = lanes[lane].open.take().unwrap();
+            self.dispatch(lanes, flights, batch);
+        }
+        let batch = lanes[lane].open.get_or_insert_with(|| Batch::new(lane));
+        batch.bytes += size;
+        batch.pending.push(placed.pending);
+        batch.entries.push(placed.entry);
+        // A full batch goes now when the window allows.
+        if batch.pending.len() >= limits.max_records_per_request
+            && lanes[lane].in_flight < self.lane_capacity()
+        {
+            let batch = lanes[lane].open.take().unwrap();
+            self.dispatch(lanes, flights, batch);
+        }
+        None
     }
 
     fn dispatch(

@@ -380,5 +380,19 @@ fn base64_happens_at_the_wire_and_round_trips() {
     let entry = Record::new(vec![0u8, 1, 2, 254, 255])
         .to_entry(0, &Limits::default())
         .unwrap();
-    assert_eq!(decode_data(&entry.data).unwrap(), vec![0u8, 1, 2, 254, 255]);
+    // The entry keeps the bytes; Base64 appears only in the serialized body.
+    assert_eq!(&entry.data.bytes()[..], &[0u8, 1, 2, 254, 255]);
+    let json = serde_json::to_value(&entry).unwrap();
+    assert_eq!(json["data"], encode_data(&[0, 1, 2, 254, 255]));
+    assert_eq!(
+        decode_data(json["data"].as_str().unwrap()).unwrap(),
+        vec![0u8, 1, 2, 254, 255]
+    );
+    // Reading a body decodes it again; non-Base64 is a clear error.
+    let back: dis_records::types::PutRecordsRequestEntry = serde_json::from_value(json).unwrap();
+    assert_eq!(back.data, entry.data);
+    let err =
+        serde_json::from_str::<dis_records::types::PutRecordsRequestEntry>(r#"{"data":"@@"}"#)
+            .unwrap_err();
+    assert!(err.to_string().contains("not Base64"), "{err}");
 }

@@ -1230,3 +1230,235 @@ async fn config_checks_and_redaction() {
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     }
 }
+
+mod aksk {
+    use super::*;
+    use dis_records::sign::{self, SignableRequest};
+    use std::sync::Arc;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    const AK: &str = "LOCALAKEXAMPLE";
+    const SK: &str = "local-sk-SECRET-value";
+
+    /// The pinned server clock: 2024-01-02T03:04:05Z.
+    fn server_now() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_704_164_645)
+    }
+
+    async fn env(accept_token: bool) -> Env {
+        Env::start(LocalConfig {
+            aksk: Some((AK.into(), SK.into())),
+            accept_token,
+            token: Some("good-token".into()),
+            clock: Arc::new(server_now),
+            ..LocalConfig::default()
+        })
+        .await
+    }
+
+    struct Signed {
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    }
+
+    /// Signs a SendRecords request like Huawei's SDK: Host, Content-Type, X-Project-Id and
+    /// X-Sdk-Date are signed.
+    fn signed(env: &Env, body: &Value, date: SystemTime, ak: &str, sk: &str) -> Signed {
+        let body = serde_json::to_vec(body).unwrap();
+        let mut headers = vec![
+            (
+                "Host".to_owned(),
+                sign::host_header("http", "127.0.0.1", Some(env.dis.addr().port())),
+            ),
+            (
+                "Content-Type".to_owned(),
+                "application/json;charset=UTF-8".to_owned(),
+            ),
+            ("X-Project-Id".to_owned(), "0123456789abcdef".to_owned()),
+            (
+                sign::HEADER_SDK_DATE.to_owned(),
+                sign::format_sdk_date(date),
+            ),
+        ];
+        let parts = sign::sign(
+            &SignableRequest {
+                method: "POST",
+                path: "/v2/0123456789abcdef/records",
+                query: "",
+                headers: headers.clone(),
+                body: &body,
+            },
+            ak,
+            sk,
+        );
+        headers.push(("Authorization".to_owned(), parts.authorization));
+        Signed { headers, body }
+    }
+
+    async fn send(env: &Env, s: Signed) -> (u16, Value) {
+        let mut rb = env.http.post(env.url()).body(s.body);
+        for (name, value) in s.headers {
+            if name != "Host" {
+                rb = rb.header(name, value);
+            }
+        }
+        status_json(rb.send().await.unwrap()).await
+    }
+
+    fn assert_441(got: &(u16, Value), code: &str) {
+        assert_dis_error(got, 441, code);
+        let text = got.1.to_string();
+        assert!(!text.contains("SECRET"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_valid_signature_is_accepted() {
+        let env = env(true).await;
+        let s = signed(&env, &req(vec![rec("signed")]), server_now(), AK, SK);
+        let got = send(&env, s).await;
+        assert_eq!(got.0, 200, "{}", got.1);
+        assert_eq!(&env.stored()[0].data[..], b"signed");
+    }
+
+    #[tokio::test]
+    async fn dates_within_15_minutes_pass_and_beyond_fail() {
+        let env = env(true).await;
+        let ok = [
+            server_now() - Duration::from_secs(14 * 60),
+            server_now() + Duration::from_secs(14 * 60),
+            server_now() - Duration::from_secs(15 * 60),
+        ];
+        for date in ok {
+            let got = send(&env, signed(&env, &req(vec![rec("x")]), date, AK, SK)).await;
+            assert_eq!(got.0, 200, "{}", got.1);
+        }
+        let late = [
+            server_now() - Duration::from_secs(16 * 60),
+            server_now() + Duration::from_secs(16 * 60),
+            SystemTime::now() + Duration::from_secs(86_400 * 365),
+        ];
+        for date in late {
+            let got = send(&env, signed(&env, &req(vec![rec("x")]), date, AK, SK)).await;
+            assert_441(&got, "DIS.4105");
+        }
+        assert_eq!(env.stored().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn bad_signatures_are_441() {
+        let env = env(true).await;
+        // Wrong secret key.
+        let s = signed(&env, &req(vec![rec("x")]), server_now(), AK, "wrong-sk");
+        assert_441(&send(&env, s).await, "DIS.4100");
+        // Unknown access key.
+        let s = signed(&env, &req(vec![rec("x")]), server_now(), "OTHERAK", SK);
+        assert_441(&send(&env, s).await, "DIS.4107");
+        // Body changed after signing.
+        let mut s = signed(&env, &req(vec![rec("x")]), server_now(), AK, SK);
+        s.body = serde_json::to_vec(&req(vec![rec("y")])).unwrap();
+        assert_441(&send(&env, s).await, "DIS.4100");
+        // A signed header changed after signing.
+        let mut s = signed(&env, &req(vec![rec("x")]), server_now(), AK, SK);
+        s.headers[2].1 = "another-project".into();
+        assert_441(&send(&env, s).await, "DIS.4100");
+        // Signed for another path.
+        let body = req(vec![rec("x")]);
+        let mut s = signed(&env, &body, server_now(), AK, SK);
+        let resp = {
+            let mut rb = env
+                .http
+                .post(format!("{}/v2/otherproject/records", env.dis.endpoint()))
+                .body(std::mem::take(&mut s.body));
+            for (name, value) in &s.headers {
+                if name != "Host" {
+                    rb = rb.header(name, value);
+                }
+            }
+            rb.send().await.unwrap()
+        };
+        assert_441(&status_json(resp).await, "DIS.4100");
+        // Unparseable Authorization header.
+        let mut s = signed(&env, &req(vec![rec("x")]), server_now(), AK, SK);
+        s.headers.last_mut().unwrap().1 = "SDK-HMAC-SHA256 nonsense".into();
+        assert_441(&send(&env, s).await, "DIS.4102");
+        let mut s = signed(&env, &req(vec![rec("x")]), server_now(), AK, SK);
+        s.headers.last_mut().unwrap().1 = "Bearer abc".into();
+        assert_441(&send(&env, s).await, "DIS.4102");
+        // X-Sdk-Date missing or unparseable.
+        let mut s = signed(&env, &req(vec![rec("x")]), server_now(), AK, SK);
+        s.headers.retain(|(n, _)| n != sign::HEADER_SDK_DATE);
+        assert_441(&send(&env, s).await, "DIS.4103");
+        let mut s = signed(&env, &req(vec![rec("x")]), server_now(), AK, SK);
+        s.headers[3].1 = "2024-01-02 03:04:05".into();
+        assert_441(&send(&env, s).await, "DIS.4104");
+        // x-sdk-date not among the signed headers.
+        let s = signed(&env, &req(vec![rec("x")]), server_now(), AK, SK);
+        let mut headers = s.headers.clone();
+        let auth = headers.last_mut().unwrap();
+        auth.1 = auth.1.replace(
+            "SignedHeaders=content-type;host;x-project-id;x-sdk-date",
+            "SignedHeaders=content-type;host;x-project-id",
+        );
+        assert!(!auth.1.contains("x-sdk-date"), "{}", auth.1);
+        assert_441(
+            &send(
+                &env,
+                Signed {
+                    headers,
+                    body: s.body,
+                },
+            )
+            .await,
+            "DIS.4110",
+        );
+        // Neither a signature nor a token.
+        let got = status_json(
+            env.http
+                .post(env.url())
+                .header("Content-Type", "application/json")
+                .json(&req(vec![rec("x")]))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_441(&got, "DIS.4101");
+        // A wrong token does not help.
+        let got = status_json(
+            env.http
+                .post(env.url())
+                .header("X-Auth-Token", "bad-token")
+                .json(&req(vec![rec("x")]))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_441(&got, "DIS.4101");
+        assert!(env.stored().is_empty());
+        assert_eq!(env.dis.stats().rejected_requests, 12);
+    }
+
+    #[tokio::test]
+    async fn tokens_are_accepted_only_when_configured() {
+        let env_tokens = env(true).await;
+        let send_token = |env: &Env| {
+            env.http
+                .post(env.url())
+                .header("X-Auth-Token", "good-token")
+                .json(&req(vec![rec("by token")]))
+                .send()
+        };
+        assert_eq!(send_token(&env_tokens).await.unwrap().status(), 200);
+        // A bad signature next to an acceptable token: the token wins.
+        let mut s = signed(&env_tokens, &req(vec![rec("x")]), server_now(), AK, "wrong");
+        s.headers.push(("X-Auth-Token".into(), "good-token".into()));
+        assert_eq!(send(&env_tokens, s).await.0, 200);
+
+        let env_signed_only = env(false).await;
+        let got = status_json(send_token(&env_signed_only).await.unwrap()).await;
+        assert_441(&got, "DIS.4101");
+        let s = signed(&env_signed_only, &req(vec![rec("x")]), server_now(), AK, SK);
+        assert_eq!(send(&env_signed_only, s).await.0, 200);
+    }
+}

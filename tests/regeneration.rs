@@ -1,16 +1,18 @@
 //! The spec drives the code: a change to `openapi/dis-records.yaml` shows up in the client that
-//! `cargo build` generates, with nothing else touched.
+//! `cargo build` generates, with no other file touched.
 //!
 //! The test copies the crate (without `target/`, `.git/`, `node_modules/`) to
-//! `target/regen-check/crate`, builds its library there (`cargo build --offline --lib`, own
-//! `CARGO_TARGET_DIR=target/regen-check`, so it never waits on or disturbs the main target dir),
-//! and reads the generated `dis_records_client.rs` from the `OUT_DIR` that cargo reports. Then it
-//! adds a new optional field to `PutRecordsRequestEntry` and lowers `stream_name`'s `maxLength`
-//! in the copied spec, builds again, and checks that both changes are in the generated code and
-//! were not there before.
+//! `target/regen-check/crate` and builds its library there (`cargo build --offline --lib` with
+//! its own `CARGO_TARGET_DIR=target/regen-check`, so it neither waits on nor disturbs the main
+//! target dir), reading the generated `dis_records_client.rs` from the build script's `OUT_DIR`
+//! as cargo reports it. Then it adds a new optional field to `PutRecordsRequestEntry` and to
+//! `PutRecordsResultEntry` and lowers `stream_name`'s `maxLength` from 60 to 59 in the copied
+//! spec, builds again, and checks that all of it is in the regenerated client and was not before.
+//! The hand-written code that fills a request entry with a struct literal (src/ext.rs) does not
+//! compile until it names the new field: that one error is expected, any other fails the test.
 //!
-//! Cost: the first run compiles the dependencies once into `target/regen-check` (measured in
-//! openapi/REVIEW.md); later runs rebuild only this crate, twice.
+//! Cost: the first run compiles the dependencies once into `target/regen-check` (see
+//! openapi/REVIEW.md for measured times); later runs rebuild only this crate, twice.
 
 use std::{
     fs,
@@ -82,32 +84,38 @@ impl Drop for DirLock {
     }
 }
 
-/// Runs `cargo build --offline --lib` in `krate` and returns the generated client's text,
-/// read from the `OUT_DIR` of this crate's build script as cargo reports it.
-fn build_and_read_generated(krate: &Path, target_dir: &Path) -> String {
+/// What one `cargo build --offline --lib` of the copied crate gave.
+struct Build {
+    /// The generated client, read from the `OUT_DIR` that cargo reports for the build script.
+    generated: String,
+    /// The compiler's error messages (empty when the build succeeded).
+    errors: Vec<String>,
+}
+
+fn build(krate: &Path, target_dir: &Path) -> Build {
     let start = Instant::now();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .args(["build", "--offline", "--lib", "--message-format=json"])
         .current_dir(krate)
         .env("CARGO_TARGET_DIR", target_dir)
+        // No debug info: this build is only read, never run or debugged (smaller, faster).
+        .env("CARGO_PROFILE_DEV_DEBUG", "0")
         .env("CARGO_TERM_COLOR", "never")
         .output()
         .expect("cargo runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "cargo build of the copied crate failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter_map(|v| v["message"]["rendered"].as_str().map(str::to_owned))
-            .collect::<String>()
-    );
-    let out_dir = stdout
+    let messages: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let errors: Vec<String> = messages
+        .iter()
+        .filter(|v| v["reason"] == "compiler-message" && v["message"]["level"] == "error")
+        .filter_map(|v| v["message"]["rendered"].as_str().map(str::to_owned))
+        .filter(|m| !m.starts_with("error: aborting") && !m.contains("due to"))
+        .collect();
+    let out_dir = messages
+        .iter()
         .filter(|v| {
             v["reason"] == "build-script-executed"
                 && v["package_id"]
@@ -116,14 +124,35 @@ fn build_and_read_generated(krate: &Path, target_dir: &Path) -> String {
         })
         .filter_map(|v| v["out_dir"].as_str().map(PathBuf::from))
         .next_back()
-        .expect("cargo reports the build script's OUT_DIR");
+        .unwrap_or_else(|| {
+            panic!(
+                "cargo reported no OUT_DIR for the build script:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    assert_eq!(
+        out.status.success(),
+        errors.is_empty(),
+        "cargo build: {}\n{}\n{errors:?}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     eprintln!(
-        "regeneration: built {} in {:.1?}; generated {}",
+        "regeneration: cargo build of {} took {:.1?} ({}); generated {}",
         krate.display(),
         start.elapsed(),
+        if errors.is_empty() {
+            "ok"
+        } else {
+            "compile errors"
+        },
         out_dir.join("dis_records_client.rs").display()
     );
-    fs::read_to_string(out_dir.join("dis_records_client.rs")).expect("generated client")
+    Build {
+        generated: fs::read_to_string(out_dir.join("dis_records_client.rs"))
+            .expect("generated client"),
+        errors,
+    }
 }
 
 /// The text of `pub struct NAME { ... }` in the generated code.
@@ -147,16 +176,24 @@ fn a_spec_change_shows_up_in_the_generated_client() {
     }
     copy_tree(root, &krate);
 
-    // Before: the spec as committed.
-    let before = build_and_read_generated(&krate, &target_dir);
-    let entry = struct_body(&before, "PutRecordsRequestEntry");
+    // Before: the spec as committed. It must build.
+    let before = build(&krate, &target_dir);
     assert!(
-        entry.contains("pub data:"),
-        "baseline has PutRecordsRequestEntry.data:\n{entry}"
+        before.errors.is_empty(),
+        "the committed spec does not build: {:?}",
+        before.errors
     );
+    let before = before.generated;
+    for schema in ["PutRecordsRequestEntry", "PutRecordsResultEntry"] {
+        let body = struct_body(&before, schema);
+        assert!(
+            !body.contains(PROBE_FIELD),
+            "{PROBE_FIELD} is already in {schema}"
+        );
+    }
     assert!(
-        !before.contains(PROBE_FIELD),
-        "{PROBE_FIELD} is already in the client"
+        struct_body(&before, "PutRecordsRequestEntry").contains("pub data:"),
+        "baseline has PutRecordsRequestEntry.data"
     );
     assert!(
         before.contains("longer than 60 characters"),
@@ -164,49 +201,65 @@ fn a_spec_change_shows_up_in_the_generated_client() {
     );
     assert!(!before.contains("longer than 59 characters"));
 
-    // Edit the copied spec: one new optional field, one changed constraint.
+    // Edit the copied spec: a new optional field in both record schemas, one changed constraint.
     let spec_path = krate.join("openapi").join("dis-records.yaml");
-    let spec = fs::read_to_string(&spec_path).unwrap();
-    let schema = spec
-        .find("\n    PutRecordsRequestEntry:\n")
-        .expect("PutRecordsRequestEntry in the spec");
-    let props = schema
-        + spec[schema..]
-            .find("\n      properties:\n")
-            .expect("PutRecordsRequestEntry.properties")
-        + "\n      properties:\n".len();
-    let mut edited = spec.clone();
-    edited.insert_str(
-        props,
-        &format!(
-            "        {PROBE_FIELD}:\n          type: string\n          description: Added by tests/regeneration.rs.\n"
-        ),
-    );
+    let mut spec = fs::read_to_string(&spec_path).unwrap();
+    for schema in ["PutRecordsRequestEntry", "PutRecordsResultEntry"] {
+        let at = spec
+            .find(&format!("\n    {schema}:\n"))
+            .unwrap_or_else(|| panic!("{schema} in the spec"));
+        let props = at
+            + spec[at..]
+                .find("\n      properties:\n")
+                .unwrap_or_else(|| panic!("{schema}.properties"))
+            + "\n      properties:\n".len();
+        spec.insert_str(
+            props,
+            &format!(
+                "        {PROBE_FIELD}:\n          type: string\n          description: Added by tests/regeneration.rs.\n"
+            ),
+        );
+    }
     assert_eq!(
-        edited.matches("maxLength: 60").count(),
+        spec.matches("maxLength: 60").count(),
         1,
         "one maxLength 60 (stream_name)"
     );
-    let edited = edited.replace("maxLength: 60", "maxLength: 59");
-    fs::write(&spec_path, edited).unwrap();
+    fs::write(&spec_path, spec.replace("maxLength: 60", "maxLength: 59")).unwrap();
 
     // After: `cargo build` alone regenerates the client from the edited spec.
-    let after = build_and_read_generated(&krate, &target_dir);
-    let entry = struct_body(&after, "PutRecordsRequestEntry");
+    let after = build(&krate, &target_dir);
+    for schema in ["PutRecordsRequestEntry", "PutRecordsResultEntry"] {
+        let body = struct_body(&after.generated, schema);
+        assert!(
+            body.contains(&format!(
+                "pub {PROBE_FIELD}: ::std::option::Option<::std::string::String>"
+            )),
+            "the new optional field is not in the generated {schema}:\n{body}"
+        );
+    }
     assert!(
-        entry.contains(&format!(
-            "pub {PROBE_FIELD}: ::std::option::Option<::std::string::String>"
-        )),
-        "the new optional field is not in the generated PutRecordsRequestEntry:\n{entry}"
-    );
-    assert!(
-        after.contains("longer than 59 characters"),
+        after.generated.contains("longer than 59 characters"),
         "maxLength 59 not generated"
     );
     assert!(
-        !after.contains("longer than 60 characters"),
+        !after.generated.contains("longer than 60 characters"),
         "maxLength 60 still generated"
     );
+    // Hand-written code that builds a request entry with a struct literal (src/ext.rs) must then
+    // be told about the new field: the compiler says where. Any other error is a failure.
+    for e in &after.errors {
+        assert!(
+            e.contains(&format!("missing field `{PROBE_FIELD}`")),
+            "the edited spec broke the build in an unexpected way:\n{e}"
+        );
+    }
+    if !after.errors.is_empty() {
+        eprintln!(
+            "regeneration: as expected, hand-written code must name the new request field:\n{}",
+            after.errors.join("\n")
+        );
+    }
 
     fs::remove_dir_all(&krate).unwrap();
 }

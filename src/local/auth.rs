@@ -10,7 +10,6 @@ pub(crate) struct AuthConfig {
     pub(crate) token: Option<String>,
     pub(crate) aksk: Option<(String, String)>,
     pub(crate) accept_token: bool,
-    #[allow(dead_code)] // read by the signature check
     pub(crate) clock: Clock,
 }
 
@@ -57,22 +56,90 @@ pub(crate) fn check(cfg: &AuthConfig, parts: &Parts, body: &[u8]) -> Result<(), 
 }
 
 mod signature {
-    use super::{AuthConfig, Denied, Parts};
+    use std::time::Duration;
 
-    /// Verifies an `SDK-HMAC-SHA256` signature (filled in once `crate::sign` offers verification).
+    use super::{AuthConfig, Denied, Parts};
+    use crate::sign;
+
+    /// Largest accepted distance between `X-Sdk-Date` and the server clock.
+    const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
+
+    fn deny(code: &'static str, message: &'static str) -> Result<(), Denied> {
+        Err(Denied::Signature(code, message))
+    }
+
+    /// Verifies an `SDK-HMAC-SHA256` signature over method, path, query, the signed headers
+    /// and the body, the access key, and the `X-Sdk-Date` window.
     pub(super) fn check(
-        _cfg: &AuthConfig,
+        cfg: &AuthConfig,
         parts: &Parts,
-        _body: &[u8],
-        _ak: &str,
-        _sk: &str,
+        body: &[u8],
+        ak: &str,
+        sk: &str,
     ) -> Result<(), Denied> {
-        if parts.headers.get("authorization").is_none() {
-            return Err(Denied::Signature(
-                "DIS.4101",
-                "Authorization header cannot be empty.",
-            ));
+        let Some(value) = parts
+            .headers
+            .get("authorization")
+            .filter(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace))
+        else {
+            return deny("DIS.4101", "Authorization header cannot be empty.");
+        };
+        let Some(parsed) = value.to_str().ok().and_then(sign::parse_authorization) else {
+            return deny("DIS.4102", "Incorrectly parsed authorization header.");
+        };
+        if parsed.access != ak {
+            return deny("DIS.4107", "Invalid AccessKey header.");
         }
-        Err(Denied::Signature("DIS.4100", "Authorization error."))
+        let Some(date) = parts.headers.get(sign::HEADER_SDK_DATE) else {
+            return deny("DIS.4103", "Empty X-Sdk-Date header.");
+        };
+        let Some(date) = date
+            .to_str()
+            .ok()
+            .and_then(|d| sign::parse_sdk_date(d.trim()))
+        else {
+            return deny("DIS.4104", "Error parsing X-Sdk-Date header.");
+        };
+        let now = (cfg.clock)();
+        let skew = now.duration_since(date).unwrap_or_else(|e| e.duration());
+        if skew > MAX_SKEW {
+            return deny(
+                "DIS.4105",
+                "Invalid X-Sdk-Date header: more than 15 minutes from the server time.",
+            );
+        }
+        let signs = |name: &str| {
+            parsed
+                .signed_headers
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(name))
+        };
+        if !signs("host") || !signs(sign::HEADER_SDK_DATE) {
+            return deny(
+                "DIS.4110",
+                "Empty Signature header: SignedHeaders must include host and x-sdk-date.",
+            );
+        }
+        let request = sign::SignableRequest {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query().unwrap_or(""),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(name, value)| {
+                    (
+                        name.as_str().to_owned(),
+                        String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            body,
+        };
+        if sign::verify(&request, &parsed, sk) {
+            Ok(())
+        } else {
+            deny("DIS.4100", "Authorization error.")
+        }
     }
 }

@@ -83,13 +83,15 @@ struct Entry<'a> {
 }
 
 /// One validated record.
-struct Prepared<'a> {
-    /// Where its decoded data sits in the request's buffer.
+struct Prepared {
+    /// Where its decoded data, then its partition key (when retained), sit in the request's
+    /// buffer: `start .. start + data_len .. end`.
     start: usize,
+    data_len: u32,
     end: usize,
+    has_key: bool,
     /// The partition, or `None` to spread round robin.
     target: Option<u32>,
-    partition_key: Option<Cow<'a, str>>,
     explicit_hash_key: Option<u64>,
 }
 
@@ -305,11 +307,13 @@ async fn handle(
 }
 
 /// Checks everything that can refuse the request; decodes all payloads into one buffer.
-fn validate<'s, 'a>(
+fn validate<'s>(
     shared: &'s Shared,
-    request: &'a PutRecords<'a>,
-) -> Result<(&'s Stream, Vec<Prepared<'a>>, Bytes), Refusal> {
+    request: &PutRecords<'_>,
+) -> Result<(&'s Stream, Vec<Prepared>, Bytes), Refusal> {
     let limits = &shared.limits;
+    // Record lengths are kept as u32.
+    let max_record_bytes = limits.max_record_bytes.min(u32::MAX as usize);
     let name = request.stream_name.0.as_ref();
     if name.is_empty() || name.chars().count() > MAX_STREAM_NAME {
         return Err(refuse(
@@ -349,6 +353,7 @@ fn validate<'s, 'a>(
     }
     let mut prepared = Vec::with_capacity(records.len());
     let mut total = 0usize;
+    let mut keys = 0usize;
     for (i, entry) in records.iter().enumerate() {
         let data = entry.data.0.as_bytes();
         if data.len() % 4 != 0 {
@@ -364,7 +369,7 @@ fn validate<'s, 'a>(
             .take_while(|&&b| b == b'=')
             .count();
         let size = data.len() / 4 * 3 - pad;
-        if size > limits.max_record_bytes {
+        if size > max_record_bytes {
             return Err(refuse(
                 "DIS.4200",
                 &format!(
@@ -413,14 +418,15 @@ fn validate<'s, 'a>(
                 .filter(|k| !k.0.is_empty())
                 .map(|k| partition_for_hash(hash_partition_key(&k.0), stream.partitions))
         };
+        if shared.retain {
+            keys += entry.partition_key.as_ref().map_or(0, |k| k.0.len());
+        }
         prepared.push(Prepared {
             start: 0,
-            end: size,
+            data_len: size as u32,
+            end: 0,
+            has_key: entry.partition_key.is_some(),
             target,
-            partition_key: entry
-                .partition_key
-                .as_ref()
-                .map(|k| Cow::Borrowed(k.0.as_ref())),
             explicit_hash_key,
         });
     }
@@ -434,7 +440,8 @@ fn validate<'s, 'a>(
             ),
         ));
     }
-    let mut buf = Vec::with_capacity(total);
+    // + 3: `decode_vec` first grows the buffer by the padded estimate.
+    let mut buf = Vec::with_capacity(total + keys + 3);
     for (i, (entry, prep)) in records.iter().zip(prepared.iter_mut()).enumerate() {
         let start = buf.len();
         if base64::engine::general_purpose::STANDARD
@@ -447,6 +454,12 @@ fn validate<'s, 'a>(
             ));
         }
         prep.start = start;
+        prep.data_len = (buf.len() - start) as u32;
+        if shared.retain
+            && let Some(key) = &entry.partition_key
+        {
+            buf.extend_from_slice(key.0.as_bytes());
+        }
         prep.end = buf.len();
     }
     Ok((stream, prepared, Bytes::from(buf)))
@@ -459,7 +472,7 @@ const FAILED: u32 = u32::MAX;
 fn store(
     shared: &Shared,
     stream: &Stream,
-    prepared: &[Prepared<'_>],
+    prepared: &[Prepared],
     data: Bytes,
     failures: Option<&[bool]>,
 ) -> Vec<u8> {
@@ -485,11 +498,12 @@ fn store(
             let seq = part.next_seq;
             part.next_seq += 1;
             if retain {
-                part.records.push(Rec {
-                    data: data.slice(prep.start..prep.end),
-                    partition_key: prep.partition_key.as_deref().map(Box::from),
-                    explicit_hash_key: prep.explicit_hash_key,
-                });
+                part.push(Rec::new(
+                    data.slice(prep.start..prep.end),
+                    prep.data_len,
+                    prep.has_key,
+                    prep.explicit_hash_key,
+                ));
             }
             results.push((index, seq));
         }

@@ -13,19 +13,80 @@ use bytes::Bytes;
 use super::routing::shard_id;
 use super::{StoredRecord, StreamConfig};
 
-/// One stored record, kept compact: the payload is a slice of the request's decoded buffer.
+/// Marks "no explicit_hash_key" (valid hashes are at most `i64::MAX`).
+pub(crate) const NO_HASH: u64 = u64::MAX;
+
+/// Records per storage chunk: partitions grow by whole chunks instead of doubling a vector
+/// (no large copies while the stream lock is held).
+const CHUNK: usize = 4096;
+
+/// One stored record, kept compact (48 bytes, no allocation of its own): `bytes` is a slice of
+/// the request's decoded buffer holding the payload followed by the partition key.
 pub(crate) struct Rec {
-    pub(crate) data: Bytes,
-    pub(crate) partition_key: Option<Box<str>>,
-    pub(crate) explicit_hash_key: Option<u64>,
+    bytes: Bytes,
+    data_len: u32,
+    has_key: bool,
+    explicit_hash_key: u64,
+}
+
+impl Rec {
+    /// `bytes[..data_len]` is the payload, `bytes[data_len..]` the key when `has_key`.
+    pub(crate) fn new(
+        bytes: Bytes,
+        data_len: u32,
+        has_key: bool,
+        explicit_hash_key: Option<u64>,
+    ) -> Rec {
+        Rec {
+            bytes,
+            data_len,
+            has_key,
+            explicit_hash_key: explicit_hash_key.unwrap_or(NO_HASH),
+        }
+    }
+
+    fn data(&self) -> Bytes {
+        self.bytes.slice(..self.data_len as usize)
+    }
+
+    fn partition_key(&self) -> Option<String> {
+        self.has_key
+            .then(|| String::from_utf8_lossy(&self.bytes[self.data_len as usize..]).into_owned())
+    }
+
+    fn explicit_hash_key(&self) -> Option<String> {
+        (self.explicit_hash_key != NO_HASH).then(|| self.explicit_hash_key.to_string())
+    }
 }
 
 #[derive(Default)]
 pub(crate) struct Partition {
     /// The next sequence number (= number of records ever stored in this partition).
     pub(crate) next_seq: u64,
-    /// Stored records in arrival order; empty when payloads are not retained.
-    pub(crate) records: Vec<Rec>,
+    /// Stored records in arrival order, in chunks of [`CHUNK`]; empty when payloads are not
+    /// retained.
+    chunks: Vec<Vec<Rec>>,
+}
+
+impl Partition {
+    pub(crate) fn push(&mut self, rec: Rec) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push(rec),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push(rec);
+                self.chunks.push(chunk);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.chunks.iter().map(Vec::len).sum()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Rec> {
+        self.chunks.iter().flatten()
+    }
 }
 
 pub(crate) struct StreamState {
@@ -50,17 +111,17 @@ impl Stream {
     /// Stored records in partition order, then arrival order.
     pub(crate) fn snapshot(&self) -> Vec<StoredRecord> {
         let state = self.lock();
-        let total = state.partitions.iter().map(|p| p.records.len()).sum();
+        let total = state.partitions.iter().map(Partition::len).sum();
         let mut out = Vec::with_capacity(total);
         for (index, part) in state.partitions.iter().enumerate() {
             let pid = shard_id(index as u32);
-            for (seq, rec) in part.records.iter().enumerate() {
+            for (seq, rec) in part.iter().enumerate() {
                 out.push(StoredRecord {
                     partition_id: pid.clone(),
                     sequence_number: seq.to_string(),
-                    data: rec.data.clone(),
-                    partition_key: rec.partition_key.as_deref().map(str::to_owned),
-                    explicit_hash_key: rec.explicit_hash_key.map(|h| h.to_string()),
+                    data: rec.data(),
+                    partition_key: rec.partition_key(),
+                    explicit_hash_key: rec.explicit_hash_key(),
                 });
             }
         }
