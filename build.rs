@@ -40,6 +40,13 @@ fn main() {
         .generate_tokens(&spec)
         .unwrap_or_else(|e| fail(format!("progenitor: {e}")));
     let file = syn::parse2(tokens).unwrap_or_else(|e| fail(format!("generated code: {e}")));
-    let out = Path::new(&env::var("OUT_DIR").unwrap()).join("dis_records_client.rs");
-    fs::write(out, prettyplease::unparse(&file)).unwrap_or_else(|e| fail(format!("write: {e}")));
+    let out = Path::new(&env::var("OUT_DIR").unwrap()).to_owned();
+    fs::write(
+        out.join("dis_records_client.rs"),
+        prettyplease::unparse(&file),
+    )
+    .unwrap_or_else(|e| fail(format!("write: {e}")));
+    // The spec's schemas as JSON, constraints included (derived JsonSchema loses some).
+    let schemas = serde_json::to_string_pretty(&spec.components).unwrap();
+    fs::write(out.join("components.json"), schemas).unwrap_or_else(|e| fail(format!("write: {e}")));
 }

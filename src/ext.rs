@@ -259,7 +259,9 @@ pub fn endpoint_url(endpoint: &str) -> Result<String, Error> {
 
 /// Installs rustls' `ring` provider as the process default once (the default `aws-lc-rs`
 /// takes minutes to build on small machines). A provider installed earlier is kept.
-fn ensure_crypto_provider() {
+/// [`DisClientBuilder::build`] calls it; call it yourself before building your own
+/// `reqwest::Client` (reqwest is built without a provider of its own).
+pub fn ensure_crypto_provider() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();

@@ -17,7 +17,7 @@ const AVG4: u64 = MAX / 4;
 
 fn client() -> reqwest::Client {
     // reqwest is built with `rustls-no-provider`: give it a provider even for plain http.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    dis_records::ext::ensure_crypto_provider();
     reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(20))
@@ -477,14 +477,14 @@ async fn base64_and_size_limits() {
         got.1
     );
 
-    // Two records of 600 kB: 1.2 MB of data > 1 MB per request: 413 with a DIS body.
+    // Two records of 600 kB: 1.2 MB of data > 1 MiB per request: 413 with a DIS body.
     let half = b64(&vec![1u8; 600_000]);
     let got = env
         .post(&req(vec![json!({"data": half}), json!({"data": half})]))
         .await;
     assert_dis_error(&got, 413, "DIS.4200");
     assert!(
-        got.1["message"].as_str().unwrap().contains("1000000"),
+        got.1["message"].as_str().unwrap().contains("1048576"),
         "{}",
         got.1
     );
@@ -492,8 +492,8 @@ async fn base64_and_size_limits() {
     let key = "k".repeat(10_000);
     let got = env
         .post(&req(vec![
-            json!({"data": b64(&vec![1u8; 500_000]), "partition_key": key}),
-            json!({"data": b64(&vec![2u8; 500_000]), "partition_key": key}),
+            json!({"data": b64(&vec![1u8; 524_288]), "partition_key": key}),
+            json!({"data": b64(&vec![2u8; 524_288]), "partition_key": key}),
         ]))
         .await;
     assert_eq!(got.0, 200, "{}", got.1);
@@ -1198,7 +1198,7 @@ async fn config_checks_and_redaction() {
             d.max_request_bytes,
             d.max_records_per_request
         ),
-        (1024 * 1024, 1_000_000, 500)
+        (1024 * 1024, 1024 * 1024, 500)
     );
 
     assert_eq!(

@@ -356,3 +356,30 @@ fn explicit_hash_key_pattern_is_exactly_the_long_range() {
         assert!(!matches(s), "{s:?}");
     }
 }
+
+#[test]
+fn derived_json_schemas_lose_constraints_the_exported_components_keep() {
+    // The gap documented in the README: schemars sees the validating newtypes as strings.
+    let derived =
+        serde_json::to_value(schemars::schema_for!(dis_records::types::PutRecordsRequest)).unwrap();
+    let text = derived.to_string();
+    assert!(text.contains("stream_name"));
+    assert!(
+        !text.contains("maxLength"),
+        "schemars now keeps maxLength: update the README"
+    );
+    assert!(
+        !text.contains("pattern"),
+        "schemars now keeps pattern: update the README"
+    );
+    // The exported components keep them.
+    let components: Value = serde_json::from_str(dis_records::COMPONENTS_JSON).unwrap();
+    assert_eq!(
+        components["schemas"]["PutRecordsRequest"]["properties"]["stream_name"]["maxLength"],
+        60
+    );
+    assert_eq!(
+        components["schemas"]["PutRecordsRequestEntry"]["properties"]["partition_id"]["pattern"],
+        spec()["components"]["schemas"]["PutRecordsRequestEntry"]["properties"]["partition_id"]["pattern"]
+    );
+}

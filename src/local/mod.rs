@@ -94,8 +94,8 @@ pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
 /// Default limit of one record's decoded data: 1 MiB.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 1024 * 1024;
-/// Default limit of one request's decoded data: 1 MB (a common stream).
-pub const DEFAULT_MAX_REQUEST_BYTES: usize = 1_000_000;
+/// Default limit of one request's decoded data: 1 MiB (a common stream; the client's `Limits::COMMON`).
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 1024 * 1024;
 /// Default limit of records per request: 500, the client's default, so a client that forgets
 /// to split is caught.
 pub const DEFAULT_MAX_RECORDS_PER_REQUEST: usize = 500;
@@ -276,7 +276,8 @@ pub struct Faults {
 /// Counters of a [`LocalDis`] since start.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// SendRecords requests received (every `POST /v2/{project_id}/records`, whatever the outcome).
+    /// HTTP requests received outside the `/local/v1/` paths, whatever the outcome (SendRecords
+    /// requests, and wrong paths or methods).
     pub requests: u64,
     /// Records stored.
     pub records_stored: u64,

@@ -285,9 +285,15 @@ async fn handle(
     let request: PutRecords<'_> = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
+            // serde quotes mistyped strings whole: keep the answer short.
+            let mut detail = e.to_string();
+            if let Some((cut, _)) = detail.char_indices().nth(300) {
+                detail.truncate(cut);
+                detail.push_str("...");
+            }
             return reject(
                 shared,
-                bad("DIS.4200", &format!("Invalid request body: {e}.")),
+                bad("DIS.4200", &format!("Invalid request body: {detail}.")),
             );
         }
     };
