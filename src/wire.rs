@@ -2,7 +2,6 @@
 //! body is serialized (and are decoded while a body is read), so user code never sees Base64
 //! and no encoded copy of a payload is kept in memory.
 
-use std::cell::RefCell;
 use std::fmt;
 
 use base64::Engine as _;
@@ -10,6 +9,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 
 /// Raw bytes carried as a Base64 string (`type: string, format: byte` in the spec).
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
@@ -55,22 +55,19 @@ impl fmt::Debug for Base64Data {
     }
 }
 
-thread_local! {
-    /// One encoding buffer per thread: serializing a record allocates nothing.
-    static ENCODE_BUF: RefCell<String> = const { RefCell::new(String::new()) };
-}
-
 impl Serialize for Base64Data {
+    /// Writes the Base64 text as a JSON string. Base64's alphabet never needs escaping, so the
+    /// text goes out as a pre-quoted raw JSON fragment: serde_json then copies it instead of
+    /// scanning every byte for escapes, which otherwise costs more than the encoding itself.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        ENCODE_BUF.with(|buf| match buf.try_borrow_mut() {
-            Ok(mut buf) => {
-                buf.clear();
-                BASE64.encode_string(&self.0, &mut buf);
-                serializer.serialize_str(&buf)
-            }
-            // Re-entered (a serializer that serializes inside serialize_str): allocate.
-            Err(_) => serializer.serialize_str(&self.to_base64()),
-        })
+        let encoded = base64::encoded_len(self.0.len(), true).unwrap_or(0);
+        let mut quoted = String::with_capacity(encoded + 2);
+        quoted.push('"');
+        BASE64.encode_string(&self.0, &mut quoted);
+        quoted.push('"');
+        RawValue::from_string(quoted)
+            .map_err(serde::ser::Error::custom)?
+            .serialize(serializer)
     }
 }
 

@@ -309,6 +309,11 @@ async fn malformed_bodies_are_dis_4200() {
         r#"{"stream_name":"newstream","records":[{"data":"eA==","partition_id":3}]}"#,
         r#"{"stream_name":"newstream","records":[{"data":"eA==","explicit_hash_key":5}]}"#,
         r#"{"stream_name":"newstream","records":[{"data":"eA==","partition_key":["a"]}]}"#,
+        // The spec types the optional fields `string`, not nullable.
+        r#"{"stream_name":"newstream","stream_id":null,"records":[{"data":"eA=="}]}"#,
+        r#"{"stream_name":"newstream","records":[{"data":"eA==","partition_id":null}]}"#,
+        r#"{"stream_name":"newstream","records":[{"data":"eA==","partition_key":null}]}"#,
+        r#"{"stream_name":"newstream","records":[{"data":"eA==","explicit_hash_key":null}]}"#,
         r#"{"stream_name":"","records":[{"data":"eA=="}]}"#,
         r#"{"stream_name":"newstream","records":[{"data":"eA=="}]} trailing"#,
     ] {

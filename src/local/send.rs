@@ -60,11 +60,17 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
     }
 }
 
+/// An optional string that, when present, must be a string: `null` is refused, as the spec
+/// types these fields `string` (not nullable) and DIS's SDKs never send `null`.
+fn present<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Str<'a>>, D::Error> {
+    Str::deserialize(d).map(Some)
+}
+
 #[derive(Deserialize)]
 struct PutRecords<'a> {
     #[serde(borrow)]
     stream_name: Str<'a>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     stream_id: Option<Str<'a>>,
     #[serde(borrow)]
     records: Vec<Entry<'a>>,
@@ -74,11 +80,11 @@ struct PutRecords<'a> {
 struct Entry<'a> {
     #[serde(borrow)]
     data: Str<'a>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     partition_id: Option<Str<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     partition_key: Option<Str<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     explicit_hash_key: Option<Str<'a>>,
 }
 

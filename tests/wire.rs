@@ -1,0 +1,30 @@
+//! `data` on the wire: the raw-fragment serialization of `Base64Data` must give exactly the JSON
+//! that serializing the Base64 text as a plain string gives, and read back to the same bytes.
+
+use dis_records::ext::encode_data;
+use dis_records::types::PutRecordsRequestEntry;
+use dis_records::wire::Base64Data;
+use proptest::prelude::*;
+
+proptest! {
+    #[test]
+    fn raw_fragment_equals_plain_string_json(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let data = Base64Data::from(bytes.clone());
+        let ours = serde_json::to_string(&data).unwrap();
+        prop_assert_eq!(&ours, &serde_json::to_string(&encode_data(&bytes)).unwrap());
+        // Inside a generated entry, through serde_json::Value, and back.
+        let entry = PutRecordsRequestEntry {
+            data,
+            explicit_hash_key: None,
+            partition_id: None,
+            partition_key: Some("k\"\\\n".into()),
+        };
+        let text = serde_json::to_string(&entry).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        prop_assert_eq!(&value, &serde_json::to_value(&entry).unwrap());
+        prop_assert_eq!(value["data"].as_str().unwrap(), encode_data(&bytes));
+        let back: PutRecordsRequestEntry = serde_json::from_str(&text).unwrap();
+        prop_assert_eq!(&back.data.bytes()[..], &bytes[..]);
+        prop_assert_eq!(back.partition_key.as_deref(), Some("k\"\\\n"));
+    }
+}
