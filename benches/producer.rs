@@ -4,12 +4,14 @@
 //! 2. client CPU per record for validate + Base64 + serialize, next to Base64-encoding the same
 //!    bytes into a preallocated buffer (goal: ratio <= 1.5);
 //! 3. peak RSS while streaming 1,000,000 records of 1 KiB, in a fresh process, next to
-//!    100,000 records (goal: <= 64 MiB, independent of N).
+//!    100,000 records (goal: <= 64 MiB, independent of N);
+//! 4. (1) again with the endpoint in its own process pinned to core 1 and the client pinned to
+//!    core 0, so that neither takes CPU from the other.
 //!
 //! Run: `cargo bench --bench producer` (add `-- --quick` for a short run).
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use base64::Engine as _;
 use dis_records::local::{LocalConfig, LocalDis, StreamConfig};
@@ -196,10 +198,81 @@ fn rss_in_fresh_process(n: u64) -> (u64, u64) {
     (it.next().unwrap(), it.next().unwrap())
 }
 
+/// Child mode: serve the local endpoint, print its address, run until stdin closes.
+fn server_child() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let s = server().await;
+        println!("{}", s.endpoint());
+        tokio::task::spawn_blocking(|| {
+            let _ = std::io::stdin().read_line(&mut String::new());
+        })
+        .await
+        .unwrap();
+    });
+}
+
+/// Throughput with the endpoint in its own process on core 1 and this process on core 0, so
+/// that client and server do not take CPU from each other (`taskset`, Linux only).
+fn throughput_on_separate_cores(sizes: &[usize], n: u64) -> Option<()> {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let exe = std::env::current_exe().ok()?;
+    let mut child = Command::new("taskset")
+        .args(["-c", "1"])
+        .arg(&exe)
+        .arg("--server-child")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .ok()?;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take()?)
+        .read_line(&mut line)
+        .ok()?;
+    let endpoint = line.trim().to_owned();
+    let pinned = Command::new("taskset")
+        .args(["-p", "-c", "0", &std::process::id().to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .ok()?;
+    if !pinned.success() || endpoint.is_empty() {
+        return None;
+    }
+    // Worker threads inherit this thread's affinity: core 0.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for &size in sizes {
+        let payloads: Vec<bytes::Bytes> = (0..n).map(|i| payload(i, size).into()).collect();
+        let (ours, raw) = rt.block_on(async {
+            with_producer(&endpoint, &payloads[..20_000]).await;
+            baseline(&endpoint, 20_000, size).await;
+            let (mut ours, mut raw) = (f64::INFINITY, f64::INFINITY);
+            for _ in 0..3 {
+                raw = raw.min(baseline(&endpoint, n, size).await);
+                ours = ours.min(with_producer(&endpoint, &payloads).await);
+            }
+            (ours, raw)
+        });
+        let (ours_rps, raw_rps) = (n as f64 / ours, n as f64 / raw);
+        println!(
+            "| {size} B | {ours_rps:.0} | {:.1} | {raw_rps:.0} | {:.2} |",
+            ours_rps * size as f64 / 1e6,
+            ours_rps / raw_rps
+        );
+    }
+    drop(child.stdin.take());
+    let _ = child.wait();
+    Some(())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(pos) = args.iter().position(|a| a == "--rss-child") {
         rss_child(args[pos + 1].parse().unwrap());
+        return;
+    }
+    if args.iter().any(|a| a == "--server-child") {
+        server_child();
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
@@ -275,5 +348,17 @@ fn main() {
             peak as f64 / 1024.0
         );
     }
-    let _ = Duration::ZERO;
+
+    // Last: it pins this process to one core.
+    println!(
+        "\n4. throughput with the endpoint in its own process on core 1, the client on core 0"
+    );
+    println!(
+        "| record | producer rec/s | producer MB/s | raw reqwest rec/s | ratio (goal >= 0.9) |"
+    );
+    println!("| --- | --- | --- | --- | --- |");
+    let n: u64 = if quick { 50_000 } else { 200_000 };
+    if throughput_on_separate_cores(&[100, 1024], n).is_none() {
+        println!("(skipped: needs taskset and 2 cores)");
+    }
 }

@@ -2,6 +2,7 @@
 //! body is serialized (and are decoded while a body is read), so user code never sees Base64
 //! and no encoded copy of a payload is kept in memory.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use base64::Engine as _;
@@ -55,19 +56,30 @@ impl fmt::Debug for Base64Data {
     }
 }
 
+thread_local! {
+    /// One buffer per thread for the quoted Base64 text: serializing a record allocates nothing.
+    static QUOTED: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
 impl Serialize for Base64Data {
     /// Writes the Base64 text as a JSON string. Base64's alphabet never needs escaping, so the
     /// text goes out as a pre-quoted raw JSON fragment: serde_json then copies it instead of
     /// scanning every byte for escapes, which otherwise costs more than the encoding itself.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let encoded = base64::encoded_len(self.0.len(), true).unwrap_or(0);
-        let mut quoted = String::with_capacity(encoded + 2);
-        quoted.push('"');
-        BASE64.encode_string(&self.0, &mut quoted);
-        quoted.push('"');
-        RawValue::from_string(quoted)
-            .map_err(serde::ser::Error::custom)?
-            .serialize(serializer)
+        QUOTED.with(|cell| {
+            let Ok(mut quoted) = cell.try_borrow_mut() else {
+                // Re-entered (a serializer calling back into this one): plain string.
+                return serializer.serialize_str(&self.to_base64());
+            };
+            quoted.clear();
+            quoted.push('"');
+            BASE64.encode_string(&self.0, &mut quoted);
+            quoted.push('"');
+            // Parsing the fragment checks it (a fast scan); nothing is copied or allocated.
+            let raw: &RawValue =
+                serde_json::from_str(&quoted).map_err(serde::ser::Error::custom)?;
+            raw.serialize(serializer)
+        })
     }
 }
 

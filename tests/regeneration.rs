@@ -250,5 +250,38 @@ fn a_spec_change_shows_up_in_the_generated_client() {
         !after.generated.contains("longer than 60 characters"),
         "maxLength 60 still generated"
     );
+    // A broken spec stops `cargo build` with one line naming the file, line and problem.
+    let broken = fs::read_to_string(&spec_path).unwrap().replacen(
+        "      operationId: sendRecords\n",
+        "      operationId: sendRecords\n      operationId: again\n",
+        1,
+    );
+    fs::write(&spec_path, &broken).unwrap();
+    let line = broken
+        .lines()
+        .position(|l| l == "      operationId: again")
+        .unwrap()
+        + 1;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["build", "--offline", "--lib"])
+        .current_dir(&krate)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("CARGO_TERM_COLOR", "never")
+        .output()
+        .expect("cargo runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a duplicate key must fail the build");
+    assert!(
+        stderr.contains(&format!(
+            "error: openapi/dis-records.yaml: error: line {line} column"
+        )) && stderr.contains("duplicate mapping key: operationId"),
+        "unclear build error:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "a panic, not a message:\n{stderr}"
+    );
+
     fs::remove_dir_all(&krate).unwrap();
 }
