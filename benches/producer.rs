@@ -198,6 +198,27 @@ fn rss_in_fresh_process(n: u64) -> (u64, u64) {
     (it.next().unwrap(), it.next().unwrap())
 }
 
+/// One table row: producer vs raw reqwest to `endpoint`, after a warm-up, best of 3 each.
+fn throughput_row(rt: &tokio::runtime::Runtime, endpoint: &str, size: usize, n: u64) {
+    let payloads: Vec<bytes::Bytes> = (0..n).map(|i| payload(i, size).into()).collect();
+    let (ours, raw) = rt.block_on(async {
+        with_producer(endpoint, &payloads[..20_000]).await;
+        baseline(endpoint, 20_000, size).await;
+        let (mut ours, mut raw) = (f64::INFINITY, f64::INFINITY);
+        for _ in 0..3 {
+            raw = raw.min(baseline(endpoint, n, size).await);
+            ours = ours.min(with_producer(endpoint, &payloads).await);
+        }
+        (ours, raw)
+    });
+    let (ours_rps, raw_rps) = (n as f64 / ours, n as f64 / raw);
+    println!(
+        "| {size} B | {ours_rps:.0} | {:.1} | {raw_rps:.0} | {:.2} |",
+        ours_rps * size as f64 / 1e6,
+        ours_rps / raw_rps
+    );
+}
+
 /// Child mode: serve the local endpoint, print its address, run until stdin closes.
 fn server_child() {
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -242,23 +263,7 @@ fn throughput_on_separate_cores(sizes: &[usize], n: u64) -> Option<()> {
     // Worker threads inherit this thread's affinity: core 0.
     let rt = tokio::runtime::Runtime::new().unwrap();
     for &size in sizes {
-        let payloads: Vec<bytes::Bytes> = (0..n).map(|i| payload(i, size).into()).collect();
-        let (ours, raw) = rt.block_on(async {
-            with_producer(&endpoint, &payloads[..20_000]).await;
-            baseline(&endpoint, 20_000, size).await;
-            let (mut ours, mut raw) = (f64::INFINITY, f64::INFINITY);
-            for _ in 0..3 {
-                raw = raw.min(baseline(&endpoint, n, size).await);
-                ours = ours.min(with_producer(&endpoint, &payloads).await);
-            }
-            (ours, raw)
-        });
-        let (ours_rps, raw_rps) = (n as f64 / ours, n as f64 / raw);
-        println!(
-            "| {size} B | {ours_rps:.0} | {:.1} | {raw_rps:.0} | {:.2} |",
-            ours_rps * size as f64 / 1e6,
-            ours_rps / raw_rps
-        );
+        throughput_row(&rt, &endpoint, size, n);
     }
     drop(child.stdin.take());
     let _ = child.wait();
@@ -293,28 +298,12 @@ fn main() {
     );
     println!("| --- | --- | --- | --- | --- |");
     let rt = tokio::runtime::Runtime::new().unwrap();
+    let n: u64 = if quick { 50_000 } else { 200_000 };
+    let local = rt.block_on(server());
     for size in [100usize, 1024] {
-        let n: u64 = if quick { 50_000 } else { 200_000 };
-        let payloads: Vec<bytes::Bytes> = (0..n).map(|i| payload(i, size).into()).collect();
-        let (ours, raw) = rt.block_on(async {
-            let s = server().await;
-            // Warm up connections and code paths once, then alternate and keep the best.
-            with_producer(&s.endpoint(), &payloads[..20_000]).await;
-            baseline(&s.endpoint(), 20_000, size).await;
-            let (mut ours, mut raw) = (f64::INFINITY, f64::INFINITY);
-            for _ in 0..3 {
-                raw = raw.min(baseline(&s.endpoint(), n, size).await);
-                ours = ours.min(with_producer(&s.endpoint(), &payloads).await);
-            }
-            (ours, raw)
-        });
-        let (ours_rps, raw_rps) = (n as f64 / ours, n as f64 / raw);
-        println!(
-            "| {size} B | {ours_rps:.0} | {:.1} | {raw_rps:.0} | {:.2} |",
-            ours_rps * size as f64 / 1e6,
-            ours_rps / raw_rps
-        );
+        throughput_row(&rt, &local.endpoint(), size, n);
     }
+    drop(local);
 
     println!("\n2. client CPU per record: validate + Base64 + serialize vs Base64 alone");
     println!(
@@ -357,7 +346,6 @@ fn main() {
         "| record | producer rec/s | producer MB/s | raw reqwest rec/s | ratio (goal >= 0.9) |"
     );
     println!("| --- | --- | --- | --- | --- |");
-    let n: u64 = if quick { 50_000 } else { 200_000 };
     if throughput_on_separate_cores(&[100, 1024], n).is_none() {
         println!("(skipped: needs taskset and 2 cores)");
     }

@@ -379,8 +379,7 @@ impl Producer {
                     .as_ref()
                     .is_some_and(|b| draining || now.duration_since(b.since) >= self.config.linger);
                 if ready && lanes[lane].in_flight < self.lane_capacity() {
-                    let batch = lanes[lane].open.take().unwrap();
-                    self.dispatch(&mut lanes, &mut flights, batch);
+                    self.dispatch(&mut lanes, &mut flights, lane);
                 }
             }
             let idle =
@@ -463,8 +462,7 @@ impl Producer {
             if lanes[lane].in_flight >= self.lane_capacity() {
                 return Some(placed);
             }
-            let batch = lanes[lane].open.take().unwrap();
-            self.dispatch(lanes, flights, batch);
+            self.dispatch(lanes, flights, lane);
         }
         let batch = lanes[lane].open.get_or_insert_with(|| Batch::new(lane));
         batch.bytes += size;
@@ -474,19 +472,22 @@ impl Producer {
         if batch.pending.len() >= limits.max_records_per_request
             && lanes[lane].in_flight < self.lane_capacity()
         {
-            let batch = lanes[lane].open.take().unwrap();
-            self.dispatch(lanes, flights, batch);
+            self.dispatch(lanes, flights, lane);
         }
         None
     }
 
+    /// Sends the open batch of `lane` as one request on its own task.
     fn dispatch(
         &self,
         lanes: &mut [Lane],
         flights: &mut JoinSet<(usize, Vec<Delivery>, u64)>,
-        batch: Batch,
+        lane: usize,
     ) {
-        lanes[batch.lane].in_flight += 1;
+        let Some(batch) = lanes[lane].open.take() else {
+            return;
+        };
+        lanes[lane].in_flight += 1;
         let (client, stream, policy) = (
             self.client.clone(),
             self.stream.clone(),

@@ -247,3 +247,75 @@ fn auth_headers_are_marked_sensitive() {
         assert!(!debug.contains(secret), "{debug}");
     }
 }
+
+#[test]
+fn traces_carry_request_details_but_never_secrets() {
+    use std::sync::Mutex;
+    use tracing_subscriber::fmt::MakeWriter;
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl<'a> MakeWriter<'a> for Buf {
+        type Writer = Buf;
+        fn make_writer(&'a self) -> Buf {
+            self.clone()
+        }
+    }
+
+    let buf = Buf::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(buf.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let server = CannedServer::start(|_| json_response(200, OK_ONE)).await;
+            for creds in [
+                Credentials::token("SECRET-IAM-TOKEN"),
+                Credentials::temporary(AK, "SECRET-SK", "SECRET-ST"),
+            ] {
+                let client = DisClient::builder(&server.endpoint, PROJECT)
+                    .credentials(creds)
+                    .build()
+                    .unwrap();
+                let producer = dis_records::Producer::new(
+                    client,
+                    "traced-stream",
+                    dis_records::ProducerConfig::default(),
+                )
+                .unwrap();
+                let s = producer.send_all([Record::from_slice("x")], |_| {}).await;
+                assert_eq!(s.acknowledged, 1);
+            }
+        });
+    });
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    for expected in [
+        "dis.put_records",
+        "stream=\"traced-stream\"",
+        "records=1",
+        "request_id=\"req-0123\"",
+        "status=200",
+        "attempt=1",
+    ] {
+        assert!(text.contains(expected), "{expected} not traced:\n{text}");
+    }
+    for secret in ["SECRET-IAM-TOKEN", "SECRET-SK", "SECRET-ST"] {
+        assert!(!text.contains(secret), "{secret} in the traces:\n{text}");
+    }
+}
