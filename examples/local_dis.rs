@@ -13,7 +13,11 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 
 use clap::Parser;
-use dis_records::local::{Faults, LocalConfig, LocalDis, StreamConfig};
+use dis_records::local::{LocalConfig, LocalDis, StreamConfig};
+
+#[path = "shared/fault_flags.rs"]
+mod fault_flags;
+use fault_flags::FaultFlags;
 
 /// Local DIS SendRecords endpoint (POST /v2/{project_id}/records) on loopback.
 #[derive(Parser, Debug)]
@@ -49,24 +53,9 @@ struct Args {
     /// Most records per request.
     #[arg(long, default_value_t = dis_records::local::DEFAULT_MAX_RECORDS_PER_REQUEST)]
     max_records: usize,
-    /// Probability that a record is answered with DIS.4303 and not stored.
-    #[arg(long, default_value_t = 0.0, value_parser = probability)]
-    fail_records: f64,
-    /// Probability that a request is answered with 500/503/429 and nothing stored.
-    #[arg(long, default_value_t = 0.0, value_parser = probability)]
-    fail_requests: f64,
-    /// Probability that the connection is closed before storing, without an answer.
-    #[arg(long, default_value_t = 0.0, value_parser = probability)]
-    drop_before: f64,
-    /// Probability that the connection is closed after storing, without an answer.
-    #[arg(long, default_value_t = 0.0, value_parser = probability)]
-    drop_after: f64,
-    /// Delay before every SendRecords answer, in milliseconds.
-    #[arg(long, default_value_t = 0)]
-    delay_ms: u64,
-    /// Seed of the fault generator.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// Fault injection.
+    #[command(flatten)]
+    faults: FaultFlags,
 }
 
 #[tokio::main]
@@ -83,14 +72,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.max_request_bytes = args.max_request_bytes;
     config.max_record_bytes = args.max_record_bytes;
     config.max_records_per_request = args.max_records;
-    config.faults = Faults {
-        fail_records: args.fail_records,
-        fail_requests: args.fail_requests,
-        drop_before: args.drop_before,
-        drop_after: args.drop_after,
-        delay_ms: args.delay_ms,
-        seed: args.seed,
-    };
+    config.faults = args.faults.faults();
     let streams: Vec<String> = config
         .streams
         .iter()
@@ -111,15 +93,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// A probability in `0.0 ..= 1.0`.
-fn probability(s: &str) -> Result<f64, String> {
-    let p: f64 = s.parse().map_err(|e| format!("{e}"))?;
-    if (0.0..=1.0).contains(&p) {
-        Ok(p)
-    } else {
-        Err(format!("{p} is not a probability between 0 and 1"))
-    }
-}
-
 async fn shutdown_signal() {
     #[cfg(unix)]
     {

@@ -17,10 +17,14 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use dis_records::local::{Faults, LocalConfig, LocalDis, StreamConfig};
+
+#[path = "shared/fault_flags.rs"]
+mod fault_flags;
+use dis_records::local::{LocalConfig, LocalDis, StreamConfig};
 use dis_records::{
     Credentials, Delivery, DisClient, Limits, Producer, ProducerConfig, Record, RetryPolicy,
 };
+use fault_flags::FaultFlags;
 
 #[derive(Parser, Debug)]
 #[command(about = "Send records to a DIS stream (the embedded local endpoint by default)")]
@@ -64,24 +68,9 @@ struct Args {
     /// Print a line per record even with --generate.
     #[arg(long)]
     verbose: bool,
-    /// Embedded endpoint only: per-record DIS.4303 probability.
-    #[arg(long, default_value_t = 0.0)]
-    fail_records: f64,
-    /// Embedded endpoint only: whole-request 500/503/429 probability.
-    #[arg(long, default_value_t = 0.0)]
-    fail_requests: f64,
-    /// Embedded endpoint only: probability of closing the connection before storing.
-    #[arg(long, default_value_t = 0.0)]
-    drop_before: f64,
-    /// Embedded endpoint only: probability of storing, then closing without answering.
-    #[arg(long, default_value_t = 0.0)]
-    drop_after: f64,
-    /// Embedded endpoint only: delay before each answer.
-    #[arg(long, default_value_t = 0)]
-    delay_ms: u64,
-    /// Embedded endpoint only: seed of the fault injection.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    /// Fault injection of the embedded endpoint (ignored with --endpoint).
+    #[command(flatten)]
+    faults: FaultFlags,
 }
 
 const SAMPLES: [&str; 4] = [
@@ -141,14 +130,7 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     Limits::COMMON.max_request_bytes
                 },
                 max_records_per_request: args.batch,
-                faults: Faults {
-                    fail_records: args.fail_records,
-                    fail_requests: args.fail_requests,
-                    drop_before: args.drop_before,
-                    drop_after: args.drop_after,
-                    delay_ms: args.delay_ms,
-                    seed: args.seed,
-                },
+                faults: args.faults.faults(),
                 ..LocalConfig::default()
             };
             let server = LocalDis::start(config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
