@@ -20,6 +20,7 @@ use clap::Parser;
 
 #[path = "shared/fault_flags.rs"]
 mod fault_flags;
+use dis_records::auth::{ENV_AK, ENV_SK};
 use dis_records::local::{LocalConfig, LocalDis, StreamConfig};
 use dis_records::{
     Credentials, Delivery, DisClient, Limits, Producer, ProducerConfig, Record, RetryPolicy,
@@ -81,10 +82,12 @@ const SAMPLES: [&str; 4] = [
 ];
 
 /// A generated payload of `size` bytes that is unique and starts with its index.
+/// `--size` must hold the index (`{i:012}`): smaller payloads could not all be unique.
+const MIN_GENERATED_SIZE: usize = 12;
+
 fn generated(i: u64, size: usize) -> Vec<u8> {
-    let mut data = format!("record-{i:012}-").into_bytes();
-    data.resize(size.max(data.len()), b'x');
-    data.truncate(size.max(1));
+    let mut data = format!("{i:012}").into_bytes();
+    data.resize(size, b'x');
     data
 }
 
@@ -100,6 +103,13 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    if args.generate.is_some() && args.size < MIN_GENERATED_SIZE {
+        return Err(format!(
+            "--size {}: generated records hold their 12-digit index, so at least {MIN_GENERATED_SIZE} bytes",
+            args.size
+        )
+        .into());
+    }
     let explicit = args.token.clone().map(Credentials::token);
     let credentials = match explicit {
         Some(c) => Some(c),
@@ -121,8 +131,16 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
             )?,
         ),
         None => {
+            // AK/SK from the environment: the embedded endpoint checks the same pair.
+            let aksk = match (std::env::var(ENV_AK), std::env::var(ENV_SK)) {
+                (Ok(ak), Ok(sk)) if matches!(credentials, Some(Credentials::AkSk { .. })) => {
+                    Some((ak, sk))
+                }
+                _ => None,
+            };
             let config = LocalConfig {
                 streams: vec![StreamConfig::new(args.stream.clone(), 4)],
+                aksk,
                 retain: false,
                 max_request_bytes: if args.advanced {
                     Limits::ADVANCED.max_request_bytes

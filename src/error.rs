@@ -152,14 +152,17 @@ impl Error {
         }
     }
 
-    /// True when the records may have been stored although the request failed (a timeout or
-    /// reset after sending, or an unreadable answer): sending them again may duplicate them.
+    /// True when the records may have been stored although the request failed: a timeout or
+    /// reset after sending, an unreadable answer, or HTTP 500/502/504 (a server or gateway
+    /// failure that may come after the records were written). Sending them again may
+    /// duplicate them.
     pub fn maybe_delivered(&self) -> bool {
         match self {
             Error::Transport {
                 maybe_delivered, ..
             } => *maybe_delivered,
             Error::InvalidResponse { .. } => true,
+            Error::Dis { status, .. } => matches!(status, 500 | 502 | 504),
             _ => false,
         }
     }

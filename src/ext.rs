@@ -336,7 +336,10 @@ impl DisClientBuilder {
         self
     }
 
-    /// Uses this `reqwest::Client` as it is (its timeouts and pool apply).
+    /// Uses this `reqwest::Client` as it is (its timeouts and pool apply). Build it with
+    /// `redirect(reqwest::redirect::Policy::none())`: reqwest's default policy would carry the
+    /// `X-Auth-Token` / `X-Security-Token` headers to another host. Call
+    /// [`ensure_crypto_provider`] before building it.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -358,6 +361,9 @@ impl DisClientBuilder {
                     .connect_timeout(self.connect_timeout)
                     .tcp_nodelay(true)
                     .pool_max_idle_per_host(self.pool_max_idle_per_host)
+                    // Never follow redirects: reqwest would carry X-Auth-Token and
+                    // X-Security-Token to the other host, and a signature cannot follow.
+                    .redirect(reqwest::redirect::Policy::none())
                     .user_agent(concat!("dis-records/", env!("CARGO_PKG_VERSION")))
                     .build()
                     .map_err(|e| Error::Config(format!("HTTP client: {e}")))?
@@ -449,7 +455,11 @@ impl DisClient {
         body: &types::PutRecordsRequest,
     ) -> Result<SendOutcome, Error> {
         let call = async {
-            let result = self.client.send_records(&self.project_id, body).await;
+            // The body is serialized inside a poll of this future: with the raw fast path.
+            let mut send = Box::pin(self.client.send_records(&self.project_id, body));
+            let result =
+                std::future::poll_fn(|cx| crate::wire::with_raw_json(|| send.as_mut().poll(cx)))
+                    .await;
             let meta = RESPONSE_META.with(|m| m.take());
             (result, meta)
         };
@@ -473,7 +483,7 @@ fn header(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     header(headers, "retry-after")
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs)
@@ -490,6 +500,14 @@ fn snippet(body: &[u8]) -> String {
     }
 }
 
+/// Code and message of either error-body shape.
+fn dis_error_parts(e: types::DisError) -> (Option<String>, Option<String>) {
+    match e {
+        types::DisError::DisServiceError(e) => (Some(e.error_code), e.message),
+        types::DisError::ApiGatewayError(e) => (Some(e.error_code), e.error_msg),
+    }
+}
+
 /// Turns progenitor's error into the crate's one error type.
 async fn map_error(e: progenitor_client::Error<types::DisError>, meta: ResponseMeta) -> Error {
     use progenitor_client::Error as E;
@@ -498,13 +516,10 @@ async fn map_error(e: progenitor_client::Error<types::DisError>, meta: ResponseM
             let status = rv.status().as_u16();
             let request_id = header(rv.headers(), crate::hooks::REQUEST_ID);
             let retry_after = retry_after(rv.headers());
-            let (code, message) = match rv.into_inner() {
-                types::DisError::DisServiceError(e) => (e.error_code, e.message),
-                types::DisError::ApiGatewayError(e) => (e.error_code, e.error_msg),
-            };
+            let (code, message) = dis_error_parts(rv.into_inner());
             Error::Dis {
                 status,
-                code: Some(code),
+                code,
                 message: message.unwrap_or_default(),
                 request_id,
                 retry_after,
@@ -515,10 +530,15 @@ async fn map_error(e: progenitor_client::Error<types::DisError>, meta: ResponseM
             let request_id = header(response.headers(), crate::hooks::REQUEST_ID);
             let retry_after = retry_after(response.headers());
             let body = response.bytes().await.unwrap_or_default();
+            // A status the spec does not list (502, 504, ...) may still carry a DIS body.
+            let (code, message) = match serde_json::from_slice::<types::DisError>(&body) {
+                Ok(e) => dis_error_parts(e),
+                Err(_) => (None, Some(snippet(&body))),
+            };
             Error::Dis {
                 status,
-                code: None,
-                message: snippet(&body),
+                code,
+                message: message.unwrap_or_default(),
                 request_id,
                 retry_after,
             }
@@ -531,7 +551,7 @@ async fn map_error(e: progenitor_client::Error<types::DisError>, meta: ResponseM
                 code: None,
                 message: snippet(&body),
                 request_id: meta.request_id,
-                retry_after: None,
+                retry_after: meta.retry_after,
             },
             status => Error::InvalidResponse {
                 status,
@@ -539,10 +559,20 @@ async fn map_error(e: progenitor_client::Error<types::DisError>, meta: ResponseM
                 request_id: meta.request_id,
             },
         },
-        E::ResponseBodyError(err) => Error::InvalidResponse {
-            status: meta.status,
-            message: format!("reading the body failed: {err}"),
-            request_id: meta.request_id,
+        // Reading an error answer failed: the status still says what DIS decided.
+        E::ResponseBodyError(err) => match meta.status {
+            Some(status) if status != 200 => Error::Dis {
+                status,
+                code: None,
+                message: format!("reading the error body failed: {err}"),
+                request_id: meta.request_id,
+                retry_after: meta.retry_after,
+            },
+            status => Error::InvalidResponse {
+                status,
+                message: format!("reading the body failed: {err}"),
+                request_id: meta.request_id,
+            },
         },
         E::CommunicationError(err) | E::InvalidUpgrade(err) => transport(&err),
         E::Custom(message) | E::InvalidRequest(message) => Error::Request(message),

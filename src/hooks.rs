@@ -19,6 +19,7 @@ use crate::sign;
 pub(crate) struct ResponseMeta {
     pub status: Option<u16>,
     pub request_id: Option<String>,
+    pub retry_after: Option<std::time::Duration>,
 }
 
 tokio::task_local! {
@@ -67,6 +68,7 @@ impl ClientHooks<Auth> for Client {
                 *meta.borrow_mut() = ResponseMeta {
                     status: Some(response.status().as_u16()),
                     request_id,
+                    retry_after: crate::ext::retry_after(response.headers()),
                 }
             });
         }

@@ -5,11 +5,19 @@
 //! # Delivery guarantee: at least once
 //! Every record ends as exactly one [`Delivery`]: acknowledged (partition and sequence number)
 //! or failed (with the final error and the number of attempts), with its payload, so nothing is
-//! dropped silently. Duplicates can arise in one place only: a request whose answer was lost
-//! (a timeout or a reset after it was written, or an unreadable answer) may have been stored.
-//! Such records are not sent again unless [`RetryPolicy::retry_ambiguous`] is set; then each
-//! such resend is counted in [`Delivery::ambiguous_attempts`], an upper bound on the extra copies
-//! in the stream.
+//! dropped silently. Duplicates can arise in two places, both where DIS may have stored a
+//! request without the producer learning it:
+//! - a request whose answer was lost (a timeout or a reset after it was written, or an
+//!   unreadable answer). Such records are not sent again unless
+//!   [`RetryPolicy::retry_ambiguous`] is set;
+//! - a request answered 500, 502 or 504 (a server or gateway failure), which is retried.
+//!
+//! Each such resend is counted in [`Delivery::ambiguous_attempts`], an upper bound on the extra
+//! copies in the stream; [`Delivery::maybe_duplicated`] says whether a record is concerned.
+//!
+//! Dropping the future of [`Producer::send_all`] / [`Producer::send_stream`] before it ends
+//! aborts the requests in flight: their records get no outcome. Let it finish, or use
+//! [`Producer::spawn`] and [`ProducerHandle::close`].
 //!
 //! # Retries
 //! - Per record: only records whose `error_code` is retryable (by default `DIS.4303` and
@@ -87,8 +95,25 @@ impl RetryPolicy {
             * self
                 .multiplier
                 .powi(attempt.saturating_sub(1).min(64) as i32);
-        let full = exp.min(self.max_backoff.as_secs_f64());
+        // min() also turns an overflow to infinity back into the cap.
+        let full = exp.min(self.max_backoff.as_secs_f64()).max(0.0);
         Duration::from_secs_f64(rng.random_range(full / 2.0..=full))
+    }
+
+    /// Checks that the policy can be followed: at least one try, a finite multiplier of at
+    /// least 1, and waits of at most an hour.
+    pub fn check(&self) -> Result<(), Error> {
+        let bad = |m: &str| Err(Error::Config(format!("retry policy: {m}")));
+        if self.max_attempts == 0 {
+            return bad("max_attempts must be at least 1");
+        }
+        if !self.multiplier.is_finite() || self.multiplier < 1.0 {
+            return bad("multiplier must be a finite number of at least 1.0");
+        }
+        if self.max_backoff > Duration::from_secs(3600) || self.initial_backoff > self.max_backoff {
+            return bad("initial_backoff <= max_backoff <= 1 hour");
+        }
+        Ok(())
     }
 
     fn is_retryable_request(&self, err: &Error) -> bool {
@@ -115,8 +140,9 @@ pub struct ProducerConfig {
     /// Retry rules.
     pub retry: RetryPolicy,
     /// Keeps records of one `partition_key` in order across requests: no two requests in
-    /// flight carry the same key (default off). A per-record retry can still put a record
-    /// after a later one of the same key.
+    /// flight carry the same key (default off). Caveat: a record retried on its own (for
+    /// example after `DIS.4303` throttling) lands after the later records of its key that were
+    /// stored by the same request.
     pub order_by_key: bool,
 }
 
@@ -176,9 +202,19 @@ pub enum Failure {
 }
 
 impl Failure {
-    /// True when the record may have been stored anyway (its answer was lost).
+    /// True when the final error says the record may have been stored anyway (its answer was
+    /// lost, or a 500/502/504). See [`Delivery::maybe_duplicated`] for earlier tries.
     pub fn maybe_stored(&self) -> bool {
         matches!(self, Failure::Request(e) if e.maybe_delivered())
+    }
+}
+
+impl Delivery {
+    /// True when a copy of this record may be in the stream although the result says failed,
+    /// or more than one copy although it says acknowledged: some try's answer was lost (or a
+    /// 500/502/504) and it was sent again, or the final error is such a failure.
+    pub fn maybe_duplicated(&self) -> bool {
+        self.ambiguous_attempts > 0 || matches!(&self.result, Err(f) if f.maybe_stored())
     }
 }
 
@@ -284,6 +320,7 @@ impl Producer {
         if config.max_in_flight == 0 {
             return Err(Error::Config("max_in_flight must be at least 1".into()));
         }
+        config.retry.check()?;
         Ok(Producer {
             client,
             stream,
@@ -392,8 +429,10 @@ impl Producer {
                     break;
                 }
             }
+            // Only lanes that may send now have a deadline: a full window waits for a flight.
             let deadline = lanes
                 .iter()
+                .filter(|l| l.in_flight < self.lane_capacity())
                 .filter_map(|l| l.open.as_ref().map(|b| b.since + self.config.linger))
                 .min();
 
@@ -691,6 +730,8 @@ impl ProducerHandle {
     }
 
     /// Sends what is batched now and waits until every record queued so far has an outcome.
+    /// Outcomes go to the receiver [`Producer::spawn`] returned, which holds a bounded number:
+    /// keep reading it (from another task) while flushing, or this waits forever.
     pub async fn flush(&self) {
         let (tx, rx) = oneshot::channel();
         if self.tx.send(Input::Flush(tx)).await.is_ok() {
@@ -698,7 +739,8 @@ impl ProducerHandle {
         }
     }
 
-    /// Stops taking records, waits for everything in flight, and returns the totals.
+    /// Stops taking records, waits for everything in flight, and returns the totals. As with
+    /// [`ProducerHandle::flush`], keep reading the outcomes meanwhile.
     pub async fn close(self) -> Summary {
         drop(self.tx);
         self.task.await.expect("the producer task panicked")

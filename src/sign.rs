@@ -111,8 +111,9 @@ impl fmt::Debug for SignableRequest<'_> {
 }
 
 /// Result of [`sign`]: the intermediate strings (useful for debugging signature mismatches)
-/// and the final `Authorization` header value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// and the final `Authorization` header value. Its `Debug` hides the values of credential
+/// headers (`x-security-token`, `x-auth-token`) in the canonical request.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SignatureParts {
     /// The canonical request that was hashed.
     pub canonical_request: String,
@@ -124,6 +125,28 @@ pub struct SignatureParts {
     pub signature: String,
     /// Value of the `Authorization` header.
     pub authorization: String,
+}
+
+impl fmt::Debug for SignatureParts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let canonical: Vec<String> = self
+            .canonical_request
+            .split('\n')
+            .map(|line| match line.split_once(':') {
+                Some((name, _)) if matches!(name, "x-security-token" | "x-auth-token") => {
+                    format!("{name}:[REDACTED]")
+                }
+                _ => line.to_owned(),
+            })
+            .collect();
+        f.debug_struct("SignatureParts")
+            .field("canonical_request", &canonical.join("\n"))
+            .field("string_to_sign", &self.string_to_sign)
+            .field("signed_headers", &self.signed_headers)
+            .field("signature", &self.signature)
+            .field("authorization", &self.authorization)
+            .finish()
+    }
 }
 
 /// The parts of an `Authorization: SDK-HMAC-SHA256 ...` header (see [`parse_authorization`]).

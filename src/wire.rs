@@ -2,7 +2,7 @@
 //! body is serialized (and are decoded while a body is read), so user code never sees Base64
 //! and no encoded copy of a payload is kept in memory.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 
 use base64::Engine as _;
@@ -57,15 +57,35 @@ impl fmt::Debug for Base64Data {
 }
 
 thread_local! {
+    /// Set while this crate serializes a request body with serde_json (see [`with_raw_json`]).
+    static RAW_JSON: Cell<bool> = const { Cell::new(false) };
     /// One buffer per thread for the quoted Base64 text: serializing a record allocates nothing.
     static QUOTED: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
+/// Runs `f` with the fast path of [`Base64Data`]'s serialization on. Only for serde_json:
+/// the fast path hands serde_json a pre-quoted raw fragment (a `RawValue`), which other
+/// serializers would render as a map. The client turns it on around its own requests.
+pub fn with_raw_json<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            RAW_JSON.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(RAW_JSON.with(|c| c.replace(true)));
+    f()
+}
+
 impl Serialize for Base64Data {
-    /// Writes the Base64 text as a JSON string. Base64's alphabet never needs escaping, so the
-    /// text goes out as a pre-quoted raw JSON fragment: serde_json then copies it instead of
-    /// scanning every byte for escapes, which otherwise costs more than the encoding itself.
+    /// Writes the Base64 text as a JSON string. Inside [`with_raw_json`], Base64's alphabet
+    /// never needing escapes, the text goes out as a pre-quoted raw JSON fragment: serde_json
+    /// then copies it instead of scanning every byte for escapes, which otherwise costs more
+    /// than the encoding itself. Elsewhere it is a plain string, for any serializer.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if !RAW_JSON.with(Cell::get) {
+            return serializer.serialize_str(&self.to_base64());
+        }
         QUOTED.with(|cell| {
             let Ok(mut quoted) = cell.try_borrow_mut() else {
                 // Re-entered (a serializer calling back into this one): plain string.

@@ -319,3 +319,31 @@ fn traces_carry_request_details_but_never_secrets() {
         assert!(!text.contains(secret), "{secret} in the traces:\n{text}");
     }
 }
+
+#[tokio::test]
+async fn redirects_are_not_followed_so_credentials_stay_home() {
+    let elsewhere = CannedServer::start(|_| json_response(200, OK_ONE)).await;
+    let target = format!(
+        "{}/v2/{PROJECT}/records",
+        elsewhere.endpoint.replace("127.0.0.1", "localhost")
+    );
+    let server =
+        CannedServer::start(move |_| support::response(307, &[("location", target.as_str())], ""))
+            .await;
+    for creds in [
+        Credentials::token("SECRET-IAM-TOKEN"),
+        Credentials::temporary(AK, SK, "SECRET-ST"),
+    ] {
+        let client = DisClient::builder(&server.endpoint, PROJECT)
+            .credentials(creds)
+            .build()
+            .unwrap();
+        let err = client
+            .send("s", &[Record::from_slice("x")])
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(307), "{err:?}");
+    }
+    assert_eq!(server.requests().len(), 2);
+    assert!(elsewhere.requests().is_empty(), "the redirect was followed");
+}

@@ -396,3 +396,51 @@ fn base64_happens_at_the_wire_and_round_trips() {
             .unwrap_err();
     assert!(err.to_string().contains("not Base64"), "{err}");
 }
+
+#[tokio::test]
+async fn unlisted_statuses_keep_a_dis_body_and_broken_error_bodies_keep_the_status() {
+    let server = CannedServer::start(|req| {
+        if req.json()["stream_name"] == "gateway" {
+            support::response(
+                502,
+                &[("content-type", "application/json"), ("x-request-id", "req-502")],
+                r#"{"errorCode":"DIS.5010","message":"Backend unavailable."}"#,
+            )
+        } else {
+            // A 503 whose body never finishes: the body read fails (timeout).
+            b"HTTP/1.1 503 X\r\ncontent-type: application/json\r\nretry-after: 2\r\nx-request-id: req-503\r\ncontent-length: 100\r\n\r\n{\"errorCode\"".to_vec()
+        }
+    })
+    .await;
+    let c = DisClient::builder(&server.endpoint, PROJECT)
+        .token("t")
+        .timeout(std::time::Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let err = c
+        .send("gateway", &[Record::from_slice("x")])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.code(), err.request_id()),
+        (Some(502), Some("DIS.5010"), Some("req-502")),
+        "{err:?}"
+    );
+    let err = c
+        .send("slow", &[Record::from_slice("x")])
+        .await
+        .unwrap_err();
+    match err {
+        Error::Dis {
+            status,
+            retry_after,
+            request_id,
+            ..
+        } => {
+            assert_eq!(status, 503);
+            assert_eq!(retry_after, Some(std::time::Duration::from_secs(2)));
+            assert_eq!(request_id.as_deref(), Some("req-503"));
+        }
+        other => panic!("expected Error::Dis 503, got {other:?}"),
+    }
+}

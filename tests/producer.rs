@@ -432,3 +432,79 @@ proptest! {
         })?;
     }
 }
+
+#[tokio::test]
+async fn a_retried_gateway_timeout_counts_as_a_possible_duplicate() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = std::sync::Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let server = CannedServer::start(move |_| {
+        if c.fetch_add(1, Ordering::SeqCst) == 0 {
+            json_response(504, r#"{"error_code":"APIGW.0201","error_msg":"Gateway timeout"}"#)
+        } else {
+            json_response(
+                200,
+                r#"{"failed_record_count":0,"records":[{"partition_id":"shardId-0000000000","sequence_number":"1"}]}"#,
+            )
+        }
+    })
+    .await;
+    let p = producer(
+        &server.endpoint,
+        ProducerConfig {
+            retry: fast_retry(false),
+            ..ProducerConfig::default()
+        },
+    );
+    let mut out = Vec::new();
+    let summary = p.send_all([Record::from_slice("x")], |d| out.push(d)).await;
+    assert_eq!(summary.acknowledged, 1, "504 is retried without opting in");
+    assert_eq!(out[0].attempts, 2);
+    assert_eq!(out[0].ambiguous_attempts, 1);
+    assert!(out[0].maybe_duplicated());
+    assert_eq!(summary.ambiguous, 1);
+}
+
+#[test]
+fn impossible_retry_policies_are_refused() {
+    let client = DisClient::builder("http://127.0.0.1:9", "p")
+        .build()
+        .unwrap();
+    for (retry, text) in [
+        (
+            RetryPolicy {
+                multiplier: -2.0,
+                ..RetryPolicy::default()
+            },
+            "multiplier",
+        ),
+        (
+            RetryPolicy {
+                multiplier: f64::NAN,
+                ..RetryPolicy::default()
+            },
+            "multiplier",
+        ),
+        (
+            RetryPolicy {
+                max_attempts: 0,
+                ..RetryPolicy::default()
+            },
+            "max_attempts",
+        ),
+        (
+            RetryPolicy {
+                max_backoff: Duration::from_secs(1 << 40),
+                ..RetryPolicy::default()
+            },
+            "1 hour",
+        ),
+    ] {
+        let config = ProducerConfig {
+            retry,
+            ..ProducerConfig::default()
+        };
+        let err = Producer::new(client.clone(), "s", config).unwrap_err();
+        assert!(err.to_string().contains(text), "{err}");
+    }
+}

@@ -805,3 +805,31 @@ fn sdk_date_rejects_malformed() {
         assert_eq!(parse_sdk_date(s), None, "{s:?}");
     }
 }
+
+#[test]
+fn signature_parts_debug_hides_credential_headers() {
+    let parts = sign(
+        &SignableRequest {
+            method: "POST",
+            path: "/v2/p/records",
+            query: "",
+            headers: headers(&[
+                ("Host", HOST),
+                ("X-Sdk-Date", DATE),
+                ("X-Security-Token", "SECRET-SECURITY-TOKEN"),
+            ]),
+            body: b"{}",
+        },
+        AK,
+        SK,
+    );
+    assert!(
+        parts
+            .canonical_request
+            .contains("x-security-token:SECRET-SECURITY-TOKEN")
+    );
+    let debug = format!("{parts:?}");
+    assert!(!debug.contains("SECRET-SECURITY-TOKEN"), "{debug}");
+    assert!(debug.contains("x-security-token:[REDACTED]"), "{debug}");
+    assert!(!debug.contains(SK));
+}

@@ -33,11 +33,11 @@
 //!   `Authorization: SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...` header
 //!   (Huawei's v3 SDK signature over method, path, query, the signed headers and the body) and an
 //!   `X-Sdk-Date` within 15 minutes of [`LocalConfig::clock`]. Failures answer HTTP 441 with a DIS
-//!   body: `DIS.4101` no `Authorization` header, `DIS.4102` header not parseable as
-//!   `SDK-HMAC-SHA256`, `DIS.4103` no `X-Sdk-Date`, `DIS.4104` unparseable `X-Sdk-Date`,
-//!   `DIS.4105` `X-Sdk-Date` more than 15 minutes off, `DIS.4107` unknown AK, `DIS.4110`
-//!   `host` or `x-sdk-date` missing from `SignedHeaders`, `DIS.4100` wrong signature (or a
-//!   signed header missing from the request). The checks run in that order.
+//!   body, checked in this order: `DIS.4101` no `Authorization` header, `DIS.4102` header not
+//!   parseable as `SDK-HMAC-SHA256`, `DIS.4107` unknown AK, `DIS.4103` no `X-Sdk-Date`,
+//!   `DIS.4104` unparseable `X-Sdk-Date`, `DIS.4105` `X-Sdk-Date` more than 15 minutes off,
+//!   `DIS.4110` `host` or `x-sdk-date` missing from `SignedHeaders`, `DIS.4100` wrong signature
+//!   (or a signed header missing from the request).
 //! - Otherwise (no AK/SK configured): 401 with the API gateway's body
 //!   `{"error_code":"APIGW.0301","error_msg":"..."}`.
 //!
