@@ -110,10 +110,18 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         )
         .into());
     }
-    let explicit = args.token.clone().map(Credentials::token);
-    let credentials = match explicit {
-        Some(c) => Some(c),
+    let credentials = match &args.token {
+        Some(token) => Some(Credentials::token(token.clone())),
         None => Credentials::from_env()?,
+    };
+    let base = if args.advanced {
+        Limits::ADVANCED
+    } else {
+        Limits::COMMON
+    };
+    let limits = Limits {
+        max_records_per_request: args.batch,
+        ..base
     };
     let project_id = args
         .project_id
@@ -142,12 +150,8 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 streams: vec![StreamConfig::new(args.stream.clone(), 4)],
                 aksk,
                 retain: false,
-                max_request_bytes: if args.advanced {
-                    Limits::ADVANCED.max_request_bytes
-                } else {
-                    Limits::COMMON.max_request_bytes
-                },
-                max_records_per_request: args.batch,
+                max_request_bytes: limits.max_request_bytes,
+                max_records_per_request: limits.max_records_per_request,
                 faults: args.faults.faults(),
                 ..LocalConfig::default()
             };
@@ -166,15 +170,6 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
     };
 
-    let base = if args.advanced {
-        Limits::ADVANCED
-    } else {
-        Limits::COMMON
-    };
-    let limits = Limits {
-        max_records_per_request: args.batch,
-        ..base
-    };
     let client = DisClient::builder(endpoint, project_id)
         .credentials(credentials)
         .limits(limits)

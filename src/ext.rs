@@ -468,25 +468,11 @@ impl DisClient {
             .await;
         match result {
             Ok(response) => {
-                let request_id = header(response.headers(), crate::hooks::REQUEST_ID);
-                SendOutcome::from_result(response.into_inner(), body.records.len(), request_id)
+                SendOutcome::from_result(response.into_inner(), body.records.len(), meta.request_id)
             }
             Err(e) => Err(map_error(e, meta).await),
         }
     }
-}
-
-fn header(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
-
-pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    header(headers, "retry-after")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
 }
 
 /// The start of a raw body, for messages (never more than 512 bytes of it).
@@ -508,71 +494,62 @@ fn dis_error_parts(e: types::DisError) -> (Option<String>, Option<String>) {
     }
 }
 
-/// Turns progenitor's error into the crate's one error type.
+/// Turns progenitor's error into the crate's one error type. `meta` is the head of the answer
+/// (status, `X-Request-Id`, `Retry-After`) as the exec hook read it.
 async fn map_error(e: progenitor_client::Error<types::DisError>, meta: ResponseMeta) -> Error {
     use progenitor_client::Error as E;
+    let ResponseMeta {
+        status,
+        request_id,
+        retry_after,
+    } = meta;
+    // DIS (or a proxy in front of it) refused the request with `status`.
+    let refused = |status: u16, code: Option<String>, message: String| Error::Dis {
+        status,
+        code,
+        message,
+        request_id: request_id.clone(),
+        retry_after,
+    };
+    // A 200 (or no status) whose body cannot be read: the records' fate is unknown.
+    let unreadable = |message: String| Error::InvalidResponse {
+        status,
+        message,
+        request_id: request_id.clone(),
+    };
     match e {
         E::ErrorResponse(rv) => {
             let status = rv.status().as_u16();
-            let request_id = header(rv.headers(), crate::hooks::REQUEST_ID);
-            let retry_after = retry_after(rv.headers());
             let (code, message) = dis_error_parts(rv.into_inner());
-            Error::Dis {
-                status,
-                code,
-                message: message.unwrap_or_default(),
-                request_id,
-                retry_after,
-            }
+            refused(status, code, message.unwrap_or_default())
         }
         E::UnexpectedResponse(response) => {
             let status = response.status().as_u16();
-            let request_id = header(response.headers(), crate::hooks::REQUEST_ID);
-            let retry_after = retry_after(response.headers());
             let body = response.bytes().await.unwrap_or_default();
             // A status the spec does not list (502, 504, ...) may still carry a DIS body.
             let (code, message) = match serde_json::from_slice::<types::DisError>(&body) {
-                Ok(e) => dis_error_parts(e),
-                Err(_) => (None, Some(snippet(&body))),
+                Ok(e) => {
+                    let (code, message) = dis_error_parts(e);
+                    (code, message.unwrap_or_default())
+                }
+                Err(_) => (None, snippet(&body)),
             };
-            Error::Dis {
-                status,
-                code,
-                message: message.unwrap_or_default(),
-                request_id,
-                retry_after,
-            }
+            refused(status, code, message)
         }
         // A listed status whose body is not a DIS error body (an HTML page from a proxy, say),
         // or a 200 whose body is not a PutRecordsResult.
-        E::InvalidResponsePayload(body, err) => match meta.status {
-            Some(status) if status != 200 => Error::Dis {
-                status,
-                code: None,
-                message: snippet(&body),
-                request_id: meta.request_id,
-                retry_after: meta.retry_after,
-            },
-            status => Error::InvalidResponse {
-                status,
-                message: format!("{err}; body starts: {}", snippet(&body)),
-                request_id: meta.request_id,
-            },
+        E::InvalidResponsePayload(body, err) => match status {
+            Some(status) if status != 200 => refused(status, None, snippet(&body)),
+            _ => unreadable(format!("{err}; body starts: {}", snippet(&body))),
         },
         // Reading an error answer failed: the status still says what DIS decided.
-        E::ResponseBodyError(err) => match meta.status {
-            Some(status) if status != 200 => Error::Dis {
+        E::ResponseBodyError(err) => match status {
+            Some(status) if status != 200 => refused(
                 status,
-                code: None,
-                message: format!("reading the error body failed: {err}"),
-                request_id: meta.request_id,
-                retry_after: meta.retry_after,
-            },
-            status => Error::InvalidResponse {
-                status,
-                message: format!("reading the body failed: {err}"),
-                request_id: meta.request_id,
-            },
+                None,
+                format!("reading the error body failed: {err}"),
+            ),
+            _ => unreadable(format!("reading the body failed: {err}")),
         },
         E::CommunicationError(err) | E::InvalidUpgrade(err) => transport(&err),
         E::Custom(message) | E::InvalidRequest(message) => Error::Request(message),

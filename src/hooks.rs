@@ -22,12 +22,32 @@ pub(crate) struct ResponseMeta {
     pub retry_after: Option<std::time::Duration>,
 }
 
+impl ResponseMeta {
+    /// What the error reports need from an answer, read once from its head.
+    fn of(response: &reqwest::Response) -> ResponseMeta {
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        ResponseMeta {
+            status: Some(response.status().as_u16()),
+            request_id: header(REQUEST_ID),
+            retry_after: header("retry-after")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(std::time::Duration::from_secs),
+        }
+    }
+}
+
 tokio::task_local! {
     pub(crate) static RESPONSE_META: RefCell<ResponseMeta>;
 }
 
 /// Header DIS uses to identify a request in its logs.
-pub(crate) const REQUEST_ID: &str = "x-request-id";
+const REQUEST_ID: &str = "x-request-id";
 
 impl ClientHooks<Auth> for Client {
     async fn pre<E>(
@@ -55,22 +75,12 @@ impl ClientHooks<Auth> for Client {
             .instrument(span.clone())
             .await;
         if let Ok(response) = &result {
-            let request_id = response
-                .headers()
-                .get(REQUEST_ID)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+            let meta = ResponseMeta::of(response);
             span.record("status", response.status().as_u16());
-            if let Some(id) = &request_id {
+            if let Some(id) = &meta.request_id {
                 span.record("request_id", id.as_str());
             }
-            let _ = RESPONSE_META.try_with(|meta| {
-                *meta.borrow_mut() = ResponseMeta {
-                    status: Some(response.status().as_u16()),
-                    request_id,
-                    retry_after: crate::ext::retry_after(response.headers()),
-                }
-            });
+            let _ = RESPONSE_META.try_with(|cell| *cell.borrow_mut() = meta);
         }
         result
     }

@@ -302,6 +302,9 @@ pub struct Producer {
     config: ProducerConfig,
 }
 
+/// Requests in flight, each answering with its lane, its outcomes and how many tries it made.
+type Flights = JoinSet<(usize, Vec<Delivery>, u64)>;
+
 /// What the engine takes in.
 enum Input {
     Record(Record),
@@ -381,6 +384,11 @@ impl Producer {
         }
     }
 
+    /// True when `lane` may start another request.
+    fn has_room(&self, lane: &Lane) -> bool {
+        lane.in_flight < self.lane_capacity()
+    }
+
     /// The engine: batches input, keeps the window full, and reports outcomes.
     async fn run<S: Stream<Item = Input>>(&self, input: S, mut sink: impl Sink) -> Summary {
         let lanes_n = if self.config.order_by_key {
@@ -394,7 +402,7 @@ impl Producer {
                 in_flight: 0,
             })
             .collect();
-        let mut flights: JoinSet<(usize, Vec<Delivery>, u64)> = JoinSet::new();
+        let mut flights: Flights = JoinSet::new();
         let mut summary = Summary::default();
         let mut next_id = 0u64;
         // A record taken in whose lane has no room yet; input waits until it is placed.
@@ -415,7 +423,7 @@ impl Producer {
                     .open
                     .as_ref()
                     .is_some_and(|b| draining || now.duration_since(b.since) >= self.config.linger);
-                if ready && lanes[lane].in_flight < self.lane_capacity() {
+                if ready && self.has_room(&lanes[lane]) {
                     self.dispatch(&mut lanes, &mut flights, lane);
                 }
             }
@@ -432,7 +440,7 @@ impl Producer {
             // Only lanes that may send now have a deadline: a full window waits for a flight.
             let deadline = lanes
                 .iter()
-                .filter(|l| l.in_flight < self.lane_capacity())
+                .filter(|l| self.has_room(l))
                 .filter_map(|l| l.open.as_ref().map(|b| b.since + self.config.linger))
                 .min();
 
@@ -448,9 +456,10 @@ impl Producer {
                                 let id = next_id;
                                 next_id += 1;
                                 summary.sent += 1;
-                                match record.to_entry(0, &self.config.limits) {
+                                // The index in a validation error is the record's input position.
+                                match record.to_entry(id as usize, &self.config.limits) {
                                     Err(e) => {
-                                        let d = Delivery { id, record, attempts: 0, ambiguous_attempts: 0, result: Err(Failure::Invalid(reindex(e, id))) };
+                                        let d = Delivery { id, record, attempts: 0, ambiguous_attempts: 0, result: Err(Failure::Invalid(e)) };
                                         summary.add(&d);
                                         sink.deliver(d).await;
                                     }
@@ -484,12 +493,7 @@ impl Producer {
 
     /// Puts a record into its lane's open batch, sending the batch first when the record
     /// would not fit. Gives the record back when the lane has no room for another request.
-    fn place(
-        &self,
-        lanes: &mut [Lane],
-        flights: &mut JoinSet<(usize, Vec<Delivery>, u64)>,
-        placed: Placed,
-    ) -> Option<Placed> {
+    fn place(&self, lanes: &mut [Lane], flights: &mut Flights, placed: Placed) -> Option<Placed> {
         let limits = &self.config.limits;
         let size = placed.pending.record.data.len();
         let lane = placed.lane;
@@ -498,7 +502,7 @@ impl Producer {
             .as_ref()
             .is_some_and(|b| !b.fits(size, limits))
         {
-            if lanes[lane].in_flight >= self.lane_capacity() {
+            if !self.has_room(&lanes[lane]) {
                 return Some(placed);
             }
             self.dispatch(lanes, flights, lane);
@@ -508,21 +512,14 @@ impl Producer {
         batch.pending.push(placed.pending);
         batch.entries.push(placed.entry);
         // A full batch goes now when the window allows.
-        if batch.pending.len() >= limits.max_records_per_request
-            && lanes[lane].in_flight < self.lane_capacity()
-        {
+        if batch.pending.len() >= limits.max_records_per_request && self.has_room(&lanes[lane]) {
             self.dispatch(lanes, flights, lane);
         }
         None
     }
 
     /// Sends the open batch of `lane` as one request on its own task.
-    fn dispatch(
-        &self,
-        lanes: &mut [Lane],
-        flights: &mut JoinSet<(usize, Vec<Delivery>, u64)>,
-        lane: usize,
-    ) {
+    fn dispatch(&self, lanes: &mut [Lane], flights: &mut Flights, lane: usize) {
         let Some(batch) = lanes[lane].open.take() else {
             return;
         };
@@ -541,21 +538,6 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
-    }
-}
-
-/// A validation error found on input: the index in it is the record's input position.
-fn reindex(e: ValidationError, id: u64) -> ValidationError {
-    let index = id as usize;
-    match e {
-        ValidationError::RecordTooLarge { size, max, .. } => {
-            ValidationError::RecordTooLarge { index, size, max }
-        }
-        ValidationError::ExplicitHashKey { value, .. } => {
-            ValidationError::ExplicitHashKey { index, value }
-        }
-        ValidationError::PartitionId { value, .. } => ValidationError::PartitionId { index, value },
-        other => other,
     }
 }
 

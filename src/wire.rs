@@ -34,7 +34,7 @@ impl Base64Data {
 
     /// The Base64 text, as it goes on the wire.
     pub fn to_base64(&self) -> String {
-        BASE64.encode(&self.0)
+        crate::ext::encode_data(&self.0)
     }
 }
 
@@ -112,8 +112,7 @@ impl<'de> Deserialize<'de> for Base64Data {
                 f.write_str("a Base64 string (standard alphabet, padded)")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Base64Data, E> {
-                BASE64
-                    .decode(v)
+                crate::ext::decode_data(v)
                     .map(Base64Data::from)
                     .map_err(|e| E::custom(format!("data is not Base64: {e}")))
             }

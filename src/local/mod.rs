@@ -89,16 +89,17 @@ use bytes::Bytes;
 
 pub use routing::{hash_partition_key, partition_for_hash};
 
-/// A clock returning the server's notion of "now" (used to check `X-Sdk-Date`).
-pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+/// A clock returning the server's notion of "now" (used to check `X-Sdk-Date`): the same
+/// injectable clock the client signs with.
+pub use crate::auth::Clock;
 
-/// Default limit of one record's decoded data: 1 MiB.
-pub const DEFAULT_MAX_RECORD_BYTES: usize = 1024 * 1024;
-/// Default limit of one request's decoded data: 1 MiB (a common stream; the client's `Limits::COMMON`).
-pub const DEFAULT_MAX_REQUEST_BYTES: usize = 1024 * 1024;
+/// Default limit of one record's decoded data: 1 MiB, the client's.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = crate::validate::MAX_RECORD_BYTES;
+/// Default limit of one request's decoded data: 1 MiB (a common stream), the client's.
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = crate::validate::COMMON_STREAM_REQUEST_BYTES;
 /// Default limit of records per request: 500, the client's default, so a client that forgets
 /// to split is caught.
-pub const DEFAULT_MAX_RECORDS_PER_REQUEST: usize = 500;
+pub const DEFAULT_MAX_RECORDS_PER_REQUEST: usize = crate::validate::DEFAULT_RECORDS_PER_REQUEST;
 
 /// Configuration of a [`LocalDis`].
 #[derive(Clone)]

@@ -27,13 +27,11 @@ use super::routing::{
 };
 use super::server::{Abort, Counters, Resp, Shared, dis_error, gateway_error, json};
 use super::store::{Rec, Stream};
+use crate::validate::MAX_STREAM_NAME_LEN;
 
 /// A body over the cap is read and thrown away up to this many bytes, so the client gets to
 /// read the 413; beyond it the connection is closed after the answer.
 const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
-
-/// Longest `stream_name` (the seed document's 60 characters).
-const MAX_STREAM_NAME: usize = 60;
 
 /// A string borrowed from the body when it has no escapes.
 struct Str<'a>(Cow<'a, str>);
@@ -327,7 +325,7 @@ fn validate<'s>(
     // Record lengths are kept as u32.
     let max_record_bytes = limits.max_record_bytes.min(u32::MAX as usize);
     let name = request.stream_name.0.as_ref();
-    if name.is_empty() || name.chars().count() > MAX_STREAM_NAME {
+    if name.is_empty() || name.chars().count() > MAX_STREAM_NAME_LEN {
         return Err(refuse(
             "DIS.4200",
             "Invalid request: stream_name must have 1 to 60 characters.",
