@@ -30,12 +30,12 @@ fn main() {
     let mut settings = progenitor::GenerationSettings::new();
     settings
         .with_interface(progenitor::InterfaceStyle::Positional)
-        // Auth (token or AK/SK signature) and tracing live in src/hooks.rs, on every request.
-        .with_inner_type("crate::auth::Auth".parse().unwrap())
+        // Credentials (token or AK/SK signature) go on every request by the hooks in src/ext.rs.
+        .with_inner_type("crate::ext::Context".parse().unwrap())
         .with_hooks(progenitor::HooksMode::Expected)
         .with_derive("schemars::JsonSchema")
         // `format: byte` strings hold raw bytes; Base64 happens only when serializing.
-        .with_conversion(byte_string(), "crate::wire::Base64Data", std::iter::empty());
+        .with_conversion(byte_string(), "crate::ext::Base64Data", std::iter::empty());
     let tokens = progenitor::Generator::new(&settings)
         .generate_tokens(&spec)
         .unwrap_or_else(|e| fail(format!("progenitor: {e}")));
@@ -46,7 +46,4 @@ fn main() {
         prettyplease::unparse(&file),
     )
     .unwrap_or_else(|e| fail(format!("write: {e}")));
-    // The spec's schemas as JSON, constraints included (derived JsonSchema loses some).
-    let schemas = serde_json::to_string_pretty(&spec.components).unwrap();
-    fs::write(out.join("components.json"), schemas).unwrap_or_else(|e| fail(format!("write: {e}")));
 }

@@ -14,9 +14,9 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use base64::Engine as _;
-use dis_records::local::{LocalConfig, LocalDis, StreamConfig};
-use dis_records::wire::with_raw_json;
-use dis_records::{DisClient, Limits, Producer, ProducerConfig, Record, ext};
+use dis_local::{LocalConfig, LocalDis, StreamConfig};
+use dis_records::generated::{Base64Data, types};
+use dis_records::{Credentials, DisClient, Producer, ProducerConfig, Record};
 
 const BATCH: usize = 500;
 const CONCURRENCY: usize = 4;
@@ -28,12 +28,9 @@ fn payload(i: u64, size: usize) -> Vec<u8> {
 }
 
 async fn server() -> LocalDis {
-    let config = LocalConfig {
-        streams: vec![StreamConfig::new("bench", 4)],
-        retain: false,
-        max_request_bytes: Limits::COMMON.max_request_bytes,
-        ..LocalConfig::default()
-    };
+    let config = LocalConfig::default()
+        .with_streams([StreamConfig::new("bench", 4)])
+        .with_retain(false);
     LocalDis::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap()
@@ -41,26 +38,47 @@ async fn server() -> LocalDis {
 
 fn producer(endpoint: &str) -> Producer {
     let client = DisClient::builder(endpoint, "bench-project")
-        .token("bench")
+        .credentials(Credentials::token("bench"))
         .build()
         .unwrap();
-    let config = ProducerConfig {
-        max_in_flight: CONCURRENCY,
-        ..ProducerConfig::default()
-    };
+    let config = ProducerConfig::default().with_max_in_flight(CONCURRENCY);
     Producer::new(client, "bench", config).unwrap()
+}
+
+/// The work the client does before serializing a request (`src/request.rs`), with the public
+/// generated types: DIS's size limits, then the spec's newtypes check the stream name and the
+/// patterns, and each record's bytes become its entry's `data` (Base64 comes when serializing).
+fn build_body(stream: &str, records: &[Record]) -> types::PutRecordsRequest {
+    const MIB: usize = 1024 * 1024;
+    let total: usize = records.iter().map(|r| r.data.len()).sum();
+    assert!(!records.is_empty() && records.len() <= 500 && total <= MIB);
+    let records = records
+        .iter()
+        .map(|r| {
+            assert!(r.data.len() <= MIB);
+            types::PutRecordsRequestEntry {
+                data: Base64Data(r.data.clone()),
+                explicit_hash_key: r.explicit_hash_key.as_deref().map(|k| k.try_into().unwrap()),
+                partition_id: r.partition_id.as_deref().map(|p| p.try_into().unwrap()),
+                partition_key: r.partition_key.clone(),
+            }
+        })
+        .collect();
+    types::PutRecordsRequest {
+        stream_name: stream.try_into().unwrap(),
+        stream_id: None,
+        records,
+    }
 }
 
 /// Plain reqwest: the same records, bodies serialized before the clock starts.
 async fn baseline(endpoint: &str, n: u64, size: usize) -> f64 {
-    let limits = Limits::default();
     let bodies: Vec<Vec<u8>> = (0..n)
         .collect::<Vec<_>>()
         .chunks(BATCH)
         .map(|ids| {
             let recs: Vec<Record> = ids.iter().map(|&i| Record::new(payload(i, size))).collect();
-            let body = ext::build_request("bench", &recs, &limits).unwrap();
-            with_raw_json(|| serde_json::to_vec(&body).unwrap())
+            serde_json::to_vec(&build_body("bench", &recs)).unwrap()
         })
         .collect();
     let http = reqwest::Client::builder()
@@ -113,7 +131,6 @@ async fn with_producer(endpoint: &str, payloads: &[bytes::Bytes]) -> f64 {
 }
 
 fn cpu_ratio(size: usize, rounds: usize) -> (f64, f64, f64, f64) {
-    let limits = Limits::default();
     let records: Vec<Record> = (0..BATCH as u64)
         .map(|i| Record::new(payload(i, size)))
         .collect();
@@ -128,21 +145,21 @@ fn cpu_ratio(size: usize, rounds: usize) -> (f64, f64, f64, f64) {
         }
         std::hint::black_box(&buf);
     });
-    // As the client does it: reqwest's `json()` (serde_json::to_vec) inside `with_raw_json`.
+    // As the client does it: build the body, then reqwest's `json()` (serde_json::to_vec).
     let ours = time_per_record(rounds, || {
-        let body = ext::build_request("bench", &records, &limits).unwrap();
-        std::hint::black_box(with_raw_json(|| serde_json::to_vec(&body).unwrap()));
+        let body = build_body("bench", &records);
+        std::hint::black_box(serde_json::to_vec(&body).unwrap());
     });
     // Breakdown, to show what limits the ratio: building the entries (validation, no Base64),
     // and serializing into a buffer that is already large enough (no growth, no page faults).
     let build = time_per_record(rounds, || {
-        std::hint::black_box(ext::build_request("bench", &records, &limits).unwrap());
+        std::hint::black_box(build_body("bench", &records));
     });
-    let body = ext::build_request("bench", &records, &limits).unwrap();
+    let body = build_body("bench", &records);
     let mut out = Vec::with_capacity(BATCH * (size * 4 / 3 + 64));
     let presized = time_per_record(rounds, || {
         out.clear();
-        with_raw_json(|| serde_json::to_writer(&mut out, &body).unwrap());
+        serde_json::to_writer(&mut out, &body).unwrap();
         std::hint::black_box(&out);
     });
     (ours, floor, build, presized)

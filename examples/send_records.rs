@@ -18,14 +18,10 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 
-#[path = "shared/fault_flags.rs"]
-mod fault_flags;
-use dis_records::auth::{ENV_AK, ENV_SK};
-use dis_records::local::{LocalConfig, LocalDis, StreamConfig};
+use dis_local::{FaultFlags, LocalConfig, LocalDis, StreamConfig};
 use dis_records::{
     Credentials, Delivery, DisClient, Limits, Producer, ProducerConfig, Record, RetryPolicy,
 };
-use fault_flags::FaultFlags;
 
 #[derive(Parser, Debug)]
 #[command(about = "Send records to a DIS stream (the embedded local endpoint by default)")]
@@ -114,15 +110,13 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         Some(token) => Some(Credentials::token(token.clone())),
         None => Credentials::from_env()?,
     };
-    let base = if args.advanced {
-        Limits::ADVANCED
+    // DIS: 1 MiB of record data per request on a common stream, 5 MiB on an advanced one.
+    let (base, max_request_bytes) = if args.advanced {
+        (Limits::ADVANCED, 5 * 1024 * 1024)
     } else {
-        Limits::COMMON
+        (Limits::COMMON, 1024 * 1024)
     };
-    let limits = Limits {
-        max_records_per_request: args.batch,
-        ..base
-    };
+    let limits = base.with_max_records_per_request(args.batch);
     let project_id = args
         .project_id
         .clone()
@@ -139,22 +133,22 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
             )?,
         ),
         None => {
-            // AK/SK from the environment: the embedded endpoint checks the same pair.
-            let aksk = match (std::env::var(ENV_AK), std::env::var(ENV_SK)) {
-                (Ok(ak), Ok(sk)) if matches!(credentials, Some(Credentials::AkSk { .. })) => {
-                    Some((ak, sk))
-                }
-                _ => None,
-            };
-            let config = LocalConfig {
-                streams: vec![StreamConfig::new(args.stream.clone(), 4)],
-                aksk,
-                retain: false,
-                max_request_bytes: limits.max_request_bytes,
-                max_records_per_request: limits.max_records_per_request,
-                faults: args.faults.faults(),
-                ..LocalConfig::default()
-            };
+            let mut config = LocalConfig::default()
+                .with_streams([StreamConfig::new(args.stream.clone(), 4)])
+                .with_retain(false)
+                .with_max_request_bytes(max_request_bytes)
+                .with_max_records_per_request(args.batch)
+                .with_faults(args.faults.faults());
+            // AK/SK from the environment (what `Credentials::from_env` signs with when no
+            // --token is given): the embedded endpoint checks the same pair.
+            let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+            if let (None, Some(ak), Some(sk)) = (
+                &args.token,
+                env("HUAWEICLOUD_SDK_AK"),
+                env("HUAWEICLOUD_SDK_SK"),
+            ) {
+                config = config.with_aksk(ak, sk);
+            }
             let server = LocalDis::start(config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
             eprintln!(
                 "no DIS_ENDPOINT: using the embedded local endpoint at {}",
@@ -173,17 +167,10 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let client = DisClient::builder(endpoint, project_id)
         .credentials(credentials)
         .limits(limits)
-        .pool_max_idle_per_host(args.concurrency.max(1))
         .build()?;
-    let config = ProducerConfig {
-        limits,
-        max_in_flight: args.concurrency.max(1),
-        retry: RetryPolicy {
-            retry_ambiguous: args.retry_ambiguous,
-            ..RetryPolicy::default()
-        },
-        ..ProducerConfig::default()
-    };
+    let config = ProducerConfig::default()
+        .with_max_in_flight(args.concurrency.max(1))
+        .with_retry(RetryPolicy::default().with_retry_ambiguous(args.retry_ambiguous));
     let producer = Producer::new(client, &args.stream, config)?;
     let key = args.partition_key.clone();
     let with_key = move |r: Record| match &key {

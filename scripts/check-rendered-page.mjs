@@ -9,7 +9,7 @@
 //
 // The expectations below are written out by hand from the DIS document (and the issue), not
 // read from the spec: a field or constraint removed from the spec must make this check fail.
-// Driver: playwright-core (pinned in package.json; it downloads no browser) with
+// Driver: playwright-core (pinned in scripts/package.json; it downloads no browser) with
 // executablePath /usr/bin/chromium. Exit 0 = all checks passed, 1 = a check failed.
 
 import { readFileSync } from 'node:fs';

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Contract test: schemathesis (pinned, PyPI) fuzzes the local DIS endpoint (examples/local_dis.rs)
+# Contract test: schemathesis (pinned, PyPI) fuzzes the local DIS endpoint (the `dis-local` binary)
 # against the spec, with all checks on, a fixed seed and a bounded number of examples.
 #
 #   bash scripts/contract-test.sh
 #
 # 1. installs schemathesis into target/spec-review/venv (scripts/contract-requirements.txt);
-# 2. builds and starts `local_dis --listen 127.0.0.1:0 --stream newstream:4 --token local`
+# 2. builds and starts `dis-local --listen 127.0.0.1:0 --stream newstream:4 --token local`
 #    (--token: only that token is accepted, so schemathesis' ignored_auth check can see a wrong
 #    token refused with 401; without it any non-empty token is accepted);
 # 3. writes target/spec-review/contract-spec.yaml: the spec narrowed to the endpoint's one
@@ -28,13 +28,13 @@ fi
 "$venv/bin/schemathesis" --version
 
 # The endpoint binary, from cargo's own report of what it built.
-bin=$(cargo build --quiet --example local_dis --message-format=json |
+bin=$(cargo build --quiet -p dis-local --bin dis-local --message-format=json |
   "$venv/bin/python" -c 'import json,sys
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "local_dis" and m.get("executable"):
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "dis-local" and m.get("executable"):
         print(m["executable"])')
-[ -x "$bin" ] || { echo "error: no local_dis executable" >&2; exit 1; }
+[ -x "$bin" ] || { echo "error: no dis-local executable" >&2; exit 1; }
 
 log=$out/local_dis.log
 : >"$out/local_dis.stdout" # empty before start: never read a previous run's address

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Refreshes docs/reference.png, the committed picture of the rendered reference page. Run it
-# after a change to openapi/dis-records.yaml or redocly.yaml, then look at the picture.
+# after a change to openapi/dis-records.yaml or scripts/redocly.yaml, then look at the picture.
 #
 #   bash scripts/refresh-screenshot.sh
 #
@@ -14,7 +14,7 @@ export DEBIAN_FRONTEND=noninteractive
 sudo=
 [ "$(id -u)" = 0 ] || sudo=sudo
 
-[ -x node_modules/.bin/redocly ] || npm ci --no-audit --no-fund
+[ -x scripts/node_modules/.bin/redocly ] || npm ci --prefix scripts --no-audit --no-fund
 if [ ! -x /usr/bin/chromium ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; then
   $sudo apt-get update -q
   $sudo apt-get install -y -q chromium fonts-wqy-microhei

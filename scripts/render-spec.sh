@@ -5,7 +5,7 @@
 #   defaults: SPEC=openapi/dis-records.yaml  OUT=target/spec-review/reference.html
 #
 # `--inlineBundle` embeds Redoc's script in the page; without it the page loads Redoc from
-# Redocly's CDN and is blank offline. Page options (schemas expanded) are in redocly.yaml.
+# Redocly's CDN and is blank offline. Page options (schemas expanded) are in scripts/redocly.yaml.
 # The output is generated, large (~2.5 MB) and lives under target/: it is never committed.
 # Afterwards: `node scripts/check-rendered-page.mjs OUT` checks it in headless Chromium.
 set -euo pipefail
@@ -14,9 +14,9 @@ cd "$(dirname "$0")/.."
 spec=${1:-openapi/dis-records.yaml}
 out=${2:-target/spec-review/reference.html}
 
-[ -x node_modules/.bin/redocly ] || npm ci --no-audit --no-fund
+[ -x scripts/node_modules/.bin/redocly ] || npm ci --prefix scripts --no-audit --no-fund
 mkdir -p "$(dirname "$out")"
-node_modules/.bin/redocly build-docs "$spec" --config redocly.yaml --inlineBundle -o "$out"
+scripts/node_modules/.bin/redocly build-docs "$spec" --config scripts/redocly.yaml --inlineBundle -o "$out"
 
 # Static half of the offline check (the runtime half, every request the page makes, is in
 # scripts/check-rendered-page.mjs): no <script src>, no <link> (stylesheet, font preload, ...)

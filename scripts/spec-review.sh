@@ -18,8 +18,8 @@ exec </dev/null
 t0=$SECONDS
 step() { printf '\n== spec-review: %s (%ss)\n' "$*" "$((SECONDS - t0))"; }
 
-step "install: npm ci"
-npm ci --no-audit --no-fund
+step "install: npm ci --prefix scripts"
+npm ci --prefix scripts --no-audit --no-fund
 
 step "install: chromium"
 if [ ! -x /usr/bin/chromium ]; then

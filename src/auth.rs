@@ -1,4 +1,6 @@
-//! Credentials: an IAM token or an AK/SK pair, and where they come from.
+//! Authentication, in one place: the credentials a user hands in (an IAM token or an AK/SK
+//! pair, from code or the environment) and how they are put on each request (a sensitive
+//! `X-Auth-Token` header, or an `SDK-HMAC-SHA256` signature over the request as it stands).
 //!
 //! Secrets are held in [`secrecy::SecretString`]: `Debug` of every type here prints
 //! `[REDACTED]` in their place, and they only leave it as a sensitive header value or as
@@ -8,63 +10,64 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::Error;
+use crate::sign;
 
 /// Environment variable for an IAM token (`X-Auth-Token`).
-pub const ENV_TOKEN: &str = "DIS_AUTH_TOKEN";
+pub(crate) const ENV_TOKEN: &str = "DIS_AUTH_TOKEN";
 /// Environment variable for the access key, as in Huawei's SDKs.
-pub const ENV_AK: &str = "HUAWEICLOUD_SDK_AK";
+pub(crate) const ENV_AK: &str = "HUAWEICLOUD_SDK_AK";
 /// Environment variable for the secret key, as in Huawei's SDKs.
-pub const ENV_SK: &str = "HUAWEICLOUD_SDK_SK";
+pub(crate) const ENV_SK: &str = "HUAWEICLOUD_SDK_SK";
 /// Environment variable for a temporary credential's security token, as in Huawei's SDKs.
-pub const ENV_SECURITY_TOKEN: &str = "HUAWEICLOUD_SDK_SECURITY_TOKEN";
+pub(crate) const ENV_SECURITY_TOKEN: &str = "HUAWEICLOUD_SDK_SECURITY_TOKEN";
 
-/// How requests are authenticated.
+/// How requests are authenticated: an IAM token, or an access key pair whose secret key signs
+/// every request. A client built without credentials sends none (for a local endpoint that
+/// does not check them).
 #[derive(Clone)]
-pub enum Credentials {
-    /// An IAM user token, sent as `X-Auth-Token`.
+pub struct Credentials(Kind);
+
+#[derive(Clone)]
+enum Kind {
     Token(SecretString),
-    /// An access key pair: every request is signed with `SDK-HMAC-SHA256`.
     AkSk {
-        /// Access key ID (not secret: it is sent in the `Authorization` header).
         ak: String,
-        /// Secret access key.
         sk: SecretString,
-        /// Security token of temporary credentials, sent (and signed) as `X-Security-Token`.
         security_token: Option<SecretString>,
     },
-    /// No credentials: for a local endpoint that does not check them.
-    None,
 }
 
 impl Credentials {
-    /// An IAM token.
+    /// An IAM user token, sent as the sensitive header `X-Auth-Token`.
     pub fn token(token: impl Into<String>) -> Self {
-        Credentials::Token(SecretString::from(token.into()))
+        Credentials(Kind::Token(SecretString::from(token.into())))
     }
 
-    /// A permanent access key pair.
+    /// A permanent access key pair: every request is signed with `SDK-HMAC-SHA256`.
     pub fn aksk(ak: impl Into<String>, sk: impl Into<String>) -> Self {
-        Credentials::AkSk {
+        Credentials(Kind::AkSk {
             ak: ak.into(),
             sk: SecretString::from(sk.into()),
             security_token: None,
-        }
+        })
     }
 
-    /// A temporary access key pair with its security token.
+    /// A temporary access key pair with its security token (sent and signed as
+    /// `X-Security-Token`).
     pub fn temporary(
         ak: impl Into<String>,
         sk: impl Into<String>,
         security_token: impl Into<String>,
     ) -> Self {
-        Credentials::AkSk {
+        Credentials(Kind::AkSk {
             ak: ak.into(),
             sk: SecretString::from(sk.into()),
             security_token: Some(SecretString::from(security_token.into())),
-        }
+        })
     }
 
     /// Reads credentials from the environment: an AK/SK pair (`HUAWEICLOUD_SDK_AK`,
@@ -75,8 +78,10 @@ impl Credentials {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// [`Credentials::from_env`] over any lookup function (for tests and custom sources).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, Error> {
+    /// [`Credentials::from_env`] over any lookup function (tests use a map).
+    pub(crate) fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, Error> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let (ak, sk, st) = (get(ENV_AK), get(ENV_SK), get(ENV_SECURITY_TOKEN));
         match (ak, sk) {
@@ -96,21 +101,13 @@ impl Credentials {
             (None, None) => Ok(get(ENV_TOKEN).map(Credentials::token)),
         }
     }
-
-    /// The token, for the `X-Auth-Token` header.
-    pub(crate) fn expose_token(&self) -> Option<&str> {
-        match self {
-            Credentials::Token(t) => Some(t.expose_secret()),
-            _ => None,
-        }
-    }
 }
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Credentials::Token(_) => f.write_str("Token([REDACTED])"),
-            Credentials::AkSk {
+        match &self.0 {
+            Kind::Token(_) => f.write_str("Token([REDACTED])"),
+            Kind::AkSk {
                 ak, security_token, ..
             } => f
                 .debug_struct("AkSk")
@@ -121,43 +118,20 @@ impl fmt::Debug for Credentials {
                     &security_token.as_ref().map(|_| "[REDACTED]"),
                 )
                 .finish(),
-            Credentials::None => f.write_str("None"),
         }
     }
 }
 
 /// A clock, injectable so that tests can pin the signing date.
-pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+pub(crate) type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
-/// What the generated client carries to authenticate each request (its "inner" value):
-/// credentials, the project ID (`X-Project-Id` when signing) and a clock.
+/// What authenticates each request of a client: the credentials (if any), the project ID
+/// (`X-Project-Id` when signing) and the clock for `X-Sdk-Date`.
 #[derive(Clone)]
-pub struct Auth {
-    pub(crate) credentials: Credentials,
-    pub(crate) project_id: String,
-    pub(crate) clock: Clock,
-}
-
-impl Auth {
-    /// Credentials for requests to `project_id`, with the system clock.
-    pub fn new(credentials: Credentials, project_id: impl Into<String>) -> Self {
-        Auth {
-            credentials,
-            project_id: project_id.into(),
-            clock: Arc::new(SystemTime::now),
-        }
-    }
-
-    /// Replaces the clock used for `X-Sdk-Date` (tests pin it).
-    pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// The credentials.
-    pub fn credentials(&self) -> &Credentials {
-        &self.credentials
-    }
+pub(crate) struct Auth {
+    credentials: Option<Credentials>,
+    project_id: String,
+    clock: Clock,
 }
 
 impl fmt::Debug for Auth {
@@ -166,5 +140,219 @@ impl fmt::Debug for Auth {
             .field("credentials", &self.credentials)
             .field("project_id", &self.project_id)
             .finish_non_exhaustive()
+    }
+}
+
+impl Auth {
+    /// Credentials for requests to `project_id`, with `clock` (default: the system clock).
+    pub(crate) fn new(
+        credentials: Option<Credentials>,
+        project_id: impl Into<String>,
+        clock: Option<Clock>,
+    ) -> Self {
+        Auth {
+            credentials,
+            project_id: project_id.into(),
+            clock: clock.unwrap_or_else(|| Arc::new(SystemTime::now)),
+        }
+    }
+
+    /// Adds the credentials to a request that is about to be sent: a sensitive
+    /// `X-Auth-Token`, or the `SDK-HMAC-SHA256` headers over the request as it stands. Called
+    /// on every try, so that every retry carries a fresh `X-Sdk-Date` and signature.
+    pub(crate) fn apply(&self, request: &mut reqwest::Request) -> Result<(), String> {
+        match self.credentials.as_ref().map(|c| &c.0) {
+            None => Ok(()),
+            Some(Kind::Token(token)) => {
+                let mut value = HeaderValue::from_str(token.expose_secret()).map_err(|_| {
+                    "X-Auth-Token: the token is not a valid header value".to_owned()
+                })?;
+                value.set_sensitive(true);
+                request
+                    .headers_mut()
+                    .insert(HeaderName::from_static("x-auth-token"), value);
+                Ok(())
+            }
+            Some(Kind::AkSk {
+                ak,
+                sk,
+                security_token,
+            }) => sign_request(
+                request,
+                ak,
+                sk.expose_secret(),
+                security_token.as_ref().map(|t| t.expose_secret()),
+                &self.project_id,
+                (self.clock)(),
+            ),
+        }
+    }
+}
+
+/// Signs `request` as it will go on the wire, with `SDK-HMAC-SHA256`.
+fn sign_request(
+    request: &mut reqwest::Request,
+    ak: &str,
+    sk: &str,
+    security_token: Option<&str>,
+    project_id: &str,
+    now: SystemTime,
+) -> Result<(), String> {
+    let url = request.url().clone();
+    let host = sign::host_header(
+        url.scheme(),
+        url.host_str().ok_or("the endpoint URL has no host")?,
+        url.port(),
+    );
+    let headers = request.headers_mut();
+    let mut put = |name: &str, value: &str, sensitive: bool| -> Result<(), String> {
+        let mut v = HeaderValue::from_str(value).map_err(|_| format!("{name}: invalid value"))?;
+        v.set_sensitive(sensitive);
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("{name}: {e}"))?;
+        headers.insert(name, v);
+        Ok(())
+    };
+    put("host", &host, false)?;
+    put(sign::HEADER_SDK_DATE, &sign::format_sdk_date(now), false)?;
+    if !project_id.is_empty() {
+        put(sign::HEADER_PROJECT_ID, project_id, false)?;
+    }
+    if let Some(token) = security_token {
+        put(sign::HEADER_SECURITY_TOKEN, token, true)?;
+    }
+    // As Huawei's v3 signer: a body that is not JSON (protobuf, say) is signed as
+    // UNSIGNED-PAYLOAD; so is a streamed body, which cannot be hashed up front.
+    let content_type = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let unsigned = sign::needs_unsigned_payload(content_type)
+        || request.body().is_some_and(|b| b.as_bytes().is_none());
+    if unsigned {
+        let name = HeaderName::from_bytes(sign::HEADER_CONTENT_SHA256.as_bytes())
+            .map_err(|e| e.to_string())?;
+        request
+            .headers_mut()
+            .insert(name, HeaderValue::from_static(sign::UNSIGNED_PAYLOAD));
+    }
+    let mut signed_headers = Vec::with_capacity(request.headers().len());
+    for (name, value) in request.headers() {
+        let value = value
+            .to_str()
+            .map_err(|_| format!("header {name}: not printable ASCII, cannot be signed"))?;
+        signed_headers.push((name.as_str().to_owned(), value.to_owned()));
+    }
+    let parts = sign::sign(
+        &sign::SignableRequest {
+            method: request.method().as_str(),
+            path: url.path(),
+            query: url.query().unwrap_or(""),
+            headers: signed_headers,
+            body: request.body().and_then(|b| b.as_bytes()).unwrap_or(&[]),
+        },
+        ak,
+        sk,
+    );
+    let authorization = HeaderValue::from_str(&parts.authorization)
+        .map_err(|_| "Authorization: invalid value".to_owned())?;
+    let name = HeaderName::from_bytes(sign::HEADER_AUTHORIZATION.as_bytes())
+        .map_err(|e| e.to_string())?;
+    request.headers_mut().insert(name, authorization);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PROJECT: &str = "0123456789abcdef0123456789abcdef";
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    /// What kind of credentials, and whether a security token came with them.
+    fn kind(c: Option<Credentials>) -> Option<(&'static str, bool)> {
+        c.map(|c| match c.0 {
+            Kind::Token(_) => ("token", false),
+            Kind::AkSk { security_token, .. } => ("aksk", security_token.is_some()),
+        })
+    }
+
+    #[test]
+    fn credentials_from_the_environment_names() {
+        let read = |pairs: &[(&str, &str)]| kind(Credentials::from_lookup(env(pairs)).unwrap());
+        assert_eq!(
+            read(&[("HUAWEICLOUD_SDK_AK", "ak"), ("HUAWEICLOUD_SDK_SK", "sk")]),
+            Some(("aksk", false))
+        );
+        assert_eq!(
+            read(&[
+                ("HUAWEICLOUD_SDK_AK", "ak"),
+                ("HUAWEICLOUD_SDK_SK", "sk"),
+                ("HUAWEICLOUD_SDK_SECURITY_TOKEN", "st"),
+                ("DIS_AUTH_TOKEN", "tok"),
+            ]),
+            Some(("aksk", true)),
+            "AK/SK wins over a token"
+        );
+        assert_eq!(read(&[("DIS_AUTH_TOKEN", "tok")]), Some(("token", false)));
+        assert_eq!(read(&[("DIS_AUTH_TOKEN", "  ")]), None, "blank is unset");
+        assert_eq!(read(&[]), None);
+        for (pairs, missing) in [
+            (
+                &[("HUAWEICLOUD_SDK_AK", "ak")][..],
+                "HUAWEICLOUD_SDK_SK is not",
+            ),
+            (
+                &[("HUAWEICLOUD_SDK_SK", "sk")][..],
+                "HUAWEICLOUD_SDK_AK is not",
+            ),
+            (
+                &[("HUAWEICLOUD_SDK_SECURITY_TOKEN", "st")][..],
+                "HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK are not",
+            ),
+        ] {
+            let err = Credentials::from_lookup(env(pairs)).unwrap_err();
+            assert!(matches!(err, Error::Config(_)));
+            assert!(err.to_string().contains(missing), "{err}");
+        }
+    }
+
+    #[test]
+    fn auth_headers_are_marked_sensitive() {
+        for (creds, header, secret) in [
+            (
+                Credentials::token("SECRET-IAM-TOKEN"),
+                "x-auth-token",
+                "SECRET-IAM-TOKEN",
+            ),
+            (
+                Credentials::temporary("AKVISIBLE", "SECRET-SK", "SECRET-ST"),
+                "x-security-token",
+                "SECRET-ST",
+            ),
+        ] {
+            let mut req = reqwest::Request::new(
+                reqwest::Method::POST,
+                "http://127.0.0.1:9/v2/p/records".parse().unwrap(),
+            );
+            Auth::new(Some(creds), PROJECT, None)
+                .apply(&mut req)
+                .unwrap();
+            assert!(req.headers()[header].is_sensitive(), "{header}");
+            assert_eq!(req.headers()[header], secret);
+            let debug = format!("{req:?}");
+            assert!(!debug.contains(secret), "{debug}");
+        }
     }
 }

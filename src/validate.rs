@@ -6,28 +6,27 @@
 //! record's index and the limit.
 
 use crate::error::ValidationError;
-use crate::types;
+use crate::generated::types;
 
 /// `stream_name`'s maximum length in the DIS document (表3: 最大长度 60).
-pub const MAX_STREAM_NAME_LEN: usize = 60;
+pub(crate) const MAX_STREAM_NAME_LEN: usize = 60;
 /// One record: at most 1 MiB of raw bytes before Base64.
-pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_RECORD_BYTES: usize = 1024 * 1024;
 /// One request to a common stream: at most 1 MiB of record data.
-pub const COMMON_STREAM_REQUEST_BYTES: usize = 1024 * 1024;
+pub(crate) const COMMON_STREAM_REQUEST_BYTES: usize = 1024 * 1024;
 /// One request to an advanced stream: at most 5 MiB of record data.
-pub const ADVANCED_STREAM_REQUEST_BYTES: usize = 5 * 1024 * 1024;
+pub(crate) const ADVANCED_STREAM_REQUEST_BYTES: usize = 5 * 1024 * 1024;
 /// Records per request: not documented by DIS; 500 is the common third-party figure.
-pub const DEFAULT_RECORDS_PER_REQUEST: usize = 500;
+pub(crate) const DEFAULT_RECORDS_PER_REQUEST: usize = 500;
 
-/// Limits a request must respect. The default is a DIS common stream.
+/// Limits a request must respect, checked before any byte is sent. The default is a DIS
+/// common stream ([`Limits::COMMON`]); change one with the `with_*` methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
-    /// Raw bytes of one record (before Base64).
-    pub max_record_bytes: usize,
-    /// Raw bytes of all records of one request (partition keys are not counted, as in DIS).
-    pub max_request_bytes: usize,
-    /// Records in one request.
-    pub max_records_per_request: usize,
+    pub(crate) max_record_bytes: usize,
+    pub(crate) max_request_bytes: usize,
+    pub(crate) max_records_per_request: usize,
 }
 
 impl Default for Limits {
@@ -37,21 +36,40 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// A DIS common stream: 1 MiB per request.
+    /// A DIS common stream: 1 MiB per record, 1 MiB of record data per request, 500 records
+    /// per request.
     pub const COMMON: Limits = Limits {
         max_record_bytes: MAX_RECORD_BYTES,
         max_request_bytes: COMMON_STREAM_REQUEST_BYTES,
         max_records_per_request: DEFAULT_RECORDS_PER_REQUEST,
     };
-    /// A DIS advanced stream: 5 MiB per request.
+    /// A DIS advanced stream: as [`Limits::COMMON`], with 5 MiB of record data per request.
     pub const ADVANCED: Limits = Limits {
         max_record_bytes: MAX_RECORD_BYTES,
         max_request_bytes: ADVANCED_STREAM_REQUEST_BYTES,
         max_records_per_request: DEFAULT_RECORDS_PER_REQUEST,
     };
 
+    /// Raw bytes of one record, before Base64 (DIS: at most 1 MiB).
+    pub fn with_max_record_bytes(mut self, bytes: usize) -> Self {
+        self.max_record_bytes = bytes;
+        self
+    }
+
+    /// Raw bytes of all records of one request (partition keys are not counted, as in DIS).
+    pub fn with_max_request_bytes(mut self, bytes: usize) -> Self {
+        self.max_request_bytes = bytes;
+        self
+    }
+
+    /// Records in one request.
+    pub fn with_max_records_per_request(mut self, records: usize) -> Self {
+        self.max_records_per_request = records;
+        self
+    }
+
     /// Checks that the limits can be met at all (each at least 1, a record fits a request).
-    pub fn check(&self) -> Result<(), ValidationError> {
+    pub(crate) fn check(&self) -> Result<(), ValidationError> {
         if self.max_records_per_request == 0 {
             return Err(ValidationError::Limits(
                 "max_records_per_request must be at least 1".into(),
@@ -68,7 +86,7 @@ impl Limits {
 }
 
 /// Checks `stream_name` (not empty, at most 60 characters) and returns the generated newtype.
-pub fn stream_name(name: &str) -> Result<types::PutRecordsRequestStreamName, ValidationError> {
+pub(crate) fn stream_name(name: &str) -> Result<types::PutRecordsRequestStreamName, ValidationError> {
     if name.is_empty() {
         return Err(ValidationError::StreamNameEmpty);
     }
@@ -81,7 +99,7 @@ pub fn stream_name(name: &str) -> Result<types::PutRecordsRequestStreamName, Val
 }
 
 /// Checks `explicit_hash_key` of record `index` against the spec's pattern.
-pub fn explicit_hash_key(
+pub(crate) fn explicit_hash_key(
     index: usize,
     value: &str,
 ) -> Result<types::PutRecordsRequestEntryExplicitHashKey, ValidationError> {
@@ -94,7 +112,7 @@ pub fn explicit_hash_key(
 }
 
 /// Checks `partition_id` of record `index` against the spec's pattern.
-pub fn partition_id(
+pub(crate) fn partition_id(
     index: usize,
     value: &str,
 ) -> Result<types::PutRecordsRequestEntryPartitionId, ValidationError> {
@@ -107,7 +125,7 @@ pub fn partition_id(
 }
 
 /// Checks one record's raw size.
-pub fn record_size(index: usize, size: usize, limits: &Limits) -> Result<(), ValidationError> {
+pub(crate) fn record_size(index: usize, size: usize, limits: &Limits) -> Result<(), ValidationError> {
     if size > limits.max_record_bytes {
         return Err(ValidationError::RecordTooLarge {
             index,
@@ -119,7 +137,7 @@ pub fn record_size(index: usize, size: usize, limits: &Limits) -> Result<(), Val
 }
 
 /// Checks the number of records and their total raw size for one request.
-pub fn request_totals(
+pub(crate) fn request_totals(
     count: usize,
     total_bytes: usize,
     limits: &Limits,

@@ -1,40 +1,38 @@
 //! AK/SK round trip: the client signs, the local endpoint verifies; tampering with the body, a
 //! signed header, the path or the date makes the endpoint refuse with HTTP 441.
 
+mod support;
+
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use dis_records::auth::Auth;
-use dis_records::hooks::authenticate;
-use dis_records::local::{LocalConfig, LocalDis};
+use dis_local::{LocalConfig, LocalDis};
 use dis_records::{Credentials, DisClient, Error, Record};
+use support::{CannedServer, json_response};
 
 const AK: &str = "AKROUNDTRIP000000000";
 const SK: &str = "sk-round-trip-secret";
 const PROJECT: &str = "0123456789abcdef0123456789abcdef";
 
 async fn server(accept_token: bool) -> LocalDis {
-    let config = LocalConfig {
-        aksk: Some((AK.into(), SK.into())),
-        accept_token,
-        token: Some("the-token".into()),
-        ..LocalConfig::default()
-    };
+    let config = LocalConfig::default()
+        .with_aksk(AK, SK)
+        .with_accept_token(accept_token)
+        .with_token("the-token");
     LocalDis::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap()
 }
 
 fn signed_client(endpoint: &str, sk: &str, skew: i64) -> DisClient {
-    let clock = Arc::new(move || {
+    let clock = move || {
         let now = SystemTime::now();
         if skew >= 0 {
             now + Duration::from_secs(skew as u64)
         } else {
             now - Duration::from_secs((-skew) as u64)
         }
-    });
+    };
     DisClient::builder(endpoint, PROJECT)
         .credentials(Credentials::aksk(AK, sk))
         .clock(clock)
@@ -48,11 +46,16 @@ async fn the_client_signs_and_the_endpoint_verifies() {
     let outcome = signed_client(&s.endpoint(), SK, 0)
         .send(
             "newstream",
-            &[Record::from_slice("signed"), Record::from_slice("twice")],
+            &[Record::new("signed"), Record::new("twice")],
         )
         .await
         .unwrap();
-    assert!(outcome.results.iter().all(|r| r.is_stored()));
+    assert!(
+        outcome
+            .results
+            .iter()
+            .all(|r| matches!(r, dis_records::RecordResult::Stored { .. }))
+    );
     assert_eq!(s.records("newstream").unwrap().len(), 2);
 }
 
@@ -68,7 +71,7 @@ async fn wrong_key_or_stale_date_is_refused_with_441() {
         (signed_client(&s.endpoint(), SK, 16 * 60), "16 minutes fast"),
     ] {
         let err = client
-            .send("newstream", &[Record::from_slice("x")])
+            .send("newstream", &[Record::new("x")])
             .await
             .unwrap_err();
         match &err {
@@ -85,25 +88,40 @@ async fn wrong_key_or_stale_date_is_refused_with_441() {
     }
     // Within 15 minutes is fine.
     signed_client(&s.endpoint(), SK, -10 * 60)
-        .send("newstream", &[Record::from_slice("x")])
+        .send("newstream", &[Record::new("x")])
         .await
         .unwrap();
     assert_eq!(s.records("newstream").unwrap().len(), 1);
 }
 
-/// Signs a request exactly as the client does (the same hook), then lets `tamper` change it.
+/// Lets the client sign a request as it always does, captures it on the wire (a loopback
+/// server that records it), lets `tamper` change it, and replays it to the endpoint.
 async fn send_tampered(s: &LocalDis, tamper: impl FnOnce(&mut reqwest::Request)) -> u16 {
-    let body = br#"{"stream_name":"newstream","records":[{"data":"ZGF0YQ=="}]}"#.to_vec();
-    let url = format!("{}/v2/{PROJECT}/records", s.endpoint());
-    dis_records::ext::ensure_crypto_provider();
+    const OK: &str = r#"{"failed_record_count":0,"records":[{"partition_id":"shardId-0000000000","sequence_number":"0"}]}"#;
+    let capture = CannedServer::start(|_| json_response(200, OK)).await;
+    DisClient::builder(&capture.endpoint, PROJECT)
+        .credentials(Credentials::aksk(AK, SK))
+        .build()
+        .unwrap()
+        .send("newstream", &[Record::new("data")])
+        .await
+        .unwrap();
+    let sent = capture.requests().remove(0);
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
+    let url = format!("{}{}", s.endpoint(), sent.path);
     let mut req = http
         .post(&url)
-        .header("content-type", "application/json")
-        .body(body)
+        .body(sent.body.clone())
         .build()
         .unwrap();
-    authenticate(&Auth::new(Credentials::aksk(AK, SK), PROJECT), &mut req).unwrap();
+    for (name, value) in &sent.headers {
+        if name != "content-length" {
+            // The signed Host header (the capturing server's) goes as it was signed.
+            req.headers_mut()
+                .append(name.parse::<reqwest::header::HeaderName>().unwrap(), value.parse().unwrap());
+        }
+    }
     tamper(&mut req);
     http.execute(req).await.unwrap().status().as_u16()
 }
@@ -130,13 +148,13 @@ async fn tampering_after_signing_is_refused() {
         *r.url_mut() = u.parse().unwrap();
     };
     let date = |r: &mut reqwest::Request| {
-        let d = r.headers()["x-sdk-date"].to_str().unwrap().to_owned();
-        // One second later: still fresh, but no longer what was signed.
-        let t = dis_records::sign::parse_sdk_date(&d).unwrap() + Duration::from_secs(1);
-        r.headers_mut().insert(
-            "x-sdk-date",
-            dis_records::sign::format_sdk_date(t).parse().unwrap(),
-        );
+        let mut d = r.headers()["x-sdk-date"].to_str().unwrap().to_owned();
+        // One second off (the last digit of the seconds): still fresh, but not what was signed.
+        let last = d.as_bytes()[14];
+        let other = if last == b'9' { '8' } else { (last + 1) as char };
+        d.replace_range(14..15, &other.to_string());
+        assert!(dis_records::sign::parse_sdk_date(&d).is_some(), "{d}");
+        r.headers_mut().insert("x-sdk-date", d.parse().unwrap());
     };
     let unsigned = |r: &mut reqwest::Request| {
         r.headers_mut().remove("authorization");
@@ -156,25 +174,29 @@ async fn tampering_after_signing_is_refused() {
 #[tokio::test]
 async fn a_token_is_still_accepted_when_configured() {
     let s = server(true).await;
-    DisClient::with_token(s.endpoint(), PROJECT, "the-token")
-        .unwrap()
-        .send("newstream", &[Record::from_slice("x")])
+    token_client(&s.endpoint(), "the-token")
+        .send("newstream", &[Record::new("x")])
         .await
         .unwrap();
-    let err = DisClient::with_token(s.endpoint(), PROJECT, "wrong-token")
-        .unwrap()
-        .send("newstream", &[Record::from_slice("x")])
+    let err = token_client(&s.endpoint(), "wrong-token")
+        .send("newstream", &[Record::new("x")])
         .await
         .unwrap_err();
     assert!(matches!(err.status(), Some(401) | Some(441)), "{err:?}");
     let refused = server(false).await;
-    let err = DisClient::with_token(refused.endpoint(), PROJECT, "the-token")
-        .unwrap()
-        .send("newstream", &[Record::from_slice("x")])
+    let err = token_client(&refused.endpoint(), "the-token")
+        .send("newstream", &[Record::new("x")])
         .await
         .unwrap_err();
     assert!(
         matches!(err.status(), Some(401) | Some(441)),
         "tokens off: {err:?}"
     );
+}
+
+fn token_client(endpoint: &str, token: &str) -> DisClient {
+    DisClient::builder(endpoint, PROJECT)
+        .credentials(Credentials::token(token))
+        .build()
+        .unwrap()
 }

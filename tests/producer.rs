@@ -7,42 +7,42 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use dis_records::local::{Faults, LocalConfig, LocalDis, StreamConfig};
-use dis_records::producer::Failure;
+use dis_local::{Faults, LocalConfig, LocalDis, StreamConfig};
 use dis_records::{
-    Delivery, DisClient, Error, Limits, Producer, ProducerConfig, Record, RetryPolicy,
+    Credentials, Delivery, DisClient, Error, Failure, Limits, Producer, ProducerConfig, Record,
+    RetryPolicy,
 };
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use proptest::prelude::*;
 use support::{CannedServer, json_response};
 
 const LOOPBACK: ([u8; 4], u16) = ([127, 0, 0, 1], 0);
 
 fn fast_retry(retry_ambiguous: bool) -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 30,
-        initial_backoff: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(20),
-        retry_ambiguous,
-        ..RetryPolicy::default()
-    }
+    RetryPolicy::default()
+        .with_max_attempts(30)
+        .with_backoff(Duration::from_millis(1), 2.0, Duration::from_millis(20))
+        .with_retry_ambiguous(retry_ambiguous)
 }
 
 async fn local(faults: Faults) -> LocalDis {
-    let config = LocalConfig {
-        streams: vec![StreamConfig::new("s", 4)],
-        max_request_bytes: Limits::COMMON.max_request_bytes,
-        faults,
-        ..LocalConfig::default()
-    };
+    let config = LocalConfig::default()
+        .with_streams([StreamConfig::new("s", 4)])
+        .with_faults(faults);
     LocalDis::start(config, SocketAddr::from(LOOPBACK))
         .await
         .unwrap()
 }
 
 fn producer(endpoint: &str, config: ProducerConfig) -> Producer {
+    producer_with(endpoint, Limits::COMMON, config)
+}
+
+fn producer_with(endpoint: &str, limits: Limits, config: ProducerConfig) -> Producer {
     let client = DisClient::builder(endpoint, "p")
-        .token("t")
-        .limits(config.limits)
+        .credentials(Credentials::token("t"))
+        .limits(limits)
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
@@ -63,21 +63,12 @@ async fn run(p: &Producer, n: u64) -> (dis_records::Summary, Vec<Delivery>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_run_every_record_ends_acknowledged_or_failed_none_lost_none_duplicated() {
-    let server = local(Faults {
-        fail_records: 0.2,
-        fail_requests: 0.05,
-        drop_before: 0.02,
-        seed: 7,
-        ..Faults::default()
-    })
+    let server = local(Faults::default().with_fail_records(0.2).with_fail_requests(0.05).with_drop_before(0.02).with_seed(7))
     .await;
     let n = 100_000u64;
     let p = producer(
         &server.endpoint(),
-        ProducerConfig {
-            retry: fast_retry(false),
-            ..ProducerConfig::default()
-        },
+        ProducerConfig::default().with_retry(fast_retry(false)),
     );
     let (summary, deliveries) = run(&p, n).await;
 
@@ -120,7 +111,7 @@ async fn fault_run_every_record_ends_acknowledged_or_failed_none_lost_none_dupli
                 );
             }
             Err(f) => {
-                assert!(f.maybe_stored(), "record {} failed for good: {f}", d.id);
+                assert!(d.maybe_duplicated(), "record {} failed for good: {f}", d.id);
                 assert!(!by_payload.contains_key(&payload(d.id)[..]));
             }
         }
@@ -132,19 +123,12 @@ async fn fault_run_every_record_ends_acknowledged_or_failed_none_lost_none_dupli
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_answers_retried_on_opt_in_duplicates_equal_what_is_reported() {
-    let server = local(Faults {
-        drop_after: 0.1,
-        seed: 11,
-        ..Faults::default()
-    })
+    let server = local(Faults::default().with_drop_after(0.1).with_seed(11))
     .await;
     let n = 20_000u64;
     let p = producer(
         &server.endpoint(),
-        ProducerConfig {
-            retry: fast_retry(true),
-            ..ProducerConfig::default()
-        },
+        ProducerConfig::default().with_retry(fast_retry(true)),
     );
     let (summary, deliveries) = run(&p, n).await;
     assert_eq!(summary.acknowledged, n, "none missing: {summary:?}");
@@ -170,24 +154,19 @@ async fn lost_answers_retried_on_opt_in_duplicates_equal_what_is_reported() {
 
 #[tokio::test]
 async fn lost_answers_are_not_retried_by_default() {
-    let server = local(Faults {
-        drop_after: 1.0,
-        ..Faults::default()
-    })
+    let server = local(Faults::default().with_drop_after(1.0))
     .await;
     let p = producer(
         &server.endpoint(),
-        ProducerConfig {
-            retry: fast_retry(false),
-            ..ProducerConfig::default()
-        },
+        ProducerConfig::default().with_retry(fast_retry(false)),
     );
     let (summary, deliveries) = run(&p, 10).await;
     assert_eq!(summary.failed, 10);
     assert_eq!(server.stats().requests, 1, "sent once, not again");
     for d in deliveries {
         assert_eq!(d.attempts, 1);
-        assert!(d.result.unwrap_err().maybe_stored());
+        assert!(d.maybe_duplicated());
+        assert!(d.result.is_err());
     }
 }
 
@@ -196,15 +175,15 @@ async fn refused_records_and_requests_come_back_failed_with_their_payload() {
     let server = local(Faults::default()).await;
     // Stream "s" exists but not "absent": every record gets the whole-request DIS.4301.
     let client = DisClient::builder(server.endpoint(), "p")
-        .token("t")
+        .credentials(Credentials::token("t"))
         .build()
         .unwrap();
     let p = Producer::new(client, "absent", ProducerConfig::default()).unwrap();
     let mut out = Vec::new();
     let records = vec![
-        Record::from_slice("a"),
-        Record::from_slice("b").with_partition_id("shardId-x"),
-        Record::from_slice("c"),
+        Record::new("a"),
+        Record::new("b").with_partition_id("shardId-x"),
+        Record::new("c"),
     ];
     let summary = p.send_all(records, |d| out.push(d)).await;
     assert_eq!(summary.failed, 3);
@@ -245,13 +224,9 @@ async fn malformed_answers_give_typed_errors_and_hand_records_back() {
     for (name, answer) in answers {
         let truncated = name == "truncated";
         let server = CannedServer::start(move |_| answer.clone()).await;
-        let mut config = ProducerConfig {
-            retry: fast_retry(false),
-            ..ProducerConfig::default()
-        };
-        config.retry.max_attempts = 1;
+        let config = ProducerConfig::default().with_retry(fast_retry(false).with_max_attempts(1));
         let client = DisClient::builder(&server.endpoint, "p")
-            .token("t")
+            .credentials(Credentials::token("t"))
             .timeout(Duration::from_secs(2))
             .build()
             .unwrap();
@@ -259,7 +234,7 @@ async fn malformed_answers_give_typed_errors_and_hand_records_back() {
         let mut out = Vec::new();
         let summary = p
             .send_all(
-                vec![Record::from_slice("a"), Record::from_slice("b")],
+                vec![Record::new("a"), Record::new("b")],
                 |d| out.push(d),
             )
             .await;
@@ -274,10 +249,7 @@ async fn malformed_answers_give_typed_errors_and_hand_records_back() {
                 assert!(
                     matches!(
                         err,
-                        Error::Transport {
-                            maybe_delivered: true,
-                            ..
-                        } | Error::InvalidResponse { .. }
+                        Error::Transport { connect: false, .. } | Error::InvalidResponse { .. }
                     ),
                     "{name}: {err:?}"
                 );
@@ -287,7 +259,8 @@ async fn malformed_answers_give_typed_errors_and_hand_records_back() {
                     "{name}: {err:?}"
                 );
             }
-            assert!(err.maybe_delivered(), "{name}");
+            assert!(err.maybe_duplicated(), "{name}");
+            assert!(d.maybe_duplicated(), "{name}");
         }
         assert_eq!(
             out.iter().map(|d| &d.record.data[..]).collect::<Vec<_>>(),
@@ -298,22 +271,14 @@ async fn malformed_answers_give_typed_errors_and_hand_records_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn order_by_key_keeps_each_key_in_order() {
-    let server = local(Faults {
-        delay_ms: 2,
-        ..Faults::default()
-    })
+    let server = local(Faults::default().with_delay_ms(2))
     .await;
-    let p = producer(
+    let p = producer_with(
         &server.endpoint(),
-        ProducerConfig {
-            max_in_flight: 4,
-            order_by_key: true,
-            limits: Limits {
-                max_records_per_request: 7,
-                ..Limits::COMMON
-            },
-            ..ProducerConfig::default()
-        },
+        Limits::COMMON.with_max_records_per_request(7),
+        ProducerConfig::default()
+            .with_max_in_flight(4)
+            .with_order_by_key(true),
     );
     let records = (0..2000u64)
         .map(|i| Record::new(format!("{i}")).with_partition_key(format!("key-{}", i % 13)));
@@ -334,7 +299,10 @@ async fn order_by_key_keeps_each_key_in_order() {
 async fn the_handle_takes_records_one_by_one_and_flushes() {
     let server = local(Faults::default()).await;
     let p = producer(&server.endpoint(), ProducerConfig::default());
-    let (handle, mut deliveries) = p.spawn();
+    let (tx, mut deliveries) = tokio::sync::mpsc::unbounded_channel();
+    let handle = p.spawn(move |d| {
+        let _ = tx.send(d);
+    });
     let reader = tokio::spawn(async move {
         let mut n = 0;
         while let Some(d) = deliveries.recv().await {
@@ -370,11 +338,11 @@ proptest! {
         max_record in 10usize..=30,
         extra in 0usize..=60,
     ) {
-        let limits = Limits {
-            max_record_bytes: max_record,
-            max_request_bytes: max_record + extra,
-            max_records_per_request: max_records,
-        };
+        let max_request = max_record + extra;
+        let limits = Limits::COMMON
+            .with_max_record_bytes(max_record)
+            .with_max_request_bytes(max_request)
+            .with_max_records_per_request(max_records);
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let server = CannedServer::start(|req| {
@@ -385,12 +353,13 @@ proptest! {
                 json_response(200, &format!(r#"{{"failed_record_count":0,"records":[{}]}}"#, results.join(",")))
             })
             .await;
-            let p = producer(&server.endpoint, ProducerConfig {
+            let p = producer_with(
+                &server.endpoint,
                 limits,
-                max_in_flight: 1,
-                linger: Duration::from_millis(50),
-                ..ProducerConfig::default()
-            });
+                ProducerConfig::default()
+                    .with_max_in_flight(1)
+                    .with_linger(Duration::from_millis(50)),
+            );
             let records: Vec<Record> = sizes
                 .iter()
                 .enumerate()
@@ -410,9 +379,9 @@ proptest! {
                 prop_assert!(!entries.is_empty() && entries.len() <= max_records);
                 let datas: Vec<Vec<u8>> = entries
                     .iter()
-                    .map(|e| dis_records::ext::decode_data(e["data"].as_str().unwrap()).unwrap())
+                    .map(|e| B64.decode(e["data"].as_str().unwrap()).unwrap())
                     .collect();
-                prop_assert!(datas.iter().map(Vec::len).sum::<usize>() <= limits.max_request_bytes);
+                prop_assert!(datas.iter().map(Vec::len).sum::<usize>() <= max_request);
                 sent.extend(datas);
             }
             let expected: Vec<Vec<u8>> = records
@@ -451,13 +420,10 @@ async fn a_retried_gateway_timeout_counts_as_a_possible_duplicate() {
     .await;
     let p = producer(
         &server.endpoint,
-        ProducerConfig {
-            retry: fast_retry(false),
-            ..ProducerConfig::default()
-        },
+        ProducerConfig::default().with_retry(fast_retry(false)),
     );
     let mut out = Vec::new();
-    let summary = p.send_all([Record::from_slice("x")], |d| out.push(d)).await;
+    let summary = p.send_all([Record::new("x")], |d| out.push(d)).await;
     assert_eq!(summary.acknowledged, 1, "504 is retried without opting in");
     assert_eq!(out[0].attempts, 2);
     assert_eq!(out[0].ambiguous_attempts, 1);
@@ -470,40 +436,16 @@ fn impossible_retry_policies_are_refused() {
     let client = DisClient::builder("http://127.0.0.1:9", "p")
         .build()
         .unwrap();
+    let backoff = |multiplier: f64, max: Duration| {
+        RetryPolicy::default().with_backoff(Duration::from_millis(100), multiplier, max)
+    };
     for (retry, text) in [
-        (
-            RetryPolicy {
-                multiplier: -2.0,
-                ..RetryPolicy::default()
-            },
-            "multiplier",
-        ),
-        (
-            RetryPolicy {
-                multiplier: f64::NAN,
-                ..RetryPolicy::default()
-            },
-            "multiplier",
-        ),
-        (
-            RetryPolicy {
-                max_attempts: 0,
-                ..RetryPolicy::default()
-            },
-            "max_attempts",
-        ),
-        (
-            RetryPolicy {
-                max_backoff: Duration::from_secs(1 << 40),
-                ..RetryPolicy::default()
-            },
-            "1 hour",
-        ),
+        (backoff(-2.0, Duration::from_secs(5)), "multiplier"),
+        (backoff(f64::NAN, Duration::from_secs(5)), "multiplier"),
+        (RetryPolicy::default().with_max_attempts(0), "max_attempts"),
+        (backoff(2.0, Duration::from_secs(1 << 40)), "1 hour"),
     ] {
-        let config = ProducerConfig {
-            retry,
-            ..ProducerConfig::default()
-        };
+        let config = ProducerConfig::default().with_retry(retry);
         let err = Producer::new(client.clone(), "s", config).unwrap_err();
         assert!(err.to_string().contains(text), "{err}");
     }

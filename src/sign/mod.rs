@@ -37,23 +37,23 @@ use sha2::{Digest, Sha256};
 
 /// Name of the signing algorithm, first word of the `Authorization` header and first line of
 /// the string to sign.
-pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
+pub(crate) const ALGORITHM: &str = "SDK-HMAC-SHA256";
 /// Header carrying the signing time, `YYYYMMDDTHHMMSSZ` in UTC (see [`format_sdk_date`]).
-pub const HEADER_SDK_DATE: &str = "X-Sdk-Date";
+pub(crate) const HEADER_SDK_DATE: &str = "X-Sdk-Date";
 /// Header carrying the project id of project-scoped services such as DIS.
-pub const HEADER_PROJECT_ID: &str = "X-Project-Id";
+pub(crate) const HEADER_PROJECT_ID: &str = "X-Project-Id";
 /// Header carrying the security token of temporary AK/SK credentials; it is signed like any
 /// other header.
-pub const HEADER_SECURITY_TOKEN: &str = "X-Security-Token";
+pub(crate) const HEADER_SECURITY_TOKEN: &str = "X-Security-Token";
 /// Header whose value replaces the body hash in the canonical request when present. Huawei's
 /// SDK sets it to [`UNSIGNED_PAYLOAD`] for non-JSON bodies.
-pub const HEADER_CONTENT_SHA256: &str = "X-Sdk-Content-Sha256";
+pub(crate) const HEADER_CONTENT_SHA256: &str = "X-Sdk-Content-Sha256";
 /// Value of [`HEADER_CONTENT_SHA256`] that leaves the body out of the signature.
-pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+pub(crate) const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// Header that carries the signature.
-pub const HEADER_AUTHORIZATION: &str = "Authorization";
+pub(crate) const HEADER_AUTHORIZATION: &str = "Authorization";
 /// `hex(sha256(""))`, the payload hash of a request without a body.
-pub const EMPTY_BODY_SHA256: &str =
+pub(crate) const EMPTY_BODY_SHA256: &str =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// Characters escaped in path segments and query keys/values: everything except the RFC 3986
@@ -215,7 +215,7 @@ pub fn sign(req: &SignableRequest<'_>, ak: &str, sk: &str) -> SignatureParts {
 /// Whether Huawei's SDK would send `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` for a request
 /// with this `Content-Type` value: true when it is non-empty and starts with neither
 /// `application/json` nor `application/bson` (case-sensitive, as in the SDK).
-pub fn needs_unsigned_payload(content_type: &str) -> bool {
+pub(crate) fn needs_unsigned_payload(content_type: &str) -> bool {
     !content_type.is_empty()
         && !content_type.starts_with("application/json")
         && !content_type.starts_with("application/bson")
@@ -223,7 +223,7 @@ pub fn needs_unsigned_payload(content_type: &str) -> bool {
 
 /// Formats `t` as an `X-Sdk-Date` value, `%Y%m%dT%H%M%SZ` in UTC (e.g. `20240102T030405Z`),
 /// truncating sub-second precision. Years outside 0..=9999 do not fit the format.
-pub fn format_sdk_date(t: SystemTime) -> String {
+pub(crate) fn format_sdk_date(t: SystemTime) -> String {
     let secs: i64 = match t.duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         Err(e) => {
@@ -283,7 +283,7 @@ pub fn parse_sdk_date(s: &str) -> Option<SystemTime> {
 /// Value of the `Host` header: `host`, or `host:port` when `port` is given and is not the
 /// default port of `scheme` (80 for `http`, 443 for `https`; any port is kept for other
 /// schemes). An IPv6 address must be passed in brackets, as URL libraries return it.
-pub fn host_header(scheme: &str, host: &str, port: Option<u16>) -> String {
+pub(crate) fn host_header(scheme: &str, host: &str, port: Option<u16>) -> String {
     let default_port = if scheme.eq_ignore_ascii_case("http") {
         Some(80)
     } else if scheme.eq_ignore_ascii_case("https") {
@@ -480,6 +480,7 @@ fn canonical_query(query: &str) -> String {
 fn payload_hash(headers: &[(String, String)], body: &[u8]) -> String {
     match header_value(headers, HEADER_CONTENT_SHA256).map(py_strip) {
         Some(v) if !v.is_empty() => v.to_owned(),
+        _ if body.is_empty() => EMPTY_BODY_SHA256.to_owned(),
         _ => hex::encode(Sha256::digest(body)),
     }
 }
@@ -534,3 +535,6 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
+
+#[cfg(test)]
+mod tests;

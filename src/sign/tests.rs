@@ -3,11 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use dis_records::sign::{
-    ALGORITHM, EMPTY_BODY_SHA256, HEADER_CONTENT_SHA256, HEADER_PROJECT_ID, HEADER_SDK_DATE,
-    HEADER_SECURITY_TOKEN, ParsedAuthorization, SignableRequest, UNSIGNED_PAYLOAD, format_sdk_date,
-    host_header, needs_unsigned_payload, parse_authorization, parse_sdk_date, sign, verify,
-};
+use super::*;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
@@ -67,7 +63,7 @@ impl Vector {
 fn vectors() -> Vec<Vector> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/signing_vectors.json"
+        "/tests/fixtures/signing_vectors.json"
     );
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     let json: serde_json::Value = serde_json::from_str(&text).expect("fixture is JSON");
@@ -127,7 +123,7 @@ fn fixture_vectors_match_python_sdk() {
     let json: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/fixtures/signing_vectors.json"
+            "/tests/fixtures/signing_vectors.json"
         ))
         .unwrap(),
     )

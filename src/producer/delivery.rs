@@ -1,0 +1,91 @@
+//! Where each record ended, and the totals of a run.
+
+use crate::error::{Error, ValidationError};
+use crate::record::Record;
+
+/// Where a record ended: acknowledged, or failed for good, with the record handed back.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Delivery {
+    /// Position of the record in the input, from 0.
+    pub id: u64,
+    /// The record, handed back.
+    pub record: Record,
+    /// Tries made (0 when it was invalid and never sent).
+    pub attempts: u32,
+    /// Tries whose answer was lost and that were sent again: each may have left a copy.
+    pub ambiguous_attempts: u32,
+    /// Acknowledged, or failed for good.
+    pub result: Result<Ack, Failure>,
+}
+
+/// A record DIS stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Ack {
+    /// Partition it went to.
+    pub partition_id: String,
+    /// Its sequence number there.
+    pub sequence_number: String,
+}
+
+/// Why a record was not stored (as far as the producer knows).
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Failure {
+    /// It breaks a DIS limit; it was never sent.
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+    /// DIS refused this record (its own `error_code`), for good or after the last try.
+    #[error("DIS refused the record: {code}: {message}")]
+    Refused {
+        /// DIS error code.
+        code: String,
+        /// DIS error message.
+        message: String,
+    },
+    /// The whole request failed, for good or after the last try.
+    #[error("{0}")]
+    Request(#[source] Error),
+}
+
+impl Delivery {
+    /// True when a copy of this record may be in the stream although the result says failed,
+    /// or more than one copy although it says acknowledged: some try's answer was lost (or a
+    /// 500/502/504) and it was sent again, or the final error is such a failure
+    /// ([`Error::maybe_duplicated`]).
+    pub fn maybe_duplicated(&self) -> bool {
+        self.ambiguous_attempts > 0
+            || matches!(&self.result, Err(Failure::Request(e)) if e.maybe_duplicated())
+    }
+}
+
+/// Totals of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Summary {
+    /// Records taken in.
+    pub sent: u64,
+    /// Records stored.
+    pub acknowledged: u64,
+    /// Records handed back as failed.
+    pub failed: u64,
+    /// Tries beyond the first, over all records.
+    pub retries: u64,
+    /// Resends after a lost answer (possible duplicates).
+    pub ambiguous: u64,
+    /// Requests made.
+    pub requests: u64,
+}
+
+impl Summary {
+    /// Counts one outcome.
+    pub(crate) fn add(&mut self, d: &Delivery) {
+        self.retries += u64::from(d.attempts.saturating_sub(1));
+        self.ambiguous += u64::from(d.ambiguous_attempts);
+        match d.result {
+            Ok(_) => self.acknowledged += 1,
+            Err(_) => self.failed += 1,
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The producer: any number of records, batched within DIS limits, sent with retries, every
+//! record handed back with its outcome.
+
+mod attempts;
+mod batch;
+pub(crate) mod config;
+pub(crate) mod delivery;
+mod engine;
+pub(crate) mod handle;
+
+use tokio::sync::mpsc;
+
+use self::config::ProducerConfig;
+use self::delivery::{Delivery, Summary};
+use self::engine::{Engine, Input};
+use self::handle::ProducerHandle;
+use crate::client::DisClient;
+use crate::error::Error;
+use crate::record::Record;
+use crate::validate;
+
+/// Sends records to one stream through a [`DisClient`], and never loses one: it splits any
+/// number of records into requests within the client's [`Limits`](crate::Limits), keeps up to
+/// N requests in flight, retries what is worth retrying, and hands every record back with its
+/// outcome.
+///
+/// # Delivery guarantee: at least once
+/// Every record ends as exactly one [`Delivery`]: acknowledged (partition and sequence number)
+/// or failed (with the final error and the number of attempts), with its payload, so nothing is
+/// dropped silently. Duplicates can arise in two places, both where DIS may have stored a
+/// request without the producer learning it:
+/// - a request whose answer was lost (a timeout or a reset after it was written, or an
+///   unreadable answer). Such records are not sent again unless
+///   [`RetryPolicy::with_retry_ambiguous`](crate::RetryPolicy::with_retry_ambiguous) is set;
+/// - a request answered 500, 502 or 504 (a server or gateway failure), which is retried.
+///
+/// Each such resend is counted in [`Delivery::ambiguous_attempts`], an upper bound on the extra
+/// copies in the stream; [`Delivery::maybe_duplicated`] says whether a record is concerned.
+///
+/// Dropping the future of [`Producer::send_all`] before it ends aborts the requests in flight:
+/// their records get no outcome. Let it finish, or use [`Producer::spawn`] and
+/// [`ProducerHandle::close`].
+///
+/// # Retries
+/// - Per record: only records whose `error_code` is retryable (`DIS.4303` and `DIS.5xxx`) are
+///   sent again, matched to their results by position.
+/// - Whole request: connect errors, HTTP 429, 500, 502, 503, 504, and whole-request errors with a
+///   retryable code.
+/// - Exponential backoff with jitter, a cap on each wait, a cap on attempts per record.
+///
+/// # Memory
+/// Bounded by the in-flight window: at most one open batch per lane plus `max_in_flight`
+/// requests, whatever the number of records; input is pulled only when there is room.
+#[derive(Debug, Clone)]
+pub struct Producer {
+    engine: Engine,
+}
+
+impl Producer {
+    /// A producer for `stream_name`. The stream name and every setting are checked here.
+    pub fn new(
+        client: DisClient,
+        stream_name: &str,
+        config: ProducerConfig,
+    ) -> Result<Producer, Error> {
+        let stream = validate::stream_name(stream_name)?;
+        config.check()?;
+        Ok(Producer {
+            engine: Engine {
+                client,
+                stream,
+                config,
+            },
+        })
+    }
+
+    /// Sends every record of `records` and calls `on_delivery` once per record, as outcomes
+    /// arrive. Returns when every record has an outcome.
+    pub async fn send_all<I, F>(&self, records: I, on_delivery: F) -> Summary
+    where
+        I: IntoIterator<Item = Record>,
+        F: FnMut(Delivery),
+    {
+        let input = futures_util::stream::iter(records.into_iter().map(Input::Record));
+        self.engine.run(input, on_delivery).await
+    }
+
+    /// Starts the producer on its own Tokio task, fed one record at a time through the
+    /// returned handle (for records that arrive over time, from any task). `on_delivery` is
+    /// called once per record, on that task, as outcomes arrive.
+    pub fn spawn<F>(self, on_delivery: F) -> ProducerHandle
+    where
+        F: FnMut(Delivery) + Send + 'static,
+    {
+        let window = self.engine.client.limits().max_records_per_request;
+        let (tx, rx) = mpsc::channel::<Input>(window);
+        let task = tokio::spawn(async move {
+            let input = futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|i| (i, rx))
+            });
+            self.engine.run(input, on_delivery).await
+        });
+        ProducerHandle { tx, task }
+    }
+}

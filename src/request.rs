@@ -1,0 +1,51 @@
+//! Turns records into the generated request body, checking every DIS limit on the way.
+
+use crate::error::ValidationError;
+use crate::ext::Base64Data;
+use crate::generated::types;
+use crate::record::Record;
+use crate::validate::{self, Limits};
+
+/// Checks `record` as record `index` of a request and makes its wire entry.
+pub(crate) fn entry(
+    record: &Record,
+    index: usize,
+    limits: &Limits,
+) -> Result<types::PutRecordsRequestEntry, ValidationError> {
+    validate::record_size(index, record.data.len(), limits)?;
+    Ok(types::PutRecordsRequestEntry {
+        data: Base64Data(record.data.clone()),
+        explicit_hash_key: record
+            .explicit_hash_key
+            .as_deref()
+            .map(|k| validate::explicit_hash_key(index, k))
+            .transpose()?,
+        partition_id: record
+            .partition_id
+            .as_deref()
+            .map(|p| validate::partition_id(index, p))
+            .transpose()?,
+        partition_key: record.partition_key.clone(),
+    })
+}
+
+/// Validates `records` for `stream_name` and builds the generated request body.
+pub(crate) fn build(
+    stream_name: &str,
+    records: &[Record],
+    limits: &Limits,
+) -> Result<types::PutRecordsRequest, ValidationError> {
+    let stream_name = validate::stream_name(stream_name)?;
+    let total: usize = records.iter().map(|r| r.data.len()).sum();
+    validate::request_totals(records.len(), total, limits)?;
+    let records = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| entry(r, i, limits))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(types::PutRecordsRequest {
+        stream_name,
+        stream_id: None,
+        records,
+    })
+}
