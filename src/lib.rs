@@ -6,8 +6,6 @@ pub mod error;
 pub mod ext;
 mod generated;
 pub mod hooks;
-#[cfg(feature = "local")]
-pub mod local;
 pub mod producer;
 pub mod sign;
 pub mod validate;
