@@ -1,9 +1,26 @@
-//! The local endpoint's fault-injection flags, shared by the `local_dis` and `send_records`
-//! examples so that both spell them the same way.
+//! The fault-injection flags as `clap` arguments, so that `dis-local` and any other binary
+//! that starts a [`LocalDis`](crate::LocalDis) spell them the same way.
 
-use dis_records::local::Faults;
+use crate::config::Faults;
 
-/// Fault injection of the local DIS endpoint.
+/// Fault injection of the local DIS endpoint, as `clap` flags: `--fail-records`,
+/// `--fail-requests`, `--drop-before`, `--drop-after` (probabilities in `0 ..= 1`),
+/// `--delay-ms` and `--seed`. Embed them in another parser with `#[command(flatten)]`:
+///
+/// ```
+/// use clap::Parser;
+/// use dis_local::FaultFlags;
+///
+/// #[derive(Parser)]
+/// struct Args {
+///     #[command(flatten)]
+///     faults: FaultFlags,
+/// }
+///
+/// let args = Args::parse_from(["prog", "--fail-records", "0.25", "--seed", "7"]);
+/// let faults = args.faults.faults();
+/// assert_eq!((faults.fail_records, faults.seed), (0.25, 7));
+/// ```
 #[derive(clap::Args, Debug, Clone)]
 pub struct FaultFlags {
     /// Probability that a record is answered with DIS.4303 and not stored.
@@ -29,14 +46,13 @@ pub struct FaultFlags {
 impl FaultFlags {
     /// The faults these flags ask for.
     pub fn faults(&self) -> Faults {
-        Faults {
-            fail_records: self.fail_records,
-            fail_requests: self.fail_requests,
-            drop_before: self.drop_before,
-            drop_after: self.drop_after,
-            delay_ms: self.delay_ms,
-            seed: self.seed,
-        }
+        Faults::default()
+            .with_fail_records(self.fail_records)
+            .with_fail_requests(self.fail_requests)
+            .with_drop_before(self.drop_before)
+            .with_drop_after(self.drop_after)
+            .with_delay_ms(self.delay_ms)
+            .with_seed(self.seed)
     }
 }
 

@@ -19,15 +19,16 @@ use hyper::{Request, StatusCode};
 use serde::Deserialize;
 use serde::de::{Deserializer, Visitor};
 
-use super::auth::{self, Denied};
-use super::faults::FailKind;
-use super::routing::{
+use crate::answer::{Abort, Resp, dis_error, gateway_error, json};
+use crate::auth::{self, Denied};
+use crate::faults::{FailKind, Plan};
+use crate::limits::MAX_STREAM_NAME_LEN;
+use crate::routing::{
     hash_partition_key, parse_explicit_hash_key, parse_partition_id, partition_for_hash,
     push_shard_id, push_u64,
 };
-use super::server::{Abort, Counters, Resp, Shared, dis_error, gateway_error, json};
-use super::store::{Rec, Stream};
-use crate::validate::MAX_STREAM_NAME_LEN;
+use crate::state::{Counters, Shared};
+use crate::store::{Rec, Stream};
 
 /// A body over the cap is read and thrown away up to this many bytes, so the client gets to
 /// read the 413; beyond it the connection is closed after the answer.
@@ -212,11 +213,7 @@ pub(crate) async fn send_records(shared: &Shared, req: Request<Incoming>) -> Res
     result
 }
 
-async fn handle(
-    shared: &Shared,
-    req: Request<Incoming>,
-    plan: &super::faults::Plan,
-) -> Result<Resp, Abort> {
+async fn handle(shared: &Shared, req: Request<Incoming>, plan: &Plan) -> Result<Resp, Abort> {
     let (parts, body) = req.into_parts();
     let content_length = parts
         .headers

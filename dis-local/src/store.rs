@@ -10,8 +10,24 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 
-use super::routing::shard_id;
-use super::{StoredRecord, StreamConfig};
+use crate::config::StreamConfig;
+use crate::routing::shard_id;
+
+/// A record as stored by a [`LocalDis`](crate::LocalDis).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredRecord {
+    /// `shardId-` and 10 digits.
+    pub partition_id: String,
+    /// Decimal sequence number in its partition (from 0).
+    pub sequence_number: String,
+    /// The decoded payload.
+    pub data: Bytes,
+    /// The record's `partition_key`, if any.
+    pub partition_key: Option<String>,
+    /// The record's `explicit_hash_key`, if any.
+    pub explicit_hash_key: Option<String>,
+}
 
 /// Marks "no explicit_hash_key" (valid hashes are at most `i64::MAX`).
 pub(crate) const NO_HASH: u64 = u64::MAX;

@@ -1,7 +1,7 @@
-//! A standalone local DIS endpoint for manual tests and benchmarks of DIS clients.
+//! `dis-local`: a standalone local DIS endpoint for manual tests and benchmarks of DIS clients.
 //!
 //! ```text
-//! cargo run --example local_dis -- --listen 127.0.0.1:8080 --stream newstream:4 --stream other:2
+//! dis-local --listen 127.0.0.1:8080 --stream newstream:4 --stream other:2
 //! ```
 //!
 //! The first line on stdout is `listening on http://127.0.0.1:PORT`; the server runs until
@@ -13,11 +13,10 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 
 use clap::Parser;
-use dis_records::local::{LocalConfig, LocalDis, StreamConfig};
-
-#[path = "shared/fault_flags.rs"]
-mod fault_flags;
-use fault_flags::FaultFlags;
+use dis_local::{
+    DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORDS_PER_REQUEST, DEFAULT_MAX_REQUEST_BYTES,
+    FaultFlags, LocalConfig, LocalDis, StreamConfig,
+};
 
 /// Local DIS SendRecords endpoint (POST /v2/{project_id}/records) on loopback.
 #[derive(Parser, Debug)]
@@ -45,13 +44,13 @@ struct Args {
     #[arg(long)]
     no_retain: bool,
     /// Largest sum of decoded record data per request, in bytes.
-    #[arg(long, default_value_t = dis_records::local::DEFAULT_MAX_REQUEST_BYTES)]
+    #[arg(long, default_value_t = DEFAULT_MAX_REQUEST_BYTES)]
     max_request_bytes: usize,
     /// Largest decoded record, in bytes.
-    #[arg(long, default_value_t = dis_records::local::DEFAULT_MAX_RECORD_BYTES)]
+    #[arg(long, default_value_t = DEFAULT_MAX_RECORD_BYTES)]
     max_record_bytes: usize,
     /// Most records per request.
-    #[arg(long, default_value_t = dis_records::local::DEFAULT_MAX_RECORDS_PER_REQUEST)]
+    #[arg(long, default_value_t = DEFAULT_MAX_RECORDS_PER_REQUEST)]
     max_records: usize,
     /// Fault injection.
     #[command(flatten)]
@@ -61,30 +60,37 @@ struct Args {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let mut config = LocalConfig::default();
-    if !args.streams.is_empty() {
-        config.streams = args.streams;
-    }
-    config.token = args.token;
-    config.aksk = args.ak.zip(args.sk);
-    config.accept_token = !args.no_token;
-    config.retain = !args.no_retain;
-    config.max_request_bytes = args.max_request_bytes;
-    config.max_record_bytes = args.max_record_bytes;
-    config.max_records_per_request = args.max_records;
-    config.faults = args.faults.faults();
-    let streams: Vec<String> = config
-        .streams
+    let mut config = LocalConfig::default()
+        .with_accept_token(!args.no_token)
+        .with_retain(!args.no_retain)
+        .with_max_request_bytes(args.max_request_bytes)
+        .with_max_record_bytes(args.max_record_bytes)
+        .with_max_records_per_request(args.max_records)
+        .with_faults(args.faults.faults());
+    // No --stream: LocalConfig's default stream, spelled out to be listed below.
+    let streams = if args.streams.is_empty() {
+        vec![StreamConfig::new("newstream", 4)]
+    } else {
+        args.streams
+    };
+    let described: Vec<String> = streams
         .iter()
         .map(|s| format!("{}:{} (id {})", s.name, s.partitions, s.stream_id()))
         .collect();
+    config = config.with_streams(streams);
+    if let Some(token) = args.token {
+        config = config.with_token(token);
+    }
+    if let Some((ak, sk)) = args.ak.zip(args.sk) {
+        config = config.with_aksk(ak, sk);
+    }
 
     let dis = LocalDis::start(config, args.listen).await?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "listening on {}", dis.endpoint())?;
     stdout.flush()?;
     drop(stdout);
-    eprintln!("streams: {}", streams.join(", "));
+    eprintln!("streams: {}", described.join(", "));
 
     shutdown_signal().await;
     eprintln!("stopping; {:?}", dis.stats());
@@ -92,7 +98,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// A probability in `0.0 ..= 1.0`.
+/// Waits for Ctrl-C, or SIGTERM on Unix.
 async fn shutdown_signal() {
     #[cfg(unix)]
     {

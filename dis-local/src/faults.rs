@@ -6,7 +6,7 @@ use std::time::Duration;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use super::Faults;
+use crate::config::Faults;
 
 /// What an injected whole-request failure answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

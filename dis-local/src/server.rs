@@ -1,158 +1,25 @@
-//! The hyper accept loop, HTTP path routing, the read-back paths and the answer helpers.
+//! The hyper accept loop, HTTP path routing and the read-back paths (`/local/v1/...`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::auth::AuthConfig;
-use super::faults::FaultState;
-use super::routing::shard_id;
-use super::store::Store;
-use super::{LocalConfig, Stats};
-
-/// An answer.
-pub(crate) type Resp = Response<Full<Bytes>>;
-
-/// Returned from the service to make hyper close the connection without answering.
-#[derive(Debug)]
-pub(crate) struct Abort(pub(crate) &'static str);
-
-impl std::fmt::Display for Abort {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "connection closed without an answer: {}", self.0)
-    }
-}
-
-impl std::error::Error for Abort {}
-
-/// Limits checked on every SendRecords request.
-pub(crate) struct Limits {
-    pub(crate) max_record_bytes: usize,
-    pub(crate) max_request_bytes: usize,
-    pub(crate) max_records: usize,
-    pub(crate) body_cap: usize,
-}
-
-#[derive(Default)]
-pub(crate) struct Counters {
-    pub(crate) requests: AtomicU64,
-    pub(crate) records_stored: AtomicU64,
-    pub(crate) records_failed: AtomicU64,
-    pub(crate) failed_requests: AtomicU64,
-    pub(crate) dropped_before: AtomicU64,
-    pub(crate) dropped_after: AtomicU64,
-    pub(crate) rejected_requests: AtomicU64,
-}
-
-impl Counters {
-    pub(crate) fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-
-    pub(crate) fn snapshot(&self) -> Stats {
-        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        Stats {
-            requests: g(&self.requests),
-            records_stored: g(&self.records_stored),
-            records_failed: g(&self.records_failed),
-            failed_requests: g(&self.failed_requests),
-            dropped_before: g(&self.dropped_before),
-            dropped_after: g(&self.dropped_after),
-            rejected_requests: g(&self.rejected_requests),
-        }
-    }
-}
-
-/// State shared by all connections of one server.
-pub(crate) struct Shared {
-    pub(crate) store: Store,
-    pub(crate) faults: FaultState,
-    pub(crate) stats: Counters,
-    pub(crate) auth: AuthConfig,
-    pub(crate) limits: Limits,
-    pub(crate) retain: bool,
-    request_ids: AtomicU64,
-}
-
-impl Shared {
-    pub(crate) fn new(config: LocalConfig) -> std::io::Result<Shared> {
-        let body_cap = config.body_cap();
-        Ok(Shared {
-            store: Store::new(&config.streams)?,
-            faults: FaultState::new(config.faults),
-            stats: Counters::default(),
-            limits: Limits {
-                max_record_bytes: config.max_record_bytes,
-                max_request_bytes: config.max_request_bytes,
-                max_records: config.max_records_per_request,
-                body_cap,
-            },
-            retain: config.retain,
-            auth: AuthConfig {
-                token: config.token,
-                aksk: config.aksk,
-                accept_token: config.accept_token,
-                clock: config.clock,
-            },
-            request_ids: AtomicU64::new(1),
-        })
-    }
-}
-
-/// A JSON answer.
-pub(crate) fn json(status: StatusCode, body: impl Into<Bytes>) -> Resp {
-    let mut resp = Response::new(Full::new(body.into()));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp
-}
-
-/// A DIS error answer: `{"errorCode": code, "message": message}`.
-pub(crate) fn dis_error(status: StatusCode, code: &str, message: &str) -> Resp {
-    #[derive(Serialize)]
-    struct Body<'a> {
-        #[serde(rename = "errorCode")]
-        error_code: &'a str,
-        message: &'a str,
-    }
-    let body = serde_json::to_vec(&Body {
-        error_code: code,
-        message,
-    })
-    .unwrap_or_default();
-    json(status, body)
-}
-
-/// An API gateway error answer: `{"error_code": code, "error_msg": message}`.
-pub(crate) fn gateway_error(status: StatusCode, code: &str, message: &str) -> Resp {
-    #[derive(Serialize)]
-    struct Body<'a> {
-        error_code: &'a str,
-        error_msg: &'a str,
-    }
-    let body = serde_json::to_vec(&Body {
-        error_code: code,
-        error_msg: message,
-    })
-    .unwrap_or_default();
-    json(status, body)
-}
+use crate::answer::{Abort, Resp, dis_error, json};
+use crate::config::StreamConfig;
+use crate::routing::shard_id;
+use crate::send::send_records;
+use crate::state::{Counters, Shared, Stats};
+use crate::store::StoredRecord;
 
 fn method_not_allowed(allow: &'static str) -> Resp {
     let mut resp = dis_error(
@@ -183,7 +50,7 @@ fn unknown_stream(name: &str) -> Resp {
 
 /// Routes one request.
 async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Abort> {
-    let id = shared.request_ids.fetch_add(1, Ordering::Relaxed);
+    let id = shared.next_request_id();
     let path = req.uri().path();
     let result = if let Some(rest) = path.strip_prefix("/local/v1/") {
         Ok(local_path(&shared, req.method(), rest))
@@ -200,7 +67,7 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Abor
             Counters::add(&shared.stats.rejected_requests, 1);
             Ok(method_not_allowed("POST"))
         } else {
-            super::send::send_records(&shared, req).await
+            send_records(&shared, req).await
         }
     };
     result.map(|mut resp| {
@@ -252,7 +119,7 @@ fn local_path(shared: &Shared, method: &Method, rest: &str) -> Resp {
     }
     let body = Body {
         stream_name: &stream.name,
-        stream_id: super::StreamConfig::new(stream.name.clone(), stream.partitions).stream_id(),
+        stream_id: StreamConfig::new(stream.name.clone(), stream.partitions).stream_id(),
         partitions: stream
             .counts()
             .into_iter()
@@ -294,7 +161,7 @@ impl From<Stats> for StatsBody {
     }
 }
 
-fn records_json(records: &[super::StoredRecord]) -> Vec<u8> {
+fn records_json(records: &[StoredRecord]) -> Vec<u8> {
     use base64::Engine as _;
     #[derive(Serialize)]
     struct Item<'a> {
@@ -319,7 +186,7 @@ fn records_json(records: &[super::StoredRecord]) -> Vec<u8> {
     serde_json::to_vec(&items).unwrap_or_default()
 }
 
-/// How long [`LocalDis::shutdown`](super::LocalDis::shutdown) waits for open connections.
+/// How long [`LocalDis::shutdown`](crate::LocalDis::shutdown) waits for open connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// The accept loop: one task per connection, TCP_NODELAY, HTTP/1.1 keep-alive.

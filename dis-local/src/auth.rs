@@ -3,7 +3,7 @@
 
 use hyper::http::request::Parts;
 
-use super::Clock;
+use crate::config::Clock;
 
 /// The authentication settings of a server.
 pub(crate) struct AuthConfig {
@@ -58,8 +58,14 @@ pub(crate) fn check(cfg: &AuthConfig, parts: &Parts, body: &[u8]) -> Result<(), 
 mod signature {
     use std::time::Duration;
 
+    use dis_records::sign::{
+        ParsedAuthorization, SignableRequest, parse_authorization, parse_sdk_date, verify,
+    };
+
     use super::{AuthConfig, Denied, Parts};
-    use crate::sign;
+
+    /// The signed date header (Huawei's `X-Sdk-Date`), as hyper spells header names.
+    const SDK_DATE: &str = "x-sdk-date";
 
     /// Largest accepted distance between `X-Sdk-Date` and the server clock.
     const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
@@ -84,20 +90,17 @@ mod signature {
         else {
             return deny("DIS.4101", "Authorization header cannot be empty.");
         };
-        let Some(parsed) = value.to_str().ok().and_then(sign::parse_authorization) else {
+        let parsed: Option<ParsedAuthorization> = value.to_str().ok().and_then(parse_authorization);
+        let Some(parsed) = parsed else {
             return deny("DIS.4102", "Incorrectly parsed authorization header.");
         };
         if parsed.access != ak {
             return deny("DIS.4107", "Invalid AccessKey header.");
         }
-        let Some(date) = parts.headers.get(sign::HEADER_SDK_DATE) else {
+        let Some(date) = parts.headers.get(SDK_DATE) else {
             return deny("DIS.4103", "Empty X-Sdk-Date header.");
         };
-        let Some(date) = date
-            .to_str()
-            .ok()
-            .and_then(|d| sign::parse_sdk_date(d.trim()))
-        else {
+        let Some(date) = date.to_str().ok().and_then(|d| parse_sdk_date(d.trim())) else {
             return deny("DIS.4104", "Error parsing X-Sdk-Date header.");
         };
         let now = (cfg.clock)();
@@ -114,13 +117,13 @@ mod signature {
                 .iter()
                 .any(|h| h.eq_ignore_ascii_case(name))
         };
-        if !signs("host") || !signs(sign::HEADER_SDK_DATE) {
+        if !signs("host") || !signs(SDK_DATE) {
             return deny(
                 "DIS.4110",
                 "Empty Signature header: SignedHeaders must include host and x-sdk-date.",
             );
         }
-        let request = sign::SignableRequest {
+        let request = SignableRequest {
             method: parts.method.as_str(),
             path: parts.uri.path(),
             query: parts.uri.query().unwrap_or(""),
@@ -136,7 +139,7 @@ mod signature {
                 .collect(),
             body,
         };
-        if sign::verify(&request, &parsed, sk) {
+        if verify(&request, &parsed, sk) {
             Ok(())
         } else {
             deny("DIS.4100", "Authorization error.")

@@ -1,0 +1,65 @@
+//! The answers every handler builds: the response type, the "close without answering" error,
+//! JSON bodies and the two error body shapes (DIS's and the API gateway's).
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{self, HeaderValue};
+use hyper::{Response, StatusCode};
+use serde::Serialize;
+
+/// An answer.
+pub(crate) type Resp = Response<Full<Bytes>>;
+
+/// Returned from the service to make hyper close the connection without answering.
+#[derive(Debug)]
+pub(crate) struct Abort(pub(crate) &'static str);
+
+impl std::fmt::Display for Abort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "connection closed without an answer: {}", self.0)
+    }
+}
+
+impl std::error::Error for Abort {}
+
+/// A JSON answer.
+pub(crate) fn json(status: StatusCode, body: impl Into<Bytes>) -> Resp {
+    let mut resp = Response::new(Full::new(body.into()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// A DIS error answer: `{"errorCode": code, "message": message}`.
+pub(crate) fn dis_error(status: StatusCode, code: &str, message: &str) -> Resp {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        #[serde(rename = "errorCode")]
+        error_code: &'a str,
+        message: &'a str,
+    }
+    let body = serde_json::to_vec(&Body {
+        error_code: code,
+        message,
+    })
+    .unwrap_or_default();
+    json(status, body)
+}
+
+/// An API gateway error answer: `{"error_code": code, "error_msg": message}`.
+pub(crate) fn gateway_error(status: StatusCode, code: &str, message: &str) -> Resp {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        error_code: &'a str,
+        error_msg: &'a str,
+    }
+    let body = serde_json::to_vec(&Body {
+        error_code: code,
+        error_msg: message,
+    })
+    .unwrap_or_default();
+    json(status, body)
+}

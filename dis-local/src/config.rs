@@ -1,0 +1,400 @@
+//! Configuration: [`LocalConfig`] (built with `with_*` methods), [`StreamConfig`] and
+//! [`Faults`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::limits;
+use crate::routing::hash_partition_key;
+
+/// Default limit of one record's decoded data: 1 MiB, DIS's limit per record.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = limits::MAX_RECORD_BYTES;
+/// Default limit of one request's decoded data: 1 MiB, DIS's limit for a common stream (an
+/// advanced stream takes 5 MiB: see [`LocalConfig::with_max_request_bytes`]).
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = limits::COMMON_STREAM_REQUEST_BYTES;
+/// Default limit of records per request: 500, the usual default of DIS producers, so a client
+/// that forgets to split is caught.
+pub const DEFAULT_MAX_RECORDS_PER_REQUEST: usize = limits::DEFAULT_RECORDS_PER_REQUEST;
+
+/// The server's notion of "now" (used to check `X-Sdk-Date`).
+pub(crate) type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// Configuration of a [`LocalDis`](crate::LocalDis), built from [`LocalConfig::default`] with
+/// the `with_*` methods:
+///
+/// ```
+/// use dis_local::{LocalConfig, StreamConfig};
+/// let config = LocalConfig::default()
+///     .with_streams([StreamConfig::new("orders", 3), StreamConfig::new("logs", 1)])
+///     .with_token("my-token")
+///     .with_max_request_bytes(5 * 1024 * 1024); // an advanced stream
+/// assert_eq!(config.body_cap(), 5 * 1024 * 1024 * 8 / 3 + 500 * 1024 + 64 * 1024);
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct LocalConfig {
+    pub(crate) streams: Vec<StreamConfig>,
+    pub(crate) token: Option<String>,
+    pub(crate) aksk: Option<(String, String)>,
+    pub(crate) accept_token: bool,
+    pub(crate) max_record_bytes: usize,
+    pub(crate) max_request_bytes: usize,
+    pub(crate) max_records_per_request: usize,
+    pub(crate) max_body_bytes: Option<usize>,
+    pub(crate) retain: bool,
+    pub(crate) faults: Faults,
+    pub(crate) clock: Clock,
+}
+
+impl Default for LocalConfig {
+    /// Stream `newstream` with 4 partitions, any non-empty token accepted, no AK/SK, the
+    /// default limits, payloads retained, no faults, the system clock.
+    fn default() -> Self {
+        LocalConfig {
+            streams: vec![StreamConfig::new("newstream", 4)],
+            token: None,
+            aksk: None,
+            accept_token: true,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            max_records_per_request: DEFAULT_MAX_RECORDS_PER_REQUEST,
+            max_body_bytes: None,
+            retain: true,
+            faults: Faults::default(),
+            clock: Arc::new(SystemTime::now),
+        }
+    }
+}
+
+impl LocalConfig {
+    /// The streams served, replacing the list (default: `newstream` with 4 partitions). Each
+    /// stream also has an id, [`StreamConfig::stream_id`].
+    pub fn with_streams(mut self, streams: impl IntoIterator<Item = StreamConfig>) -> Self {
+        self.streams = streams.into_iter().collect();
+        self
+    }
+
+    /// The only accepted `X-Auth-Token` (default: any non-empty token).
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// An accepted access key / secret key pair for `SDK-HMAC-SHA256` signed requests
+    /// (default: none, so an unauthenticated request gets the gateway's 401).
+    pub fn with_aksk(mut self, ak: impl Into<String>, sk: impl Into<String>) -> Self {
+        self.aksk = Some((ak.into(), sk.into()));
+        self
+    }
+
+    /// Whether `X-Auth-Token` authentication is accepted at all (default true). With `false`
+    /// and an AK/SK pair, only signed requests pass.
+    pub fn with_accept_token(mut self, accept: bool) -> Self {
+        self.accept_token = accept;
+        self
+    }
+
+    /// Largest decoded record (default [`DEFAULT_MAX_RECORD_BYTES`]); larger: 400 `DIS.4200`.
+    pub fn with_max_record_bytes(mut self, bytes: usize) -> Self {
+        self.max_record_bytes = bytes;
+        self
+    }
+
+    /// Largest sum of decoded data per request, partition keys not counted (default
+    /// [`DEFAULT_MAX_REQUEST_BYTES`], a common stream; `5 * 1024 * 1024` for an advanced
+    /// stream); larger: 413 `DIS.4200`.
+    pub fn with_max_request_bytes(mut self, bytes: usize) -> Self {
+        self.max_request_bytes = bytes;
+        self
+    }
+
+    /// Most records per request (default [`DEFAULT_MAX_RECORDS_PER_REQUEST`]); more: 400
+    /// `DIS.4200`.
+    pub fn with_max_records_per_request(mut self, records: usize) -> Self {
+        self.max_records_per_request = records;
+        self
+    }
+
+    /// Largest HTTP body read (default: derived, see [`LocalConfig::body_cap`]); larger: 413.
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = Some(bytes);
+        self
+    }
+
+    /// Keep payloads (default true). When false only counts and sequence numbers are kept,
+    /// for memory benchmarks of clients that stream millions of records.
+    pub fn with_retain(mut self, retain: bool) -> Self {
+        self.retain = retain;
+        self
+    }
+
+    /// Faults injected from the start (default none); change them later with
+    /// [`LocalDis::set_faults`](crate::LocalDis::set_faults).
+    pub fn with_faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// The server clock (default [`SystemTime::now`]) that `X-Sdk-Date` is checked against;
+    /// tests pin it.
+    pub fn with_clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The largest HTTP body the server reads: the value of
+    /// [`LocalConfig::with_max_body_bytes`] when set, else `2 * max_request_bytes * 4 / 3`
+    /// (Base64 growth, with room for a client that overshoots) plus 1 KiB per allowed record
+    /// (JSON framing and partition keys) plus 64 KiB.
+    pub fn body_cap(&self) -> usize {
+        self.max_body_bytes.unwrap_or_else(|| {
+            (self.max_request_bytes.saturating_mul(8) / 3)
+                .saturating_add(self.max_records_per_request.saturating_mul(1024))
+                .saturating_add(64 * 1024)
+        })
+    }
+}
+
+impl fmt::Debug for LocalConfig {
+    /// Never shows the token or the secret key.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalConfig")
+            .field("streams", &self.streams)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "aksk",
+                &self
+                    .aksk
+                    .as_ref()
+                    .map(|(ak, _)| (ak.as_str(), "<redacted>")),
+            )
+            .field("accept_token", &self.accept_token)
+            .field("max_record_bytes", &self.max_record_bytes)
+            .field("max_request_bytes", &self.max_request_bytes)
+            .field("max_records_per_request", &self.max_records_per_request)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("retain", &self.retain)
+            .field("faults", &self.faults)
+            .field("clock", &"<fn>")
+            .finish()
+    }
+}
+
+/// A stream served by a [`LocalDis`](crate::LocalDis).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StreamConfig {
+    /// The stream name requests use (`stream_name`).
+    pub name: String,
+    /// Number of partitions (at least 1).
+    pub partitions: u32,
+}
+
+impl StreamConfig {
+    /// A stream with `partitions` partitions.
+    pub fn new(name: impl Into<String>, partitions: u32) -> Self {
+        StreamConfig {
+            name: name.into(),
+            partitions,
+        }
+    }
+
+    /// The stream's id, accepted in `stream_id` when `stream_name` names no stream:
+    /// `sid-` followed by the 16 hex digits of [`hash_partition_key`] of the name
+    /// (deterministic, so tests can compute it).
+    pub fn stream_id(&self) -> String {
+        format!("sid-{:016x}", hash_partition_key(&self.name))
+    }
+}
+
+/// Error of parsing a [`StreamConfig`] from `NAME:PARTITIONS`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseStreamConfigError(String);
+
+impl fmt::Display for ParseStreamConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ParseStreamConfigError {}
+
+impl std::str::FromStr for StreamConfig {
+    type Err = ParseStreamConfigError;
+
+    /// Parses `NAME:PARTITIONS`, e.g. `newstream:4` (the `--stream` flag of `dis-local`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = |m: &str| ParseStreamConfigError(format!("invalid stream {s:?}: {m}"));
+        let (name, parts) = s
+            .rsplit_once(':')
+            .ok_or_else(|| err("expected NAME:PARTITIONS"))?;
+        if name.is_empty() {
+            return Err(err("empty name"));
+        }
+        if name.chars().count() > limits::MAX_STREAM_NAME_LEN {
+            return Err(err(&format!(
+                "name longer than {} characters",
+                limits::MAX_STREAM_NAME_LEN
+            )));
+        }
+        let partitions: u32 = parts
+            .parse()
+            .map_err(|_| err("PARTITIONS is not a positive integer"))?;
+        if partitions == 0 {
+            return Err(err("PARTITIONS must be at least 1"));
+        }
+        Ok(StreamConfig::new(name, partitions))
+    }
+}
+
+/// Injected faults. Probabilities are per request (per record for `fail_records`), clamped into
+/// `0.0 ..= 1.0`; decisions come from a `SmallRng` seeded with `seed` (reseeded on every
+/// [`LocalDis::set_faults`](crate::LocalDis::set_faults)), so a single client replays the same
+/// faults.
+///
+/// Outside this crate build it with the `with_*` methods:
+/// `Faults::default().with_fail_records(0.1).with_seed(7)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Faults {
+    /// Each record independently answered with `DIS.4303` "Exceeded traffic control limit."
+    /// (in a 200 answer) and not stored.
+    pub fail_records: f64,
+    /// The whole request answered with 500 `DIS.5000`, 503 `DIS.5250` or 429 `APIGW.0308`
+    /// (chosen at random), nothing stored.
+    pub fail_requests: f64,
+    /// The connection closed without an answer, nothing stored.
+    pub drop_before: f64,
+    /// Everything stored, then the connection closed without an answer.
+    pub drop_after: f64,
+    /// Sleep before answering (after storing), in milliseconds.
+    pub delay_ms: u64,
+    /// Seed of the fault generator.
+    pub seed: u64,
+}
+
+impl Faults {
+    /// Sets [`Faults::fail_records`].
+    pub fn with_fail_records(mut self, p: f64) -> Self {
+        self.fail_records = p;
+        self
+    }
+
+    /// Sets [`Faults::fail_requests`].
+    pub fn with_fail_requests(mut self, p: f64) -> Self {
+        self.fail_requests = p;
+        self
+    }
+
+    /// Sets [`Faults::drop_before`].
+    pub fn with_drop_before(mut self, p: f64) -> Self {
+        self.drop_before = p;
+        self
+    }
+
+    /// Sets [`Faults::drop_after`].
+    pub fn with_drop_after(mut self, p: f64) -> Self {
+        self.drop_after = p;
+        self
+    }
+
+    /// Sets [`Faults::delay_ms`].
+    pub fn with_delay_ms(mut self, ms: u64) -> Self {
+        self.delay_ms = ms;
+        self
+    }
+
+    /// Sets [`Faults::seed`].
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let d = LocalConfig::default();
+        assert_eq!(d.streams, vec![StreamConfig::new("newstream", 4)]);
+        assert!(d.retain && d.accept_token && d.token.is_none() && d.aksk.is_none());
+        assert_eq!(d.faults, Faults::default());
+        assert_eq!(
+            (
+                d.max_record_bytes,
+                d.max_request_bytes,
+                d.max_records_per_request,
+                d.max_body_bytes
+            ),
+            (1024 * 1024, 1024 * 1024, 500, None)
+        );
+    }
+
+    #[test]
+    fn builders_set_every_field() {
+        let c = LocalConfig::default()
+            .with_streams([StreamConfig::new("a", 1), StreamConfig::new("b", 2)])
+            .with_token("tok")
+            .with_aksk("ak", "sk")
+            .with_accept_token(false)
+            .with_max_record_bytes(10)
+            .with_max_request_bytes(20)
+            .with_max_records_per_request(30)
+            .with_max_body_bytes(40)
+            .with_retain(false)
+            .with_faults(Faults::default().with_seed(9))
+            .with_clock(|| SystemTime::UNIX_EPOCH);
+        assert_eq!(
+            c.streams,
+            vec![StreamConfig::new("a", 1), StreamConfig::new("b", 2)]
+        );
+        assert_eq!(c.token.as_deref(), Some("tok"));
+        assert_eq!(c.aksk, Some(("ak".into(), "sk".into())));
+        assert!(!c.accept_token && !c.retain);
+        assert_eq!(
+            (
+                c.max_record_bytes,
+                c.max_request_bytes,
+                c.max_records_per_request
+            ),
+            (10, 20, 30)
+        );
+        assert_eq!((c.max_body_bytes, c.body_cap()), (Some(40), 40));
+        assert_eq!(c.faults.seed, 9);
+        assert_eq!((c.clock)(), SystemTime::UNIX_EPOCH);
+        // The list is replaced, not extended.
+        let c = c.with_streams([StreamConfig::new("c", 3)]);
+        assert_eq!(c.streams, vec![StreamConfig::new("c", 3)]);
+
+        let f = Faults::default()
+            .with_fail_records(0.1)
+            .with_fail_requests(0.2)
+            .with_drop_before(0.3)
+            .with_drop_after(0.4)
+            .with_delay_ms(5)
+            .with_seed(6);
+        assert_eq!(
+            f,
+            Faults {
+                fail_records: 0.1,
+                fail_requests: 0.2,
+                drop_before: 0.3,
+                drop_after: 0.4,
+                delay_ms: 5,
+                seed: 6,
+            }
+        );
+    }
+
+    #[test]
+    fn default_body_cap() {
+        // 1 MiB * 8 / 3 + 500 KiB + 64 KiB.
+        assert_eq!(
+            LocalConfig::default().body_cap(),
+            1024 * 1024 * 8 / 3 + 500 * 1024 + 64 * 1024
+        );
+    }
+}

@@ -1,0 +1,191 @@
+//! An offline Huawei Cloud DIS endpoint: a small HTTP/1.1 server on loopback that answers
+//! `POST /v2/{project_id}/records` (SendRecords) like Huawei Cloud DIS, keeps what arrived, and
+//! can inject faults. Built for tests and benchmarks of DIS clients in any language; the
+//! `dis-local` binary serves it from the command line (see the README).
+//!
+//! It is an independent oracle: its limits come from the DIS document (not from a client's
+//! constants), and it only borrows `dis_records::sign` to verify `SDK-HMAC-SHA256` signatures.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use dis_local::{LocalConfig, LocalDis};
+//! let dis = LocalDis::start(LocalConfig::default(), "127.0.0.1:0".parse().unwrap()).await?;
+//! println!("DIS at {}", dis.endpoint()); // http://127.0.0.1:PORT, stream "newstream", 4 partitions
+//! // ... send records with any client and an `X-Auth-Token` header ...
+//! let stored = dis.records("newstream").unwrap();
+//! # let _ = stored;
+//! dis.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # HTTP paths
+//! - `POST /v2/{project_id}/records`: SendRecords. Any non-empty project id is accepted.
+//! - `GET /local/v1/streams/{stream_name}/records`: what a stream stored, as a JSON array of
+//!   `{"partition_id","sequence_number","data" (Base64),"partition_key"?,"explicit_hash_key"?}`,
+//!   partition 0's records first (in arrival order), then partition 1's, and so on. No auth.
+//!   Empty when payloads are not retained. Unknown stream: 404 `DIS.4301`.
+//! - `GET /local/v1/streams/{stream_name}`: `{"stream_name","stream_id","partitions":[{"partition_id","records"}]}`
+//!   with the number of records stored per partition (counted even when not retained). No auth.
+//! - `GET /local/v1/stats`: the [`Stats`] counters as JSON. No auth.
+//! - Any other path: 404 `DIS.4300`; a known path with another method: 405 `DIS.4300` with `Allow`.
+//!
+//! # Authentication
+//! - A request whose `X-Auth-Token` is non-empty (and equal to the token of
+//!   [`LocalConfig::with_token`] when that is set) is accepted unless
+//!   [`LocalConfig::with_accept_token`] switched tokens off.
+//! - With [`LocalConfig::with_aksk`], a request without an acceptable token must carry an
+//!   `Authorization: SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...` header
+//!   (Huawei's v3 SDK signature over method, path, query, the signed headers and the body) and an
+//!   `X-Sdk-Date` within 15 minutes of the server clock ([`LocalConfig::with_clock`]). Failures
+//!   answer HTTP 441 with a DIS body, checked in this order: `DIS.4101` no `Authorization`
+//!   header, `DIS.4102` header not parseable as `SDK-HMAC-SHA256`, `DIS.4107` unknown AK,
+//!   `DIS.4103` no `X-Sdk-Date`, `DIS.4104` unparseable `X-Sdk-Date`, `DIS.4105` `X-Sdk-Date`
+//!   more than 15 minutes off, `DIS.4110` `host` or `x-sdk-date` missing from `SignedHeaders`,
+//!   `DIS.4100` wrong signature (or a signed header missing from the request).
+//! - Otherwise (no AK/SK configured): 401 with the API gateway's body
+//!   `{"error_code":"APIGW.0301","error_msg":"..."}`.
+//!
+//! # Errors (decided before anything is stored; a request is all or nothing)
+//! DIS body `{"errorCode":"DIS.xxxx","message":"..."}`, `Content-Type: application/json`, and an
+//! `X-Request-Id` header on every answer.
+//!
+//! | Condition | Status | Code |
+//! |---|---|---|
+//! | `Content-Type` not `application/json` (parameters such as `;charset=UTF-8` are fine) | 400 | `DIS.4200` |
+//! | body not JSON, missing/mistyped fields, `stream_name` empty or over 60 characters | 400 | `DIS.4200` |
+//! | stream unknown by `stream_name` and by `stream_id` | 400 | `DIS.4301` |
+//! | `records` empty | 400 | `DIS.4202` |
+//! | more records than [`LocalConfig::with_max_records_per_request`] | 400 | `DIS.4200` |
+//! | `data` not Base64 (standard alphabet, padded) | 400 | `DIS.4200` |
+//! | one record over [`LocalConfig::with_max_record_bytes`] after decoding | 400 | `DIS.4200` |
+//! | `partition_id` not `shardId-` + 10 digits nor 1-10 digits | 400 | `DIS.4201` |
+//! | `partition_id` index >= partition count | 400 | `DIS.4302` |
+//! | `explicit_hash_key` not a decimal in `0..=9223372036854775807` (no sign, no leading zero) | 400 | `DIS.4200` |
+//! | decoded data of the request over [`LocalConfig::with_max_request_bytes`] | 413 | `DIS.4200` |
+//! | HTTP body over [`LocalConfig::body_cap`] (checked while reading, never buffered whole) | 413 | `DIS.4200` |
+//!
+//! # Routing
+//! Per record: `partition_id` wins; else `explicit_hash_key`; else a non-empty `partition_key`
+//! hashed with [`hash_partition_key`]; the hash is mapped by [`partition_for_hash`]. A record
+//! with none of them is spread round robin per stream. Sequence numbers start at 0 per
+//! partition and grow by 1 per stored record.
+//!
+//! # Faults
+//! See [`Faults`]. Order per request: read the body; roll `drop_before` (close the connection,
+//! nothing stored), then `fail_requests` (500 `DIS.5000`, 503 `DIS.5250` or 429 with the
+//! gateway body `APIGW.0308`, nothing stored); authenticate and validate; roll `fail_records`
+//! per record (`DIS.4303`, not stored); store; roll `drop_after` (stored, then the connection is
+//! closed without an answer). `delay_ms` is slept after storing, before the answer or the drop.
+//! [`FaultFlags`] are the same faults as `clap` flags, for any binary that starts a server.
+
+#![deny(missing_docs)]
+
+mod answer;
+mod auth;
+mod config;
+mod faults;
+mod flags;
+mod limits;
+mod routing;
+mod send;
+mod server;
+mod state;
+mod store;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use config::{
+    DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORDS_PER_REQUEST, DEFAULT_MAX_REQUEST_BYTES, Faults,
+    LocalConfig, ParseStreamConfigError, StreamConfig,
+};
+pub use flags::FaultFlags;
+pub use routing::{hash_partition_key, partition_for_hash};
+pub use state::Stats;
+pub use store::StoredRecord;
+
+use state::Shared;
+
+/// A running local DIS endpoint. Dropping it, or calling [`LocalDis::shutdown`], stops it.
+pub struct LocalDis {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl fmt::Debug for LocalDis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalDis")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalDis {
+    /// Binds `listen` (`127.0.0.1:0` picks a free port) and serves on the current Tokio runtime.
+    ///
+    /// Fails with `InvalidInput` for an empty or duplicate stream name or a stream without
+    /// partitions, and with the bind error otherwise.
+    pub async fn start(config: LocalConfig, listen: SocketAddr) -> std::io::Result<LocalDis> {
+        let shared = Arc::new(Shared::new(config)?);
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(server::serve(listener, shared.clone(), rx));
+        tracing::debug!(%addr, "local DIS listening");
+        Ok(LocalDis {
+            addr,
+            shared,
+            shutdown: tx,
+            task,
+        })
+    }
+
+    /// The address served.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL, `http://127.0.0.1:PORT` (`http://[::1]:PORT` for IPv6).
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// What `stream` stored, in the order of `GET /local/v1/streams/{stream}/records`
+    /// (partition 0 first, arrival order within a partition); empty when payloads are not
+    /// retained; `None` for an unknown stream.
+    pub fn records(&self, stream: &str) -> Option<Vec<StoredRecord>> {
+        self.shared.store.by_name(stream).map(|s| s.snapshot())
+    }
+
+    /// Records stored per partition of `stream` (counted even when payloads are not retained);
+    /// `None` for an unknown stream.
+    pub fn record_counts(&self, stream: &str) -> Option<Vec<u64>> {
+        self.shared.store.by_name(stream).map(|s| s.counts())
+    }
+
+    /// The counters since start.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats.snapshot()
+    }
+
+    /// The faults in force.
+    pub fn faults(&self) -> Faults {
+        self.shared.faults.get()
+    }
+
+    /// Replaces the injected faults (takes effect for the next request) and reseeds the fault
+    /// generator from `faults.seed`.
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.faults.set(faults);
+    }
+
+    /// Stops accepting, lets in-flight requests finish (closing idle keep-alive connections),
+    /// and waits up to 5 seconds for connections to end.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
