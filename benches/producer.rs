@@ -58,7 +58,10 @@ fn build_body(stream: &str, records: &[Record]) -> types::PutRecordsRequest {
             assert!(r.data.len() <= MIB);
             types::PutRecordsRequestEntry {
                 data: Base64Data(r.data.clone()),
-                explicit_hash_key: r.explicit_hash_key.as_deref().map(|k| k.try_into().unwrap()),
+                explicit_hash_key: r
+                    .explicit_hash_key
+                    .as_deref()
+                    .map(|k| k.try_into().unwrap()),
                 partition_id: r.partition_id.as_deref().map(|p| p.try_into().unwrap()),
                 partition_key: r.partition_key.clone(),
             }

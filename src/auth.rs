@@ -242,7 +242,7 @@ fn sign_request(
             .map_err(|_| format!("header {name}: not printable ASCII, cannot be signed"))?;
         signed_headers.push((name.as_str().to_owned(), value.to_owned()));
     }
-    let parts = sign::sign(
+    let authorization = sign::sign(
         &sign::SignableRequest {
             method: request.method().as_str(),
             path: url.path(),
@@ -253,10 +253,10 @@ fn sign_request(
         ak,
         sk,
     );
-    let authorization = HeaderValue::from_str(&parts.authorization)
+    let authorization = HeaderValue::from_str(&authorization)
         .map_err(|_| "Authorization: invalid value".to_owned())?;
-    let name = HeaderName::from_bytes(sign::HEADER_AUTHORIZATION.as_bytes())
-        .map_err(|e| e.to_string())?;
+    let name =
+        HeaderName::from_bytes(sign::HEADER_AUTHORIZATION.as_bytes()).map_err(|e| e.to_string())?;
     request.headers_mut().insert(name, authorization);
     Ok(())
 }

@@ -151,7 +151,8 @@ impl DisClient {
             auth: self.client.inner().auth.clone(),
             head: Some(slot.clone()),
         };
-        let call = Client::new_with_client(self.client.baseurl(), self.client.client().clone(), context);
+        let call =
+            Client::new_with_client(self.client.baseurl(), self.client.client().clone(), context);
         let result = call.send_records(&self.project_id, body).await;
         let head = std::mem::take(&mut *slot.lock().unwrap_or_else(|e| e.into_inner()));
         match result {
@@ -162,4 +163,3 @@ impl DisClient {
         }
     }
 }
-

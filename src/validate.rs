@@ -86,7 +86,9 @@ impl Limits {
 }
 
 /// Checks `stream_name` (not empty, at most 60 characters) and returns the generated newtype.
-pub(crate) fn stream_name(name: &str) -> Result<types::PutRecordsRequestStreamName, ValidationError> {
+pub(crate) fn stream_name(
+    name: &str,
+) -> Result<types::PutRecordsRequestStreamName, ValidationError> {
     if name.is_empty() {
         return Err(ValidationError::StreamNameEmpty);
     }
@@ -125,7 +127,11 @@ pub(crate) fn partition_id(
 }
 
 /// Checks one record's raw size.
-pub(crate) fn record_size(index: usize, size: usize, limits: &Limits) -> Result<(), ValidationError> {
+pub(crate) fn record_size(
+    index: usize,
+    size: usize,
+    limits: &Limits,
+) -> Result<(), ValidationError> {
     if size > limits.max_record_bytes {
         return Err(ValidationError::RecordTooLarge {
             index,

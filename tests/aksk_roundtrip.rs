@@ -44,10 +44,7 @@ fn signed_client(endpoint: &str, sk: &str, skew: i64) -> DisClient {
 async fn the_client_signs_and_the_endpoint_verifies() {
     let s = server(false).await;
     let outcome = signed_client(&s.endpoint(), SK, 0)
-        .send(
-            "newstream",
-            &[Record::new("signed"), Record::new("twice")],
-        )
+        .send("newstream", &[Record::new("signed"), Record::new("twice")])
         .await
         .unwrap();
     assert!(
@@ -110,16 +107,14 @@ async fn send_tampered(s: &LocalDis, tamper: impl FnOnce(&mut reqwest::Request))
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     let url = format!("{}{}", s.endpoint(), sent.path);
-    let mut req = http
-        .post(&url)
-        .body(sent.body.clone())
-        .build()
-        .unwrap();
+    let mut req = http.post(&url).body(sent.body.clone()).build().unwrap();
     for (name, value) in &sent.headers {
         if name != "content-length" {
             // The signed Host header (the capturing server's) goes as it was signed.
-            req.headers_mut()
-                .append(name.parse::<reqwest::header::HeaderName>().unwrap(), value.parse().unwrap());
+            req.headers_mut().append(
+                name.parse::<reqwest::header::HeaderName>().unwrap(),
+                value.parse().unwrap(),
+            );
         }
     }
     tamper(&mut req);
@@ -151,7 +146,11 @@ async fn tampering_after_signing_is_refused() {
         let mut d = r.headers()["x-sdk-date"].to_str().unwrap().to_owned();
         // One second off (the last digit of the seconds): still fresh, but not what was signed.
         let last = d.as_bytes()[14];
-        let other = if last == b'9' { '8' } else { (last + 1) as char };
+        let other = if last == b'9' {
+            '8'
+        } else {
+            (last + 1) as char
+        };
         d.replace_range(14..15, &other.to_string());
         assert!(dis_records::sign::parse_sdk_date(&d).is_some(), "{d}");
         r.headers_mut().insert("x-sdk-date", d.parse().unwrap());

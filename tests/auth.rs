@@ -250,10 +250,7 @@ async fn redirects_are_not_followed_so_credentials_stay_home() {
             .credentials(creds)
             .build()
             .unwrap();
-        let err = client
-            .send("s", &[Record::new("x")])
-            .await
-            .unwrap_err();
+        let err = client.send("s", &[Record::new("x")]).await.unwrap_err();
         assert_eq!(err.status(), Some(307), "{err:?}");
     }
     assert_eq!(server.requests().len(), 2);

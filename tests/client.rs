@@ -139,10 +139,7 @@ async fn both_error_body_shapes_become_dis_errors() {
     })
     .await;
     let c = client(&server.endpoint);
-    let err = c
-        .send("missing", &[Record::new("x")])
-        .await
-        .unwrap_err();
+    let err = c.send("missing", &[Record::new("x")]).await.unwrap_err();
     match &err {
         Error::Dis {
             status,
@@ -161,10 +158,7 @@ async fn both_error_body_shapes_become_dis_errors() {
     assert!(err.to_string().contains("DIS.4301"), "{err}");
     assert!(err.to_string().contains("req-0123"), "{err}");
 
-    let err = c
-        .send("other", &[Record::new("x")])
-        .await
-        .unwrap_err();
+    let err = c.send("other", &[Record::new("x")]).await.unwrap_err();
     assert_eq!(err.status(), Some(401));
     assert_eq!(err.code(), Some("APIGW.0301"));
     assert!(!err.to_string().contains("token-secret-value"));
@@ -188,10 +182,7 @@ async fn non_json_error_bodies_keep_status_and_request_id() {
     let c = client(&server.endpoint);
     // 413 is listed in the spec (typed body expected, HTML arrives); 502 is not listed.
     for (stream, status) in [("a", 413), ("b", 502)] {
-        let err = c
-            .send(stream, &[Record::new("x")])
-            .await
-            .unwrap_err();
+        let err = c.send(stream, &[Record::new("x")]).await.unwrap_err();
         match err {
             Error::Dis {
                 status: s,
@@ -343,10 +334,7 @@ async fn connection_refused_is_a_transport_error_known_not_delivered() {
         .await
         .unwrap_err();
     assert!(
-        matches!(
-            err,
-            Error::Transport { connect: true, .. }
-        ),
+        matches!(err, Error::Transport { connect: true, .. }),
         "{err:?}"
     );
     assert!(!err.maybe_duplicated(), "a refused connection sent nothing");
@@ -406,19 +394,17 @@ async fn unlisted_statuses_keep_a_dis_body_and_broken_error_bodies_keep_the_stat
         .timeout(std::time::Duration::from_millis(500))
         .build()
         .unwrap();
-    let err = c
-        .send("gateway", &[Record::new("x")])
-        .await
-        .unwrap_err();
-    assert_eq!((err.status(), err.code()), (Some(502), Some("DIS.5010")), "{err:?}");
+    let err = c.send("gateway", &[Record::new("x")]).await.unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (Some(502), Some("DIS.5010")),
+        "{err:?}"
+    );
     assert!(
         matches!(&err, Error::Dis { request_id: Some(id), .. } if id == "req-502"),
         "{err:?}"
     );
-    let err = c
-        .send("slow", &[Record::new("x")])
-        .await
-        .unwrap_err();
+    let err = c.send("slow", &[Record::new("x")]).await.unwrap_err();
     match err {
         Error::Dis {
             status,

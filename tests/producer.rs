@@ -7,13 +7,13 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use dis_local::{Faults, LocalConfig, LocalDis, StreamConfig};
 use dis_records::{
     Credentials, Delivery, DisClient, Error, Failure, Limits, Producer, ProducerConfig, Record,
     RetryPolicy,
 };
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
 use proptest::prelude::*;
 use support::{CannedServer, json_response};
 
@@ -63,7 +63,13 @@ async fn run(p: &Producer, n: u64) -> (dis_records::Summary, Vec<Delivery>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_run_every_record_ends_acknowledged_or_failed_none_lost_none_duplicated() {
-    let server = local(Faults::default().with_fail_records(0.2).with_fail_requests(0.05).with_drop_before(0.02).with_seed(7))
+    let server = local(
+        Faults::default()
+            .with_fail_records(0.2)
+            .with_fail_requests(0.05)
+            .with_drop_before(0.02)
+            .with_seed(7),
+    )
     .await;
     let n = 100_000u64;
     let p = producer(
@@ -123,8 +129,7 @@ async fn fault_run_every_record_ends_acknowledged_or_failed_none_lost_none_dupli
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_answers_retried_on_opt_in_duplicates_equal_what_is_reported() {
-    let server = local(Faults::default().with_drop_after(0.1).with_seed(11))
-    .await;
+    let server = local(Faults::default().with_drop_after(0.1).with_seed(11)).await;
     let n = 20_000u64;
     let p = producer(
         &server.endpoint(),
@@ -154,8 +159,7 @@ async fn lost_answers_retried_on_opt_in_duplicates_equal_what_is_reported() {
 
 #[tokio::test]
 async fn lost_answers_are_not_retried_by_default() {
-    let server = local(Faults::default().with_drop_after(1.0))
-    .await;
+    let server = local(Faults::default().with_drop_after(1.0)).await;
     let p = producer(
         &server.endpoint(),
         ProducerConfig::default().with_retry(fast_retry(false)),
@@ -233,10 +237,7 @@ async fn malformed_answers_give_typed_errors_and_hand_records_back() {
         let p = Producer::new(client, "s", config).unwrap();
         let mut out = Vec::new();
         let summary = p
-            .send_all(
-                vec![Record::new("a"), Record::new("b")],
-                |d| out.push(d),
-            )
+            .send_all(vec![Record::new("a"), Record::new("b")], |d| out.push(d))
             .await;
         assert_eq!(summary.failed, 2, "{name}");
         for d in &out {
@@ -271,8 +272,7 @@ async fn malformed_answers_give_typed_errors_and_hand_records_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn order_by_key_keeps_each_key_in_order() {
-    let server = local(Faults::default().with_delay_ms(2))
-    .await;
+    let server = local(Faults::default().with_delay_ms(2)).await;
     let p = producer_with(
         &server.endpoint(),
         Limits::COMMON.with_max_records_per_request(7),

@@ -4,10 +4,7 @@
 
 use serde_json::{Value, json};
 
-const SEED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/openapi/source/dis_02_0018.md"
-);
+const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/source/dis_02_0018.md");
 
 fn spec() -> Value {
     serde_saphyr::from_str(dis_records::OPENAPI_SPEC).expect("the spec is valid YAML")
@@ -362,8 +359,10 @@ fn explicit_hash_key_pattern_is_exactly_the_long_range() {
 #[test]
 fn derived_json_schemas_lose_constraints_the_exported_components_keep() {
     // The gap documented in the README: schemars sees the validating newtypes as strings.
-    let derived =
-        serde_json::to_value(schemars::schema_for!(dis_records::generated::types::PutRecordsRequest)).unwrap();
+    let derived = serde_json::to_value(schemars::schema_for!(
+        dis_records::generated::types::PutRecordsRequest
+    ))
+    .unwrap();
     let text = derived.to_string();
     assert!(text.contains("stream_name"));
     assert!(

@@ -1213,19 +1213,16 @@ mod aksk {
         let mut headers = vec![
             (
                 "Host".to_owned(),
-                sign::host_header("http", "127.0.0.1", Some(env.dis.addr().port())),
+                format!("127.0.0.1:{}", env.dis.addr().port()),
             ),
             (
                 "Content-Type".to_owned(),
                 "application/json;charset=UTF-8".to_owned(),
             ),
             ("X-Project-Id".to_owned(), "0123456789abcdef".to_owned()),
-            (
-                sign::HEADER_SDK_DATE.to_owned(),
-                sign::format_sdk_date(date),
-            ),
+            ("X-Sdk-Date".to_owned(), sign::format_sdk_date(date)),
         ];
-        let parts = sign::sign(
+        let authorization = sign::sign(
             &SignableRequest {
                 method: "POST",
                 path: "/v2/0123456789abcdef/records",
@@ -1236,7 +1233,7 @@ mod aksk {
             ak,
             sk,
         );
-        headers.push(("Authorization".to_owned(), parts.authorization));
+        headers.push(("Authorization".to_owned(), authorization));
         Signed { headers, body }
     }
 
@@ -1331,7 +1328,7 @@ mod aksk {
         assert_441(&send(&env, s).await, "DIS.4102");
         // X-Sdk-Date missing or unparseable.
         let mut s = signed(&env, &req(vec![rec("x")]), server_now(), AK, SK);
-        s.headers.retain(|(n, _)| n != sign::HEADER_SDK_DATE);
+        s.headers.retain(|(n, _)| n != "X-Sdk-Date");
         assert_441(&send(&env, s).await, "DIS.4103");
         let mut s = signed(&env, &req(vec![rec("x")]), server_now(), AK, SK);
         s.headers[3].1 = "2024-01-02 03:04:05".into();

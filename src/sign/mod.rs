@@ -110,11 +110,11 @@ impl fmt::Debug for SignableRequest<'_> {
     }
 }
 
-/// Result of [`sign`]: the intermediate strings (useful for debugging signature mismatches)
+/// Result of [`sign_parts`]: the intermediate strings (useful for debugging signature mismatches)
 /// and the final `Authorization` header value. Its `Debug` hides the values of credential
 /// headers (`x-security-token`, `x-auth-token`) in the canonical request.
 #[derive(Clone, PartialEq, Eq)]
-pub struct SignatureParts {
+pub(crate) struct SignatureParts {
     /// The canonical request that was hashed.
     pub canonical_request: String,
     /// The string that was signed with HMAC-SHA256.
@@ -160,13 +160,15 @@ pub struct ParsedAuthorization {
     pub signature: String,
 }
 
-/// Signs `req` with the access key `ak` and secret key `sk`.
+/// Signs `req` with the access key `ak` and secret key `sk`, and returns the value of its
+/// `Authorization` header.
 ///
 /// Requirements on `req.headers`:
-/// * it must contain `X-Sdk-Date` ([`HEADER_SDK_DATE`], see [`format_sdk_date`]); its value
+/// * it must contain `X-Sdk-Date` (see [`format_sdk_date`]); its value
 ///   is the second line of the string to sign. Without it the date line is empty and the
 ///   server will reject the signature;
-/// * it must contain `Host` (see [`host_header`]), as the SDK always signs it;
+/// * it must contain `Host` (`host`, or `host:port` for a port other than the scheme's
+///   default), as the SDK always signs it;
 /// * it must hold exactly the values sent on the wire (values are trimmed for signing).
 ///
 /// Every header is signed except names containing `_` (Huawei's signer skips them) and
@@ -175,13 +177,19 @@ pub struct ParsedAuthorization {
 ///
 /// Huawei's SDK adds `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` before signing when the
 /// content type is not JSON or BSON; this function does not add headers, so callers that want
-/// the same behaviour add it themselves (see [`needs_unsigned_payload`]). The same header
+/// the same behaviour add it themselves. The same header
 /// signs a body that cannot be hashed up front (streamed): pass it with an empty `body`.
 ///
 /// In the query, `+` is read as a space, as in form-encoded query strings (reqwest's
 /// `.query()` writes spaces so); Huawei's SDK never puts a literal `+` on the wire (it sends
 /// `%2B` and `%20`), so both readings agree on what it sends.
-pub fn sign(req: &SignableRequest<'_>, ak: &str, sk: &str) -> SignatureParts {
+pub fn sign(req: &SignableRequest<'_>, ak: &str, sk: &str) -> String {
+    sign_parts(req, ak, sk).authorization
+}
+
+/// [`sign`], with the intermediate strings (the canonical request, the string to sign), which
+/// the tests compare with Huawei's signer.
+pub(crate) fn sign_parts(req: &SignableRequest<'_>, ak: &str, sk: &str) -> SignatureParts {
     let mut names: Vec<String> = req
         .headers
         .iter()
@@ -223,7 +231,7 @@ pub(crate) fn needs_unsigned_payload(content_type: &str) -> bool {
 
 /// Formats `t` as an `X-Sdk-Date` value, `%Y%m%dT%H%M%SZ` in UTC (e.g. `20240102T030405Z`),
 /// truncating sub-second precision. Years outside 0..=9999 do not fit the format.
-pub(crate) fn format_sdk_date(t: SystemTime) -> String {
+pub fn format_sdk_date(t: SystemTime) -> String {
     let secs: i64 = match t.duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         Err(e) => {

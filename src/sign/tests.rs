@@ -131,7 +131,7 @@ fn fixture_vectors_match_python_sdk() {
     assert_eq!(json["common"]["ak"], AK);
     assert_eq!(json["common"]["x_sdk_date"], DATE);
     for v in vectors() {
-        let parts = sign(&v.request(), AK, SK);
+        let parts = sign_parts(&v.request(), AK, SK);
         let e = &v.expected;
         assert_eq!(
             parts.canonical_request, e["canonical_request"],
@@ -269,14 +269,14 @@ fn verify_requires_host_and_date_to_be_signed() {
         headers: hdrs,
         body: b"",
     };
-    let parts = sign(&req, AK, SK);
+    let parts = sign_parts(&req, AK, SK);
     assert_eq!(parts.signed_headers, "content-type;x-sdk-date");
     let parsed = parse_authorization(&parts.authorization).unwrap();
     assert!(!verify(&req, &parsed, SK), "host not signed");
 
     let mut req = req;
     req.headers.push(("Host".into(), HOST.into()));
-    let parts = sign(&req, AK, SK);
+    let parts = sign_parts(&req, AK, SK);
     let parsed = parse_authorization(&parts.authorization).unwrap();
     assert!(verify(&req, &parsed, SK));
     let dateless = ParsedAuthorization {
@@ -330,7 +330,7 @@ fn query_is_decoded_sorted_and_escaped_get_empty_body() {
             headers: hdrs.clone(),
             body: b"",
         };
-        let parts = sign(&req, AK, SK);
+        let parts = sign_parts(&req, AK, SK);
         assert_eq!(parts.canonical_request, expected, "query {query:?}");
         assert_eq!(parts.string_to_sign, string_to_sign_of(expected));
         assert_eq!(parts.signature, signature);
@@ -351,7 +351,7 @@ fn query_edge_cases() {
             headers: headers(&[(HEADER_SDK_DATE, DATE), ("Host", HOST)]),
             body: b"",
         };
-        let parts = sign(&req, AK, SK);
+        let parts = sign_parts(&req, AK, SK);
         parts
             .canonical_request
             .split('\n')
@@ -399,7 +399,7 @@ fn path_segments_are_escaped_and_encoded_path_is_equivalent() {
             headers: hdrs.clone(),
             body: b"",
         };
-        let parts = sign(&req, AK, SK);
+        let parts = sign_parts(&req, AK, SK);
         assert_eq!(parts.canonical_request, expected, "path {path:?}");
         assert_eq!(parts.string_to_sign, string_to_sign_of(expected));
         assert_eq!(parts.signature, signature, "path {path:?}");
@@ -416,7 +416,7 @@ fn canonical_uri_edge_cases() {
             headers: headers(&[(HEADER_SDK_DATE, DATE), ("Host", HOST)]),
             body: b"",
         };
-        let parts = sign(&req, AK, SK);
+        let parts = sign_parts(&req, AK, SK);
         parts
             .canonical_request
             .split('\n')
@@ -465,7 +465,7 @@ fn non_json_body_with_unsigned_payload() {
         ]),
         body: &body,
     };
-    let parts = sign(&req, AK, SK);
+    let parts = sign_parts(&req, AK, SK);
     assert_eq!(parts.canonical_request, expected);
     assert_eq!(parts.string_to_sign, string_to_sign_of(expected));
     assert_eq!(parts.signature, signature);
@@ -480,14 +480,14 @@ fn non_json_body_with_unsigned_payload() {
     // Huawei's Go v3 SDK; the signature is then the same as with the real body.
     let mut empty = req.clone();
     empty.body = b"";
-    let parts = sign(&empty, AK, SK);
+    let parts = sign_parts(&empty, AK, SK);
     assert_eq!(parts.canonical_request, expected);
     assert_eq!(parts.signature, signature);
 
     // An empty header value does not count: the body is hashed.
     let mut blank = req.clone();
     set_header(&mut blank.headers, HEADER_CONTENT_SHA256, " ");
-    let parts = sign(&blank, AK, SK);
+    let parts = sign_parts(&blank, AK, SK);
     assert!(parts.canonical_request.ends_with(&format!(
         "\nx-sdk-content-sha256:\nx-sdk-date:20240102T030405Z\n\n\
          content-type;host;x-project-id;x-sdk-content-sha256;x-sdk-date\n{}",
@@ -537,7 +537,7 @@ fn underscore_header_is_not_signed_and_values_are_trimmed() {
         ]),
         body,
     };
-    let parts = sign(&req, AK, SK);
+    let parts = sign_parts(&req, AK, SK);
     assert_eq!(parts.canonical_request, expected);
     assert_eq!(parts.string_to_sign, string_to_sign_of(expected));
     assert_eq!(
@@ -574,7 +574,7 @@ fn header_names_are_case_insensitive_and_authorization_is_not_signed() {
         headers: base.clone(),
         body: b"",
     };
-    let reference = sign(&req, AK, SK);
+    let reference = sign_parts(&req, AK, SK);
 
     let mut upper = req.clone();
     upper.headers = headers(&[
@@ -582,14 +582,14 @@ fn header_names_are_case_insensitive_and_authorization_is_not_signed() {
         ("x-sdk-date", DATE),
         ("HOST", HOST),
     ]);
-    assert_eq!(sign(&upper, AK, SK), reference);
+    assert_eq!(sign_parts(&upper, AK, SK), reference);
 
     // A stale Authorization header (e.g. from a previous attempt) does not take part.
     let mut stale = req.clone();
     stale
         .headers
         .push(("Authorization".into(), "SDK-HMAC-SHA256 Access=x".into()));
-    assert_eq!(sign(&stale, AK, SK), reference);
+    assert_eq!(sign_parts(&stale, AK, SK), reference);
 }
 
 #[test]
@@ -626,7 +626,7 @@ fn get_with_empty_body_hashes_empty_string() {
         \n\
         host;x-sdk-date\n\
         e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-    let parts = sign(&req, AK, SK);
+    let parts = sign_parts(&req, AK, SK);
     assert_eq!(parts.canonical_request, expected);
     assert_eq!(parts.string_to_sign, string_to_sign_of(expected));
 }
@@ -644,7 +644,7 @@ fn security_token_is_signed_and_redacted_in_debug() {
         ]),
         body: b"{}",
     };
-    let parts = sign(&req, AK, SK);
+    let parts = sign_parts(&req, AK, SK);
     assert_eq!(parts.signed_headers, "host;x-sdk-date;x-security-token");
     assert!(
         parts
@@ -804,7 +804,7 @@ fn sdk_date_rejects_malformed() {
 
 #[test]
 fn signature_parts_debug_hides_credential_headers() {
-    let parts = sign(
+    let parts = sign_parts(
         &SignableRequest {
             method: "POST",
             path: "/v2/p/records",
