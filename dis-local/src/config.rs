@@ -5,17 +5,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::limits;
+use crate::limits::{
+    self, DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORDS_PER_REQUEST, DEFAULT_MAX_REQUEST_BYTES,
+};
 use crate::routing::hash_partition_key;
-
-/// Default limit of one record's decoded data: 1 MiB, DIS's limit per record.
-pub const DEFAULT_MAX_RECORD_BYTES: usize = limits::MAX_RECORD_BYTES;
-/// Default limit of one request's decoded data: 1 MiB, DIS's limit for a common stream (an
-/// advanced stream takes 5 MiB: see [`LocalConfig::with_max_request_bytes`]).
-pub const DEFAULT_MAX_REQUEST_BYTES: usize = limits::COMMON_STREAM_REQUEST_BYTES;
-/// Default limit of records per request: 500, the usual default of DIS producers, so a client
-/// that forgets to split is caught.
-pub const DEFAULT_MAX_RECORDS_PER_REQUEST: usize = limits::DEFAULT_RECORDS_PER_REQUEST;
 
 /// The server's notion of "now" (used to check `X-Sdk-Date`).
 pub(crate) type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;

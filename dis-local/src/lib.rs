@@ -96,16 +96,21 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use config::{
-    DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORDS_PER_REQUEST, DEFAULT_MAX_REQUEST_BYTES, Faults,
-    LocalConfig, ParseStreamConfigError, StreamConfig,
-};
+pub use config::{Faults, LocalConfig, ParseStreamConfigError, StreamConfig};
 pub use flags::FaultFlags;
+pub use limits::{
+    DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORDS_PER_REQUEST, DEFAULT_MAX_REQUEST_BYTES,
+};
 pub use routing::{hash_partition_key, partition_for_hash};
 pub use state::Stats;
 pub use store::StoredRecord;
 
 use state::Shared;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// A running local DIS endpoint. Dropping it, or calling [`LocalDis::shutdown`], stops it.
 pub struct LocalDis {

@@ -1,5 +1,6 @@
 //! The limits of SendRecords, taken from Huawei Cloud's DIS document (not from the client:
-//! this crate is an independent oracle, so a client's own constants are checked against these).
+//! this crate is an independent oracle, so a client's own constants are checked against these),
+//! and the endpoint's public defaults derived from them.
 
 /// `stream_name`: at most 60 characters (Table 3 of the SendRecords document, maximum
 /// length 60).
@@ -23,3 +24,15 @@ pub(crate) const ADVANCED_STREAM_REQUEST_BYTES: usize = 5 * 1024 * 1024;
 /// Records per request: not a number DIS documents; 500 is the common default of its
 /// producers, so a client that forgets to split its batches is caught.
 pub(crate) const DEFAULT_RECORDS_PER_REQUEST: usize = 500;
+
+/// Default limit of one record's decoded data: 1 MiB, DIS's limit per record.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = MAX_RECORD_BYTES;
+
+/// Default limit of one request's decoded data: 1 MiB, DIS's limit for a common stream (an
+/// advanced stream takes 5 MiB: see
+/// [`LocalConfig::with_max_request_bytes`](crate::LocalConfig::with_max_request_bytes)).
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = COMMON_STREAM_REQUEST_BYTES;
+
+/// Default limit of records per request: 500, the usual default of DIS producers, so a client
+/// that forgets to split is caught.
+pub const DEFAULT_MAX_RECORDS_PER_REQUEST: usize = DEFAULT_RECORDS_PER_REQUEST;
