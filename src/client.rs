@@ -8,7 +8,7 @@ use progenitor_client::ClientInfo;
 
 use crate::auth::{Auth, Clock, Credentials};
 use crate::endpoint;
-use crate::error::{self, Error};
+use crate::error::{Error, mapping};
 use crate::ext::{Context, HeadSlot};
 use crate::generated::{Client, types};
 use crate::outcome::SendOutcome;
@@ -159,7 +159,7 @@ impl DisClient {
             Ok(response) => {
                 SendOutcome::from_result(response.into_inner(), body.records.len(), head.request_id)
             }
-            Err(e) => Err(error::from_generated(e, head).await),
+            Err(e) => Err(mapping::from_generated(e, head).await),
         }
     }
 }

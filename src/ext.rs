@@ -1,7 +1,8 @@
 //! The thin layer the generated client is built with (see `build.rs`): Base64 helpers (the
 //! spec's `format: byte` strings become [`Base64Data`], raw bytes that turn into Base64 only
-//! at the wire) and token injection (the hooks that put the credentials on every request and
-//! note the head of every answer).
+//! at the wire) and token injection ([`Context`], the client's inner value, puts the
+//! credentials on every request and notes the head of every answer; `src/generated.rs` wires
+//! it into progenitor's hooks). Nothing here depends on the generated code.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -11,13 +12,11 @@ use base64::Engine as _;
 use base64::display::Base64Display;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
-use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tracing::Instrument;
 
 use crate::auth::Auth;
-use crate::generated::Client;
 
 /// Decodes a record's `data` from the wire back to its bytes.
 pub(crate) fn decode_data(data: &str) -> Result<Vec<u8>, base64::DecodeError> {
@@ -131,38 +130,34 @@ pub struct Context {
     pub(crate) head: Option<HeadSlot>,
 }
 
-impl ClientHooks<Context> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        _info: &OperationInfo,
-    ) -> Result<(), Error<E>> {
-        self.inner().auth.apply(request).map_err(Error::Custom)
+impl Context {
+    /// Token injection, before every try: puts the credentials on `request` (a sensitive
+    /// `X-Auth-Token`, or a fresh `SDK-HMAC-SHA256` signature).
+    pub(crate) fn prepare(&self, request: &mut reqwest::Request) -> Result<(), String> {
+        self.auth.apply(request)
     }
 
-    async fn exec(
+    /// Sends `request` with `http`, traced, and leaves the head of the answer in the slot.
+    pub(crate) async fn execute(
         &self,
+        http: &reqwest::Client,
         request: reqwest::Request,
-        info: &OperationInfo,
+        operation_id: &str,
     ) -> reqwest::Result<reqwest::Response> {
         let span = tracing::debug_span!(
             "dis.http",
-            operation = info.operation_id,
+            operation = operation_id,
             status = tracing::field::Empty,
             request_id = tracing::field::Empty,
         );
-        let result = self
-            .client()
-            .execute(request)
-            .instrument(span.clone())
-            .await;
+        let result = http.execute(request).instrument(span.clone()).await;
         if let Ok(response) = &result {
             let head = ResponseHead::of(response);
             span.record("status", response.status().as_u16());
             if let Some(id) = &head.request_id {
                 span.record("request_id", id.as_str());
             }
-            if let Some(slot) = &self.inner().head {
+            if let Some(slot) = &self.head {
                 *slot.lock().unwrap_or_else(|e| e.into_inner()) = head;
             }
         }

@@ -17,3 +17,25 @@ mod client {
 }
 
 pub use client::*;
+
+// progenitor's hooks, wired to the hand-written layer (`src/ext.rs`): every request gets its
+// credentials before each try, and every answer's head is noted.
+impl progenitor_client::ClientHooks<Context> for Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        _info: &progenitor_client::OperationInfo,
+    ) -> Result<(), Error<E>> {
+        self.inner().prepare(request).map_err(Error::Custom)
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &progenitor_client::OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        self.inner()
+            .execute(self.client(), request, info.operation_id)
+            .await
+    }
+}

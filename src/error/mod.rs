@@ -1,11 +1,10 @@
-//! The crate's one error type (validation, transport, and what DIS answered), and how
-//! progenitor's errors map onto it.
+//! The crate's one error type: validation, transport, and what DIS answered. How progenitor's
+//! errors map onto it is in `mapping.rs`.
+
+pub(crate) mod mapping;
 
 use std::sync::Arc;
 use std::time::Duration;
-
-use crate::ext::ResponseHead;
-use crate::generated::types;
 
 /// The cause of an error, kept whole (`std::error::Error::source`) and cheap to share among
 /// the records of a request.
@@ -187,111 +186,5 @@ impl Error {
             }
             _ => None,
         }
-    }
-}
-
-/// The start of a raw body, for messages (never more than 512 bytes of it).
-fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(512)]);
-    let text = text.trim();
-    if text.is_empty() {
-        "(empty body)".to_owned()
-    } else {
-        text.to_owned()
-    }
-}
-
-/// Code and message of either error-body shape.
-fn dis_error_parts(e: types::DisError) -> (Option<String>, Option<String>) {
-    match e {
-        types::DisError::DisServiceError(e) => (Some(e.error_code), e.message),
-        types::DisError::ApiGatewayError(e) => (Some(e.error_code), e.error_msg),
-    }
-}
-
-/// Turns progenitor's error into the crate's one error type. `head` is the head of the answer
-/// (status, `X-Request-Id`, `Retry-After`) as the exec hook read it.
-pub(crate) async fn from_generated(
-    e: progenitor_client::Error<types::DisError>,
-    head: ResponseHead,
-) -> Error {
-    use progenitor_client::Error as E;
-    let ResponseHead {
-        status,
-        request_id,
-        retry_after,
-    } = head;
-    // DIS (or a proxy in front of it) refused the request with `status`.
-    let refused = |status: u16, code: Option<String>, message: String| Error::Dis {
-        status,
-        code,
-        message,
-        request_id: request_id.clone(),
-        retry_after,
-    };
-    // A 200 (or no status) whose body cannot be read: the records' fate is unknown.
-    let unreadable = |message: String, source: Cause| Error::InvalidResponse {
-        status,
-        message,
-        request_id: request_id.clone(),
-        source: Some(source),
-    };
-    match e {
-        E::ErrorResponse(rv) => {
-            let status = rv.status().as_u16();
-            let (code, message) = dis_error_parts(rv.into_inner());
-            refused(status, code, message.unwrap_or_default())
-        }
-        E::UnexpectedResponse(response) => {
-            let status = response.status().as_u16();
-            let body = response.bytes().await.unwrap_or_default();
-            // A status the spec does not list (502, 504, ...) may still carry a DIS body.
-            let (code, message) = match serde_json::from_slice::<types::DisError>(&body) {
-                Ok(e) => {
-                    let (code, message) = dis_error_parts(e);
-                    (code, message.unwrap_or_default())
-                }
-                Err(_) => (None, snippet(&body)),
-            };
-            refused(status, code, message)
-        }
-        // A listed status whose body is not a DIS error body (an HTML page from a proxy, say),
-        // or a 200 whose body is not a PutRecordsResult.
-        E::InvalidResponsePayload(body, err) => match status {
-            Some(status) if status != 200 => refused(status, None, snippet(&body)),
-            _ => unreadable(
-                format!("{err}; body starts: {}", snippet(&body)),
-                Arc::new(err),
-            ),
-        },
-        // Reading an error answer failed: the status still says what DIS decided.
-        E::ResponseBodyError(err) => match status {
-            Some(status) if status != 200 => refused(
-                status,
-                None,
-                format!("reading the error body failed: {err}"),
-            ),
-            _ => unreadable(format!("reading the body failed: {err}"), Arc::new(err)),
-        },
-        E::CommunicationError(err) | E::InvalidUpgrade(err) => transport(err),
-        E::Custom(message) | E::InvalidRequest(message) => Error::Request(message),
-    }
-}
-
-/// Classifies a transport failure: only a failed connect is known not to have delivered.
-pub(crate) fn transport(err: reqwest::Error) -> Error {
-    use std::error::Error as _;
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    Error::Transport {
-        message,
-        connect: err.is_connect(),
-        timeout: err.is_timeout(),
-        source: Arc::new(err),
     }
 }
