@@ -9,7 +9,7 @@ use progenitor_client::ClientInfo;
 use crate::auth::{Auth, Clock, Credentials};
 use crate::endpoint;
 use crate::error::{Error, mapping};
-use crate::ext::{Context, HeadSlot};
+use crate::ext::{AnswerLimits, Context, HeadSlot};
 use crate::generated::{Client, types};
 use crate::outcome::SendOutcome;
 use crate::record::Record;
@@ -78,7 +78,11 @@ impl DisClientBuilder {
             self.project_id.clone(),
             self.clock,
         ));
-        let context = Context { auth, head: None };
+        let context = Context {
+            auth,
+            head: None,
+            limits: AnswerLimits::at_most(self.limits.max_records_per_request),
+        };
         Ok(DisClient {
             client: Client::new_with_client(&endpoint, http, context),
             project_id: self.project_id,
@@ -150,6 +154,7 @@ impl DisClient {
         let context = Context {
             auth: self.client.inner().auth.clone(),
             head: Some(slot.clone()),
+            limits: AnswerLimits::for_records(body.records.len()),
         };
         let call =
             Client::new_with_client(self.client.baseurl(), self.client.client().clone(), context);

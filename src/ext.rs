@@ -87,13 +87,62 @@ impl schemars::JsonSchema for Base64Data {
 }
 
 /// The head of an answer: what error reports need when progenitor's error has dropped it
-/// (`InvalidResponsePayload` keeps neither the status nor the headers).
+/// (`InvalidResponsePayload` keeps neither the status nor the headers), and what went wrong
+/// while reading the body, if anything.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ResponseHead {
     pub(crate) status: Option<u16>,
     pub(crate) request_id: Option<String>,
     pub(crate) retry_after: Option<Duration>,
+    /// The answer could not be read within its bounds (too large, too many entries): its body
+    /// was dropped, and so was the connection.
+    pub(crate) unreadable: Option<String>,
+    /// Reading an error answer's body failed (its status still says what DIS decided).
+    pub(crate) body_error: Option<String>,
 }
+
+/// How much of an answer is read, at most. Everything read from the network is bounded: past a
+/// bound the body is dropped (and with it the connection), and the answer is unreadable.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AnswerLimits {
+    /// Largest 2xx body, in bytes.
+    pub(crate) ok_body: usize,
+    /// Largest error body read; the rest is not read.
+    pub(crate) error_body: usize,
+    /// Result entries expected in a 200 answer, when known: reading stops past them.
+    pub(crate) entries: Option<usize>,
+}
+
+/// Room in a 200 answer for its frame and for each result entry (a DIS entry is under 100 bytes:
+/// a partition id and a sequence number, or an error code and message).
+const OK_BODY_BASE: usize = 16 * 1024;
+const OK_BODY_PER_ENTRY: usize = 1024;
+/// An error body larger than this is not read (an error message is a sentence).
+const ERROR_BODY: usize = 1024 * 1024;
+
+impl AnswerLimits {
+    /// The bounds for an answer to a request of `records` records.
+    pub(crate) fn for_records(records: usize) -> AnswerLimits {
+        AnswerLimits {
+            ok_body: OK_BODY_BASE.saturating_add(records.saturating_mul(OK_BODY_PER_ENTRY)),
+            error_body: ERROR_BODY,
+            entries: Some(records),
+        }
+    }
+
+    /// The bounds when the number of records is not known: as many as `max_records`.
+    pub(crate) fn at_most(max_records: usize) -> AnswerLimits {
+        AnswerLimits {
+            entries: None,
+            ..AnswerLimits::for_records(max_records)
+        }
+    }
+}
+
+/// Marks an answer whose body was dropped for being out of bounds (the post hook turns it into
+/// an error for callers of the generated client).
+#[derive(Debug, Clone)]
+pub(crate) struct Unreadable(pub(crate) String);
 
 /// Header DIS uses to identify a request in its logs.
 const REQUEST_ID: &str = "x-request-id";
@@ -114,6 +163,8 @@ impl ResponseHead {
             retry_after: header("retry-after")
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_secs),
+            unreadable: None,
+            body_error: None,
         }
     }
 }
@@ -128,6 +179,7 @@ pub(crate) type HeadSlot = Arc<Mutex<ResponseHead>>;
 pub struct Context {
     pub(crate) auth: Arc<Auth>,
     pub(crate) head: Option<HeadSlot>,
+    pub(crate) limits: AnswerLimits,
 }
 
 impl Context {
@@ -137,7 +189,10 @@ impl Context {
         self.auth.apply(request)
     }
 
-    /// Sends `request` with `http`, traced, and leaves the head of the answer in the slot.
+    /// Sends `request` with `http`, traced, reads the answer within [`AnswerLimits`], and
+    /// leaves the head of the answer in the slot. A 2xx body that fails to arrive is a transport
+    /// error (a timeout, say: the records may be stored); an error body that fails to arrive
+    /// keeps its status.
     pub(crate) async fn execute(
         &self,
         http: &reqwest::Client,
@@ -150,17 +205,126 @@ impl Context {
             status = tracing::field::Empty,
             request_id = tracing::field::Empty,
         );
-        let result = http.execute(request).instrument(span.clone()).await;
-        if let Ok(response) = &result {
-            let head = ResponseHead::of(response);
-            span.record("status", response.status().as_u16());
-            if let Some(id) = &head.request_id {
-                span.record("request_id", id.as_str());
-            }
-            if let Some(slot) = &self.head {
-                *slot.lock().unwrap_or_else(|e| e.into_inner()) = head;
+        let mut response = http.execute(request).instrument(span.clone()).await?;
+        let mut head = ResponseHead::of(&response);
+        span.record("status", response.status().as_u16());
+        if let Some(id) = &head.request_id {
+            span.record("request_id", id.as_str());
+        }
+        let status = response.status();
+        let headers = response.headers().clone();
+        let version = response.version();
+        let cap = if status.is_success() {
+            self.limits.ok_body
+        } else {
+            self.limits.error_body
+        };
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().instrument(span.clone()).await {
+                Ok(Some(chunk)) if body.len() + chunk.len() > cap => {
+                    if status.is_success() {
+                        head.unreadable = Some(format!(
+                            "the answer is larger than {cap} bytes, the bound for this request; not read further"
+                        ));
+                        body.clear();
+                    } else {
+                        // An error answer: its start is enough to say what went wrong.
+                        body.extend_from_slice(&chunk[..cap - body.len()]);
+                    }
+                    break;
+                }
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) => break,
+                Err(e) if status.is_success() => return Err(e),
+                Err(e) => {
+                    head.body_error = Some(e.to_string());
+                    break;
+                }
             }
         }
-        result
+        // Dropping `response` here, unread to its end, closes the connection.
+        drop(response);
+        if let (Some(expected), true, None) = (
+            self.limits.entries,
+            status == reqwest::StatusCode::OK,
+            &head.unreadable,
+        ) && let Err(message) = check_entry_count(&body, expected)
+        {
+            head.unreadable = Some(message);
+            body.clear();
+        }
+        let mut rebuilt = http::Response::new(body);
+        *rebuilt.status_mut() = status;
+        *rebuilt.headers_mut() = headers;
+        *rebuilt.version_mut() = version;
+        if let Some(message) = &head.unreadable {
+            rebuilt.extensions_mut().insert(Unreadable(message.clone()));
+        }
+        if let Some(slot) = &self.head {
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = head;
+        }
+        Ok(reqwest::Response::from(rebuilt))
+    }
+}
+
+/// Counts the entries of a 200 answer's `records` array without building them, and stops as
+/// soon as there are more than `expected` (a hostile answer could hold millions). A body that is
+/// not JSON of that shape passes: parsing it properly reports what is wrong.
+fn check_entry_count(body: &[u8], expected: usize) -> Result<(), String> {
+    use serde::de::{IgnoredAny, MapAccess, SeqAccess};
+
+    struct Entries(usize);
+    impl<'de> Visitor<'de> for Entries {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of result entries")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let mut n = 0usize;
+            while seq.next_element::<IgnoredAny>()?.is_some() {
+                n += 1;
+                if n > self.0 {
+                    return Err(de::Error::custom(format!(
+                        "more than {} results for {} records",
+                        self.0, self.0
+                    )));
+                }
+            }
+            Ok(())
+        }
+    }
+    impl<'de> serde::de::DeserializeSeed<'de> for Entries {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+    struct Answer(usize);
+    impl<'de> Visitor<'de> for Answer {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a PutRecordsResult object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key == "records" {
+                    map.next_value_seed(Entries(self.0))?;
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    match de.deserialize_map(Answer(expected)) {
+        Err(e) if e.to_string().starts_with("more than ") => Err(e
+            .to_string()
+            .split(" at line")
+            .next()
+            .unwrap_or_default()
+            .to_owned()),
+        _ => Ok(()),
     }
 }

@@ -19,7 +19,8 @@ mod client {
 pub use client::*;
 
 // progenitor's hooks, wired to the hand-written layer (`src/ext.rs`): every request gets its
-// credentials before each try, and every answer's head is noted.
+// credentials before each try, every answer is read within bounds and its head noted, and an
+// answer out of bounds is an error.
 impl progenitor_client::ClientHooks<Context> for Client {
     async fn pre<E>(
         &self,
@@ -27,6 +28,21 @@ impl progenitor_client::ClientHooks<Context> for Client {
         _info: &progenitor_client::OperationInfo,
     ) -> Result<(), Error<E>> {
         self.inner().prepare(request).map_err(Error::Custom)
+    }
+
+    async fn post<E>(
+        &self,
+        result: &reqwest::Result<reqwest::Response>,
+        _info: &progenitor_client::OperationInfo,
+    ) -> Result<(), Error<E>> {
+        match result
+            .as_ref()
+            .ok()
+            .and_then(|r| r.extensions().get::<crate::ext::Unreadable>())
+        {
+            Some(unreadable) => Err(Error::Custom(unreadable.0.clone())),
+            None => Ok(()),
+        }
     }
 
     async fn exec(

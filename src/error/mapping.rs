@@ -25,8 +25,24 @@ fn dis_error_parts(e: types::DisError) -> (Option<String>, Option<String>) {
     }
 }
 
+/// Longest DIS error code kept (real ones are like `DIS.4303`, `APIGW.0301`).
+const MAX_CODE_CHARS: usize = 64;
+/// Longest error message kept: one error is shared by every record of its request, and a
+/// hostile server could send megabytes.
+pub(crate) const MAX_MESSAGE_CHARS: usize = 1024;
+
+/// At most `max` characters of `text`, with `...` when cut.
+fn cut(mut text: String, max: usize) -> String {
+    if let Some((at, _)) = text.char_indices().nth(max) {
+        text.truncate(at);
+        text.push_str("...");
+    }
+    text
+}
+
 /// Turns progenitor's error into the crate's one error type. `head` is the head of the answer
-/// (status, `X-Request-Id`, `Retry-After`) as the exec hook read it.
+/// (status, `X-Request-Id`, `Retry-After`, and what went wrong reading it) as the exec hook
+/// read it.
 pub(crate) async fn from_generated(
     e: progenitor_client::Error<types::DisError>,
     head: ResponseHead,
@@ -36,21 +52,52 @@ pub(crate) async fn from_generated(
         status,
         request_id,
         retry_after,
+        unreadable,
+        body_error,
     } = head;
+    // An answer whose records' fate is unknown: a body out of bounds or unreadable, a status no
+    // DIS answer has (1xx to a POST, a 2xx other than 200).
+    let unreadable_answer =
+        |status: Option<u16>, message: String, source: Option<Cause>| Error::InvalidResponse {
+            status,
+            message: cut(message, MAX_MESSAGE_CHARS),
+            request_id: request_id.clone(),
+            source,
+        };
+    if let Some(message) = unreadable {
+        return unreadable_answer(status, message, None);
+    }
     // DIS (or a proxy in front of it) refused the request with `status`.
-    let refused = |status: u16, code: Option<String>, message: String| Error::Dis {
-        status,
-        code,
-        message,
-        request_id: request_id.clone(),
-        retry_after,
+    let refused = |status: u16, code: Option<String>, message: String| {
+        if status < 200 {
+            return unreadable_answer(
+                Some(status),
+                format!("protocol error: HTTP {status} is no answer to a POST"),
+                None,
+            );
+        }
+        if (201..300).contains(&status) {
+            // Success of some kind, but not DIS's: the records may well be stored.
+            return unreadable_answer(
+                Some(status),
+                format!(
+                    "unexpected HTTP {status} to SendRecords: {}",
+                    cut(message, 256)
+                ),
+                None,
+            );
+        }
+        Error::Dis {
+            status,
+            code: code.map(|c| cut(c, MAX_CODE_CHARS)),
+            message: cut(message, MAX_MESSAGE_CHARS),
+            request_id: request_id.clone(),
+            retry_after,
+        }
     };
-    // A 200 (or no status) whose body cannot be read: the records' fate is unknown.
-    let unreadable = |message: String, source: Cause| Error::InvalidResponse {
-        status,
-        message,
-        request_id: request_id.clone(),
-        source: Some(source),
+    let body_error = |body: &[u8]| match &body_error {
+        Some(err) => format!("reading the error body failed: {err}"),
+        None => snippet(body),
     };
     match e {
         E::ErrorResponse(rv) => {
@@ -60,6 +107,7 @@ pub(crate) async fn from_generated(
         }
         E::UnexpectedResponse(response) => {
             let status = response.status().as_u16();
+            // The exec hook has read the body already, within its bound.
             let body = response.bytes().await.unwrap_or_default();
             // A status the spec does not list (502, 504, ...) may still carry a DIS body.
             let (code, message) = match serde_json::from_slice::<types::DisError>(&body) {
@@ -67,27 +115,31 @@ pub(crate) async fn from_generated(
                     let (code, message) = dis_error_parts(e);
                     (code, message.unwrap_or_default())
                 }
-                Err(_) => (None, snippet(&body)),
+                Err(_) => (None, body_error(&body)),
             };
             refused(status, code, message)
         }
         // A listed status whose body is not a DIS error body (an HTML page from a proxy, say),
         // or a 200 whose body is not a PutRecordsResult.
         E::InvalidResponsePayload(body, err) => match status {
-            Some(status) if status != 200 => refused(status, None, snippet(&body)),
-            _ => unreadable(
+            Some(status) if status != 200 => refused(status, None, body_error(&body)),
+            _ => unreadable_answer(
+                status,
                 format!("{err}; body starts: {}", snippet(&body)),
-                Arc::new(err),
+                Some(Arc::new(err)),
             ),
         },
-        // Reading an error answer failed: the status still says what DIS decided.
         E::ResponseBodyError(err) => match status {
             Some(status) if status != 200 => refused(
                 status,
                 None,
                 format!("reading the error body failed: {err}"),
             ),
-            _ => unreadable(format!("reading the body failed: {err}"), Arc::new(err)),
+            _ => unreadable_answer(
+                status,
+                format!("reading the body failed: {err}"),
+                Some(Arc::new(err)),
+            ),
         },
         E::CommunicationError(err) | E::InvalidUpgrade(err) => transport(err),
         E::Custom(message) | E::InvalidRequest(message) => Error::Request(message),

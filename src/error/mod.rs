@@ -166,14 +166,15 @@ impl Error {
     }
 
     /// True when the records may have been stored although the request failed: a timeout or
-    /// reset after sending, an unreadable answer, or HTTP 500/502/504 (a server or gateway
-    /// failure that may come after the records were written). Sending them again may
-    /// duplicate them.
+    /// reset after sending, an unreadable or unexpected answer (a 2xx other than 200, say), or
+    /// a 5xx other than 503 (a server or gateway failure, a gateway timeout above all, may come
+    /// after the records were written; 503 is DIS refusing work it has not started). Sending
+    /// them again may duplicate them.
     pub fn maybe_duplicated(&self) -> bool {
         match self {
             Error::Transport { connect, .. } => !*connect,
             Error::InvalidResponse { .. } => true,
-            Error::Dis { status, .. } => matches!(status, 500 | 502 | 504),
+            Error::Dis { status, .. } => (500..600).contains(status) && *status != 503,
             _ => false,
         }
     }

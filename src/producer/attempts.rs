@@ -1,6 +1,8 @@
 //! One batch on the wire: sent, its answer read per record, and what is worth it sent again,
 //! until every record in it is acknowledged or failed for good.
 
+use std::sync::Arc;
+
 use rand::{SeedableRng, rngs::SmallRng};
 use tracing::Instrument;
 
@@ -104,6 +106,8 @@ pub(crate) async fn deliver(
                 }
                 let again = policy.is_retryable_request(&err);
                 let ambiguous = err.maybe_duplicated();
+                // One error for every record of the request, shared, not copied.
+                let err = Arc::new(err);
                 pending
                     .iter_mut()
                     .map(|p| {

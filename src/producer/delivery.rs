@@ -1,5 +1,7 @@
 //! Where each record ended, and the totals of a run.
 
+use std::sync::Arc;
+
 use crate::error::{Error, ValidationError};
 use crate::record::Record;
 
@@ -44,9 +46,10 @@ pub enum Failure {
         /// DIS error message.
         message: String,
     },
-    /// The whole request failed, for good or after the last try.
+    /// The whole request failed, for good or after the last try. The error is shared by the
+    /// records of that request.
     #[error("{0}")]
-    Request(#[source] Error),
+    Request(#[source] Arc<Error>),
 }
 
 impl Delivery {

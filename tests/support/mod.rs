@@ -97,7 +97,7 @@ impl CannedServer {
     }
 }
 
-async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Captured> {
+pub async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Captured> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     let head_end = loop {
