@@ -78,13 +78,25 @@ impl Credentials {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// [`Credentials::from_env`] over any lookup function (tests use a map).
+    /// [`Credentials::from_env`] over any lookup function (tests use a map). Values are
+    /// checked here, naming the variable ("SK\n" from a file is refused now, not as 441 later).
     pub(crate) fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<Self>, Error> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let (ak, sk, st) = (get(ENV_AK), get(ENV_SK), get(ENV_SECURITY_TOKEN));
-        match (ak, sk) {
+        let checked = |c: Credentials| {
+            c.check().map(|()| Some(c)).map_err(|(field, problem)| {
+                let var = match field {
+                    "ak" => ENV_AK,
+                    "sk" => ENV_SK,
+                    "security_token" => ENV_SECURITY_TOKEN,
+                    _ => ENV_TOKEN,
+                };
+                Error::Config(format!("{var}: {problem}"))
+            })
+        };
+        let found = match (ak, sk) {
             (Some(ak), Some(sk)) => Ok(Some(match st {
                 Some(st) => Credentials::temporary(ak, sk, st),
                 None => Credentials::aksk(ak, sk),
@@ -99,6 +111,55 @@ impl Credentials {
                 "{ENV_SECURITY_TOKEN} is set but {ENV_AK} and {ENV_SK} are not: a security token needs its AK/SK pair"
             ))),
             (None, None) => Ok(get(ENV_TOKEN).map(Credentials::token)),
+        }?;
+        found.map_or(Ok(None), checked)
+    }
+
+    /// Checks that every part can go into a header as it is: not empty, printable ASCII
+    /// without spaces, and an access key of letters, digits, `-` and `_` only (it is written
+    /// into the `Authorization` header's structure). Returns the field and the problem.
+    pub(crate) fn check(&self) -> Result<(), (&'static str, String)> {
+        fn visible(field: &'static str, value: &str) -> Result<(), (&'static str, String)> {
+            if value.is_empty() {
+                return Err((field, "must not be empty".into()));
+            }
+            match value.bytes().position(|b| !(0x21..=0x7e).contains(&b)) {
+                Some(at) => Err((
+                    field,
+                    format!(
+                        "character {} is not printable ASCII (a space, a control character such as a trailing newline, or non-ASCII)",
+                        at + 1
+                    ),
+                )),
+                None => Ok(()),
+            }
+        }
+        match &self.0 {
+            Kind::Token(token) => visible("token", token.expose_secret()),
+            Kind::AkSk {
+                ak,
+                sk,
+                security_token,
+            } => {
+                visible("ak", ak)?;
+                if let Some(at) = ak
+                    .bytes()
+                    .position(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+                {
+                    return Err((
+                        "ak",
+                        format!(
+                            "character {} is not a letter, digit, - or _ (an access key goes into the Authorization header)",
+                            at + 1
+                        ),
+                    ));
+                }
+                visible("sk", sk.expose_secret())?;
+                match security_token {
+                    Some(t) => visible("security_token", t.expose_secret()),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }

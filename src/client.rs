@@ -68,8 +68,11 @@ impl DisClientBuilder {
     /// Builds the client.
     pub fn build(self) -> Result<DisClient, Error> {
         let endpoint = endpoint::endpoint_url(&self.endpoint)?;
-        if self.project_id.is_empty() {
-            return Err(Error::Config("project_id: must not be empty".into()));
+        check_project_id(&self.project_id)?;
+        if let Some(credentials) = &self.credentials {
+            credentials.check().map_err(|(field, problem)| {
+                Error::Config(format!("credentials: {field}: {problem}"))
+            })?;
         }
         self.limits.check()?;
         let http = endpoint::http_client(self.timeout)?;
@@ -88,6 +91,26 @@ impl DisClientBuilder {
             project_id: self.project_id,
             limits: self.limits,
         })
+    }
+}
+
+/// Longest project ID accepted (Huawei's are 32 hexadecimal characters).
+const MAX_PROJECT_ID_LEN: usize = 64;
+
+/// The project ID goes into the request path: only `[A-Za-z0-9_-]`, so that it cannot become
+/// `..` or `.` and move the request (validly signed) to another path.
+fn check_project_id(project_id: &str) -> Result<(), Error> {
+    let ok = !project_id.is_empty()
+        && project_id.len() <= MAX_PROJECT_ID_LEN
+        && project_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "project_id {project_id:?}: expected 1 to {MAX_PROJECT_ID_LEN} letters, digits, - or _ (a Huawei project ID is 32 hexadecimal characters)"
+        )))
     }
 }
 

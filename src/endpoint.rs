@@ -30,6 +30,22 @@ pub(crate) fn endpoint_url(endpoint: &str) -> Result<String, Error> {
             "endpoint {url:?}: expected an http(s):// URL with a host"
         )));
     }
+    // Request paths are appended to the endpoint: a query or fragment would swallow them, and
+    // user:password would be sent as Basic auth and printed by Debug.
+    let refuse = |what: &str| {
+        Err(Error::Config(format!(
+            "endpoint: {what} is not allowed in the endpoint URL; give scheme, host, port and path only"
+        )))
+    };
+    if parsed.query().is_some() || url.contains('?') {
+        return refuse("a query (?...)");
+    }
+    if parsed.fragment().is_some() || url.contains('#') {
+        return refuse("a fragment (#...)");
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return refuse("user information (user:password@)");
+    }
     Ok(url)
 }
 
@@ -79,5 +95,9 @@ mod tests {
         );
         assert!(endpoint_url("ftp://x").is_err());
         assert!(endpoint_url("not a region").is_err());
+        assert_eq!(
+            endpoint_url("http://127.0.0.1:8080/prefix/").unwrap(),
+            "http://127.0.0.1:8080/prefix"
+        );
     }
 }

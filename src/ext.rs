@@ -245,14 +245,28 @@ impl Context {
         }
         // Dropping `response` here, unread to its end, closes the connection.
         drop(response);
-        if let (Some(expected), true, None) = (
-            self.limits.entries,
-            status == reqwest::StatusCode::OK,
-            &head.unreadable,
-        ) && let Err(message) = check_entry_count(&body, expected)
-        {
-            head.unreadable = Some(message);
-            body.clear();
+        if status == reqwest::StatusCode::OK && head.unreadable.is_none() {
+            match inspect_answer(&body, self.limits.entries) {
+                Ok(Inspected::AsIs) => {}
+                Ok(Inspected::CountOutOfRange(count)) => {
+                    // DIS's count is an int32; one out of range must not make a complete answer
+                    // unreadable: it is dropped, and the entries decide.
+                    tracing::warn!(
+                        failed_record_count = %count,
+                        "failed_record_count is out of range; the result entries decide"
+                    );
+                    if let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&body)
+                        && let Some(map) = value.as_object_mut()
+                    {
+                        map.remove("failed_record_count");
+                        body = serde_json::to_vec(&value).unwrap_or_default();
+                    }
+                }
+                Err(message) => {
+                    head.unreadable = Some(message);
+                    body.clear();
+                }
+            }
         }
         let mut rebuilt = http::Response::new(body);
         *rebuilt.status_mut() = status;
@@ -268,13 +282,22 @@ impl Context {
     }
 }
 
-/// Counts the entries of a 200 answer's `records` array without building them, and stops as
-/// soon as there are more than `expected` (a hostile answer could hold millions). A body that is
-/// not JSON of that shape passes: parsing it properly reports what is wrong.
-fn check_entry_count(body: &[u8], expected: usize) -> Result<(), String> {
-    use serde::de::{IgnoredAny, MapAccess, SeqAccess};
+/// What [`inspect_answer`] found in a 200 answer.
+enum Inspected {
+    /// Nothing to change (or not JSON of that shape: parsing it properly says what is wrong).
+    AsIs,
+    /// `failed_record_count` does not fit the spec's int32.
+    CountOutOfRange(String),
+}
 
-    struct Entries(usize);
+/// Reads a 200 answer once without building it: counts the entries of its `records` array and
+/// stops as soon as there are more than `expected` (a hostile answer could hold millions), and
+/// checks that `failed_record_count` fits an int32.
+fn inspect_answer(body: &[u8], expected: Option<usize>) -> Result<Inspected, String> {
+    use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess};
+
+    const TOO_MANY: &str = "more than ";
+    struct Entries(Option<usize>);
     impl<'de> Visitor<'de> for Entries {
         type Value = ();
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -284,47 +307,58 @@ fn check_entry_count(body: &[u8], expected: usize) -> Result<(), String> {
             let mut n = 0usize;
             while seq.next_element::<IgnoredAny>()?.is_some() {
                 n += 1;
-                if n > self.0 {
+                if let Some(max) = self.0
+                    && n > max
+                {
                     return Err(de::Error::custom(format!(
-                        "more than {} results for {} records",
-                        self.0, self.0
+                        "{TOO_MANY}{max} results for {max} records"
                     )));
                 }
             }
             Ok(())
         }
     }
-    impl<'de> serde::de::DeserializeSeed<'de> for Entries {
+    impl<'de> DeserializeSeed<'de> for Entries {
         type Value = ();
         fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
             d.deserialize_seq(self)
         }
     }
-    struct Answer(usize);
+    struct Answer(Option<usize>);
     impl<'de> Visitor<'de> for Answer {
-        type Value = ();
+        type Value = Option<String>;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a PutRecordsResult object")
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
+            let mut out_of_range = None;
             while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                if key == "records" {
-                    map.next_value_seed(Entries(self.0))?;
-                } else {
-                    map.next_value::<IgnoredAny>()?;
+                match &*key {
+                    "records" => map.next_value_seed(Entries(self.0))?,
+                    "failed_record_count" => {
+                        let count: serde_json::Value = map.next_value()?;
+                        let fits = count.as_i64().is_some_and(|n| i32::try_from(n).is_ok());
+                        if count.is_number() && !fits {
+                            out_of_range = Some(count.to_string());
+                        }
+                    }
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
                 }
             }
-            Ok(())
+            Ok(out_of_range)
         }
     }
     let mut de = serde_json::Deserializer::from_slice(body);
     match de.deserialize_map(Answer(expected)) {
-        Err(e) if e.to_string().starts_with("more than ") => Err(e
+        Ok(Some(count)) => Ok(Inspected::CountOutOfRange(count)),
+        Err(e) if e.to_string().starts_with(TOO_MANY) => Err(e
             .to_string()
             .split(" at line")
             .next()
             .unwrap_or_default()
             .to_owned()),
-        _ => Ok(()),
+        _ => Ok(Inspected::AsIs),
     }
 }

@@ -30,7 +30,8 @@ pub enum RecordResult {
 pub struct SendOutcome {
     /// Result *i* belongs to record *i*.
     pub results: Vec<RecordResult>,
-    /// `failed_record_count` as DIS reported it.
+    /// Records refused, counted from the results (DIS's `failed_record_count` is checked
+    /// against them; a disagreement is traced, and the results decide).
     pub failed_record_count: i32,
     /// `X-Request-Id` of the answer.
     pub request_id: Option<String>,
@@ -86,10 +87,20 @@ impl SendOutcome {
             .iter()
             .filter(|r| matches!(r, RecordResult::Failed { .. }))
             .count();
+        let failed = i32::try_from(failed).unwrap_or(i32::MAX);
+        // The entries decide; a count that disagrees with them is reported, not trusted.
+        if let Some(count) = result.failed_record_count
+            && count != failed
+        {
+            tracing::warn!(
+                failed_record_count = count,
+                failed_entries = failed,
+                request_id = request_id.as_deref().unwrap_or(""),
+                "failed_record_count disagrees with the result entries; the entries decide"
+            );
+        }
         Ok(SendOutcome {
-            failed_record_count: result
-                .failed_record_count
-                .unwrap_or(i32::try_from(failed).unwrap_or(i32::MAX)),
+            failed_record_count: failed,
             results,
             request_id,
         })

@@ -36,13 +36,16 @@ pub(crate) fn build(
     limits: &Limits,
 ) -> Result<types::PutRecordsRequest, ValidationError> {
     let stream_name = validate::stream_name(stream_name)?;
-    let total: usize = records.iter().map(|r| r.data.len()).sum();
-    validate::request_totals(records.len(), total, limits)?;
-    let records = records
+    validate::record_count(records.len(), limits)?;
+    // Each record before the total, so that one record too large is reported as itself.
+    let entries = records
         .iter()
         .enumerate()
         .map(|(i, r)| entry(r, i, limits))
         .collect::<Result<Vec<_>, _>>()?;
+    let total: usize = records.iter().map(|r| r.data.len()).sum();
+    validate::request_bytes(total, limits)?;
+    let records = entries;
     Ok(types::PutRecordsRequest {
         stream_name,
         stream_id: None,

@@ -5,7 +5,7 @@
 //! truth; this module turns their errors into [`ValidationError`]s that name the field, the
 //! record's index and the limit.
 
-use crate::error::ValidationError;
+use crate::error::{Error, ValidationError};
 use crate::generated::types;
 
 /// `stream_name`'s maximum length in the DIS document (表3: 最大长度 60).
@@ -18,6 +18,10 @@ pub(crate) const COMMON_STREAM_REQUEST_BYTES: usize = 1024 * 1024;
 pub(crate) const ADVANCED_STREAM_REQUEST_BYTES: usize = 5 * 1024 * 1024;
 /// Records per request: not documented by DIS; 500 is the common third-party figure.
 pub(crate) const DEFAULT_RECORDS_PER_REQUEST: usize = 500;
+/// Most records per request a client may be configured with (buffers are sized from it).
+const MAX_RECORDS_PER_REQUEST_BOUND: usize = 10_000;
+/// Largest request a client may be configured with (64 MiB; DIS's largest is 5 MiB).
+const MAX_REQUEST_BYTES_BOUND: usize = 64 * 1024 * 1024;
 
 /// Limits a request must respect, checked before any byte is sent. The default is a DIS
 /// common stream ([`Limits::COMMON`]); change one with the `with_*` methods.
@@ -68,18 +72,35 @@ impl Limits {
         self
     }
 
-    /// Checks that the limits can be met at all (each at least 1, a record fits a request).
-    pub(crate) fn check(&self) -> Result<(), ValidationError> {
-        if self.max_records_per_request == 0 {
-            return Err(ValidationError::Limits(
-                "max_records_per_request must be at least 1".into(),
-            ));
+    /// Checks that the limits can be met, and that nothing sized from them can exhaust memory:
+    /// `max_records_per_request` in 1..=10,000, `max_request_bytes` in 1..=64 MiB,
+    /// `max_record_bytes` in 1..=`max_request_bytes`.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        let bad = |field: &str, value: usize, bound: String| {
+            Err(Error::Config(format!(
+                "limits: {field} is {value}, it must be in {bound}"
+            )))
+        };
+        if !(1..=MAX_RECORDS_PER_REQUEST_BOUND).contains(&self.max_records_per_request) {
+            return bad(
+                "max_records_per_request",
+                self.max_records_per_request,
+                format!("1..={MAX_RECORDS_PER_REQUEST_BOUND}"),
+            );
         }
-        if self.max_record_bytes == 0 || self.max_request_bytes < self.max_record_bytes {
-            return Err(ValidationError::Limits(format!(
-                "max_request_bytes ({}) must be at least max_record_bytes ({}), which must be at least 1",
-                self.max_request_bytes, self.max_record_bytes
-            )));
+        if !(1..=MAX_REQUEST_BYTES_BOUND).contains(&self.max_request_bytes) {
+            return bad(
+                "max_request_bytes",
+                self.max_request_bytes,
+                format!("1..={MAX_REQUEST_BYTES_BOUND} (64 MiB)"),
+            );
+        }
+        if !(1..=self.max_request_bytes).contains(&self.max_record_bytes) {
+            return bad(
+                "max_record_bytes",
+                self.max_record_bytes,
+                format!("1..=max_request_bytes ({})", self.max_request_bytes),
+            );
         }
         Ok(())
     }
@@ -142,12 +163,8 @@ pub(crate) fn record_size(
     Ok(())
 }
 
-/// Checks the number of records and their total raw size for one request.
-pub(crate) fn request_totals(
-    count: usize,
-    total_bytes: usize,
-    limits: &Limits,
-) -> Result<(), ValidationError> {
+/// Checks the number of records of one request.
+pub(crate) fn record_count(count: usize, limits: &Limits) -> Result<(), ValidationError> {
     if count == 0 {
         return Err(ValidationError::NoRecords);
     }
@@ -157,6 +174,11 @@ pub(crate) fn request_totals(
             max: limits.max_records_per_request,
         });
     }
+    Ok(())
+}
+
+/// Checks the total raw size of the records of one request.
+pub(crate) fn request_bytes(total_bytes: usize, limits: &Limits) -> Result<(), ValidationError> {
     if total_bytes > limits.max_request_bytes {
         return Err(ValidationError::RequestTooLarge {
             size: total_bytes,

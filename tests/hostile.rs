@@ -19,7 +19,6 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
 const PROJECT: &str = "0123456789abcdef0123456789abcdef";
-const MIB: u64 = 1024 * 1024;
 
 type Behaviour = Arc<
     dyn Fn(support::Captured, TcpStream) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync,
@@ -224,4 +223,387 @@ fn f3_one_huge_error_is_cut_and_shared() {
         "the message was kept whole: {} bytes",
         text.len()
     );
+}
+
+/// Answers every request with `status` and `body` (a DIS-shaped or any body).
+async fn answering(status: u16, body: &'static str) -> String {
+    hostile(move |_req, mut sock| async move {
+        let _ = sock
+            .write_all(&support::response(
+                status,
+                &[("content-type", "application/json")],
+                body,
+            ))
+            .await;
+    })
+    .await
+}
+
+/// F2, within the size bound: more entries than records sent stops the reading.
+#[tokio::test]
+async fn f2_more_entries_than_records_within_the_size_bound() {
+    let body: &'static str = Box::leak(
+        format!(
+            r#"{{"failed_record_count":0,"records":[{}{{}}]}}"#,
+            "{},".repeat(4000)
+        )
+        .into_boxed_str(),
+    );
+    assert!(body.len() < 16 * 1024, "within the bound for one record");
+    let endpoint = answering(200, body).await;
+    let err = client(&endpoint, Duration::from_secs(5))
+        .send("s", &[Record::new("x")])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidResponse { message, .. } if message.contains("more than 1 results for 1 records")),
+        "{err:?}"
+    );
+}
+
+/// F5: a 2xx other than 200, or a 5xx not known to be safe, may mean the records were stored.
+#[tokio::test]
+async fn f5_unlisted_statuses_are_possible_duplicates() {
+    for status in [201u16, 202, 204, 500, 501, 502, 504, 507, 522, 524, 599] {
+        let endpoint = answering(status, "").await;
+        let producer = Producer::new(
+            client(&endpoint, Duration::from_secs(5)),
+            "s",
+            ProducerConfig::default().with_retry(
+                RetryPolicy::default().with_max_attempts(1).with_backoff(
+                    Duration::from_millis(1),
+                    2.0,
+                    Duration::from_millis(1),
+                ),
+            ),
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        producer
+            .send_all([Record::new("a"), Record::new("b")], |d| out.push(d))
+            .await;
+        for d in &out {
+            assert!(d.result.is_err(), "{status}");
+            assert!(d.maybe_duplicated(), "HTTP {status}: {:?}", d.result);
+        }
+    }
+    // 503 is DIS refusing work it has not started, and 4xx nothing was stored: no flag.
+    for status in [400u16, 403, 429, 503] {
+        let endpoint = answering(status, r#"{"errorCode":"DIS.4200","message":"no"}"#).await;
+        let err = client(&endpoint, Duration::from_secs(5))
+            .send("s", &[Record::new("a")])
+            .await
+            .unwrap_err();
+        assert!(!err.maybe_duplicated(), "HTTP {status}: {err:?}");
+    }
+}
+
+/// F6: the project ID must not move the request to another path.
+#[test]
+fn f6_project_id_cannot_escape_the_path() {
+    for bad in ["..", ".", "a/b", "p?x=1", "p#f", "p%2F", "", "p id"] {
+        let err = DisClient::builder("http://127.0.0.1:9", bad)
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(m) if m.starts_with("project_id")),
+            "{bad:?}: {err:?}"
+        );
+    }
+    DisClient::builder("http://127.0.0.1:9", "0123456789abcdef0123456789abcdef")
+        .build()
+        .unwrap();
+}
+
+/// F7: an endpoint with a query, a fragment or user:password@ is refused, and no password
+/// reaches Debug output.
+#[test]
+fn f7_endpoints_with_query_fragment_or_userinfo_are_refused() {
+    for bad in [
+        "http://h/?q=1",
+        "http://h/#frag",
+        "http://user:hunter2@h/",
+        "http://user@h",
+    ] {
+        let err = DisClient::builder(bad, PROJECT).build().unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(m) if m.starts_with("endpoint")),
+            "{bad}: {err:?}"
+        );
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+}
+
+/// F8: batches are sized by what goes on the wire: 500 records with 8 KiB partition keys all
+/// reach the local endpoint (before: one 4.1 MB body, refused with 413, all 500 failed).
+#[tokio::test]
+async fn f8_batches_count_key_bytes() {
+    let dis = dis_local::LocalDis::start(
+        dis_local::LocalConfig::default().with_streams([dis_local::StreamConfig::new("s", 2)]),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let producer = Producer::new(
+        client(&dis.endpoint(), Duration::from_secs(10)),
+        "s",
+        ProducerConfig::default(),
+    )
+    .unwrap();
+    let key = "k".repeat(8 * 1024);
+    let summary = producer
+        .send_all(
+            (0..500).map(|i| Record::new(format!("{i}")).with_partition_key(key.clone())),
+            |_| {},
+        )
+        .await;
+    assert_eq!(summary.acknowledged, 500, "{summary:?}");
+    assert_eq!(dis.stats().rejected_requests, 0);
+    assert!(summary.requests > 1, "split by wire size: {summary:?}");
+}
+
+/// F8: a 413 splits the batch and sends the halves again (nothing was stored).
+#[tokio::test]
+async fn f8_a_413_splits_the_batch() {
+    let endpoint = hostile(|req, mut sock| async move {
+        let n = req.json()["records"].as_array().unwrap().len();
+        let answer = if n > 3 {
+            support::response(
+                413,
+                &[("content-type", "application/json")],
+                r#"{"errorCode":"DIS.4200","message":"Request Entity Too Large"}"#,
+            )
+        } else {
+            let entries = vec![r#"{"partition_id":"shardId-0000000000","sequence_number":"1"}"#; n];
+            support::json_response(
+                200,
+                &format!(
+                    r#"{{"failed_record_count":0,"records":[{}]}}"#,
+                    entries.join(",")
+                ),
+            )
+        };
+        let _ = sock.write_all(&answer).await;
+    })
+    .await;
+    let producer = Producer::new(
+        client(&endpoint, Duration::from_secs(5)),
+        "s",
+        ProducerConfig::default(),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    let summary = producer
+        .send_all((0..20).map(|i| Record::new(format!("{i}"))), |d| {
+            out.push(d)
+        })
+        .await;
+    assert_eq!(summary.acknowledged, 20, "{summary:?}");
+    assert!(out.iter().all(|d| !d.maybe_duplicated()));
+}
+
+/// F11: settings that would panic or exhaust memory later are refused, naming the field.
+#[test]
+fn f11_configs_that_would_panic_later_are_refused() {
+    let limits_err = |limits: Limits| {
+        DisClient::builder("http://127.0.0.1:9", PROJECT)
+            .limits(limits)
+            .build()
+            .unwrap_err()
+    };
+    for (limits, field) in [
+        (
+            Limits::COMMON.with_max_records_per_request(usize::MAX),
+            "max_records_per_request",
+        ),
+        (
+            Limits::COMMON.with_max_records_per_request(0),
+            "max_records_per_request",
+        ),
+        (
+            Limits::COMMON.with_max_request_bytes(usize::MAX),
+            "max_request_bytes",
+        ),
+        (Limits::COMMON.with_max_record_bytes(0), "max_record_bytes"),
+    ] {
+        let err = limits_err(limits);
+        assert!(
+            matches!(&err, Error::Config(m) if m.contains(field) && m.contains("must be in")),
+            "{err:?}"
+        );
+    }
+    let c = DisClient::builder("http://127.0.0.1:9", PROJECT)
+        .build()
+        .unwrap();
+    for config in [
+        ProducerConfig::default().with_max_in_flight(usize::MAX),
+        ProducerConfig::default()
+            .with_max_in_flight(1 << 40)
+            .with_order_by_key(true),
+        ProducerConfig::default().with_max_in_flight(0),
+    ] {
+        let err = Producer::new(c.clone(), "s", config).unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(m) if m.contains("max_in_flight") && m.contains("1..=1024")),
+            "{err:?}"
+        );
+    }
+}
+
+/// F12: credentials that cannot go into a header as they are, refused when the client is
+/// built (and, from the environment, naming the variable: unit tests in src/auth.rs).
+#[test]
+fn f12_credentials_are_checked_at_construction() {
+    for (creds, field) in [
+        (Credentials::token(""), "token"),
+        (Credentials::token("tok\n"), "token"),
+        (Credentials::aksk("", ""), "ak"),
+        (Credentials::aksk("AK, Signature=00", "sk"), "ak"),
+        (Credentials::aksk("AKÉ", "sk"), "ak"),
+        (Credentials::aksk("AK", "SK\n"), "sk"),
+        (Credentials::temporary("AK", "SK", ""), "security_token"),
+    ] {
+        let err = DisClient::builder("http://127.0.0.1:9", PROJECT)
+            .credentials(creds)
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(m) if m.starts_with(&format!("credentials: {field}:"))),
+            "{field}: {err:?}"
+        );
+        assert!(!err.to_string().contains("SK\n"));
+    }
+}
+
+/// F12: one record over the record limit is reported as that record, not as the request.
+#[tokio::test]
+async fn f12_a_record_too_large_is_named_before_the_total() {
+    let c = DisClient::builder("http://127.0.0.1:9", PROJECT)
+        .build()
+        .unwrap();
+    let err = c
+        .send("s", &[Record::new(vec![0u8; 1024 * 1024 + 1])])
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("records[0].data: 1048577 bytes"),
+        "{err}"
+    );
+}
+
+/// F12: a body that stops arriving is a transport timeout (possibly delivered), cause kept.
+#[tokio::test]
+async fn f12_a_stalled_body_is_a_transport_timeout() {
+    let endpoint = hostile(|_req, mut sock| async move {
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{\"failed";
+        let _ = sock.write_all(head.as_bytes()).await;
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    })
+    .await;
+    let err = client(&endpoint, Duration::from_millis(500))
+        .send("s", &[Record::new("x")])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                timeout: true,
+                connect: false,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.maybe_duplicated());
+    assert!(std::error::Error::source(&err).is_some(), "cause kept");
+}
+
+/// F12: `failed_record_count` is checked against the entries: the entries decide, and a count
+/// beyond i32 does not make a complete answer unreadable.
+#[tokio::test]
+async fn f12_the_entries_decide_over_failed_record_count() {
+    const ENTRIES: &str = r#"[{"partition_id":"shardId-0000000000","sequence_number":"1"},{"error_code":"DIS.4303","error_message":"Exceeded traffic control limit."}]"#;
+    for count in ["-5", "0", "7", "3000000000"] {
+        let body: &'static str = Box::leak(
+            format!(r#"{{"failed_record_count":{count},"records":{ENTRIES}}}"#).into_boxed_str(),
+        );
+        let endpoint = answering(200, body).await;
+        let outcome = client(&endpoint, Duration::from_secs(5))
+            .send("s", &[Record::new("a"), Record::new("b")])
+            .await
+            .unwrap_or_else(|e| panic!("count {count}: {e:?}"));
+        assert_eq!(outcome.failed_record_count, 1, "count {count}");
+        assert_eq!(outcome.results.len(), 2);
+    }
+}
+
+/// F12: a 101 to a POST is a protocol error, not a DIS refusal.
+#[tokio::test]
+async fn f12_a_101_is_a_protocol_error() {
+    let endpoint = hostile(|_req, mut sock| async move {
+        let _ = sock
+            .write_all(
+                b"HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: x\r\n\r\n",
+            )
+            .await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    })
+    .await;
+    let err = client(&endpoint, Duration::from_secs(5))
+        .send("s", &[Record::new("x")])
+        .await
+        .unwrap_err();
+    assert!(!matches!(err, Error::Dis { .. }), "{err:?}");
+    assert!(err.maybe_duplicated(), "{err:?}");
+}
+
+/// F10: `close` finishes on its own: a callback that ignores the outcomes cannot stall it, and
+/// past its deadline every record not yet acknowledged comes back.
+#[tokio::test]
+async fn f10_close_returns_every_outcome_within_its_deadline() {
+    // A server that reads the request and never answers.
+    let endpoint = hostile(|_req, sock| async move {
+        let _open = sock;
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    })
+    .await;
+    let producer = Producer::new(
+        client(&endpoint, Duration::from_secs(60)),
+        "s",
+        ProducerConfig::default(),
+    )
+    .unwrap();
+    let outcomes = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = outcomes.clone();
+    let handle = producer.spawn(move |d| sink.lock().unwrap().push(d));
+    for i in 0..1200 {
+        handle.send(Record::new(format!("{i}"))).await.unwrap();
+    }
+    let started = Instant::now();
+    let summary = handle.close(Duration::from_millis(500)).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "close took {took:?}");
+    assert_eq!(summary.sent, 1200);
+    assert_eq!(summary.failed, 1200);
+    let outcomes = outcomes.lock().unwrap();
+    assert_eq!(outcomes.len(), 1200);
+    let unanswered = outcomes
+        .iter()
+        .filter(|d| matches!(d.result, Err(Failure::Expired { unanswered: true })))
+        .count();
+    // Those in a request that was sent and never answered may be stored; the rest were never
+    // sent.
+    assert!(unanswered > 0, "some were in flight");
+    for d in outcomes.iter() {
+        assert!(
+            matches!(d.result, Err(Failure::Expired { .. })),
+            "{:?}",
+            d.result
+        );
+        assert_eq!(
+            d.maybe_duplicated(),
+            matches!(d.result, Err(Failure::Expired { unanswered: true }))
+        );
+    }
 }

@@ -326,7 +326,7 @@ async fn the_handle_takes_records_one_by_one_and_flushes() {
         "flush waits for everything"
     );
     handle.send(Record::new(payload(9999))).await.unwrap();
-    let summary = handle.close().await;
+    let summary = handle.close(Duration::from_secs(30)).await;
     assert_eq!(summary.acknowledged, 1235);
     assert_eq!(reader.await.unwrap(), 1235);
 }

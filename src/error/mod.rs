@@ -76,9 +76,6 @@ pub enum ValidationError {
         /// The value given.
         value: String,
     },
-    /// A limit was configured with an impossible value.
-    #[error("limits: {0}")]
-    Limits(String),
 }
 
 /// Everything that can go wrong while sending records.

@@ -4,11 +4,13 @@
 use std::sync::Arc;
 
 use rand::{SeedableRng, rngs::SmallRng};
+use tokio::sync::watch;
 use tracing::Instrument;
 
-use super::batch::Batch;
+use super::batch::{Batch, Pending};
 use super::config::RetryPolicy;
 use super::delivery::{Ack, Delivery, Failure};
+use super::engine::until_expired;
 use crate::client::DisClient;
 use crate::error::Error;
 use crate::generated::types;
@@ -16,11 +18,14 @@ use crate::outcome::RecordResult;
 
 /// Sends one batch until every record in it is acknowledged or failed for good.
 /// Returns the lane, the outcomes, and the number of requests made.
+/// Once `expired` turns true it stops: the records still pending end as
+/// [`Failure::Expired`].
 pub(crate) async fn deliver(
     client: DisClient,
     stream: types::PutRecordsRequestStreamName,
     policy: RetryPolicy,
     batch: Batch,
+    mut expired: watch::Receiver<bool>,
 ) -> (usize, Vec<Delivery>, u64) {
     let Batch {
         lane,
@@ -38,8 +43,19 @@ pub(crate) async fn deliver(
     let mut requests = 0u64;
     // Tries without progress, for the backoff; reset whenever a record gets stored.
     let mut streak = 0u32;
+    // Halves of a batch refused as too large (413), waiting for their turn.
+    let mut parked: Vec<(Vec<Pending>, Vec<types::PutRecordsRequestEntry>)> = Vec::new();
 
-    while !pending.is_empty() {
+    loop {
+        if pending.is_empty() {
+            match parked.pop() {
+                Some((p, e)) => {
+                    pending = p;
+                    body.records = e;
+                }
+                None => break,
+            }
+        }
         for p in pending.iter_mut() {
             p.attempts += 1;
         }
@@ -55,7 +71,25 @@ pub(crate) async fn deliver(
             failed = tracing::field::Empty,
             request_id = tracing::field::Empty,
         );
-        let result = client.send_request(&body).instrument(span.clone()).await;
+        let result = tokio::select! {
+            result = client.send_request(&body).instrument(span.clone()) => result,
+            _ = until_expired(&mut expired) => {
+                // Cut off unanswered: DIS may have stored them.
+                let expired = Failure::Expired { unanswered: true };
+                out.extend(pending.drain(..).map(|p| p.into_delivery(Err(expired.clone()))));
+                break;
+            }
+        };
+        // Too large for the endpoint (413): nothing was stored, so send it again in halves.
+        if let Err(Error::Dis { status: 413, .. }) = &result
+            && pending.len() > 1
+        {
+            span.record("status", 413);
+            tracing::debug!(parent: &span, "413: the batch is sent again in two halves");
+            let at = pending.len() / 2;
+            parked.push((pending.split_off(at), body.records.split_off(at)));
+            continue;
+        }
         let mut retry_after = None;
         // For each record: Some(outcome) when it is done, None to send again.
         let verdicts: Vec<Option<Result<Ack, Failure>>> = match result {
@@ -136,13 +170,7 @@ pub(crate) async fn deliver(
             match v {
                 Some(result) => {
                     progress |= result.is_ok();
-                    out.push(Delivery {
-                        id: p.id,
-                        record: p.record,
-                        attempts: p.attempts,
-                        ambiguous_attempts: p.ambiguous_attempts,
-                        result,
-                    });
+                    out.push(p.into_delivery(result));
                 }
                 None => {
                     keep_pending.push(p);
@@ -153,14 +181,23 @@ pub(crate) async fn deliver(
         pending = keep_pending;
         body.records = keep_entries;
         if pending.is_empty() {
-            break;
+            continue;
         }
         streak = if progress { 1 } else { streak + 1 };
         let mut wait = policy.backoff(streak, &mut rng);
         if let Some(d) = retry_after {
             wait = wait.max(d.min(policy.max_backoff));
         }
-        tokio::time::sleep(wait).await;
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = until_expired(&mut expired) => break,
+        }
     }
+    // Past the deadline: what was not sent again goes back (and so do parked halves).
+    let expired = Failure::Expired { unanswered: false };
+    let left = pending
+        .into_iter()
+        .chain(parked.into_iter().flat_map(|(p, _)| p));
+    out.extend(left.map(|p| p.into_delivery(Err(expired.clone()))));
     (lane, out, requests)
 }

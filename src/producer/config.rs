@@ -106,6 +106,11 @@ impl RetryPolicy {
     }
 }
 
+/// Most requests in flight a producer may be configured with (each holds a request's records).
+const MAX_IN_FLIGHT_BOUND: usize = 1024;
+/// Longest linger a producer may be configured with.
+const MAX_LINGER: Duration = Duration::from_secs(60);
+
 /// How the producer batches and sends. Build it from the default with the `with_*` methods;
 /// the limits of a request are the client's.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,13 +135,13 @@ impl Default for ProducerConfig {
 }
 
 impl ProducerConfig {
-    /// Requests in flight at most (at least 1).
+    /// Requests in flight at most (1 to 1024).
     pub fn with_max_in_flight(mut self, requests: usize) -> Self {
         self.max_in_flight = requests;
         self
     }
 
-    /// How long a partial batch may wait for more records.
+    /// How long a partial batch may wait for more records (at most 60 s).
     pub fn with_linger(mut self, linger: Duration) -> Self {
         self.linger = linger;
         self
@@ -157,10 +162,19 @@ impl ProducerConfig {
         self
     }
 
-    /// Checks every setting.
+    /// Checks every setting against a bound, so that none can panic or exhaust memory later.
     pub(crate) fn check(&self) -> Result<(), Error> {
-        if self.max_in_flight == 0 {
-            return Err(Error::Config("max_in_flight must be at least 1".into()));
+        if !(1..=MAX_IN_FLIGHT_BOUND).contains(&self.max_in_flight) {
+            return Err(Error::Config(format!(
+                "producer: max_in_flight is {}, it must be in 1..={MAX_IN_FLIGHT_BOUND}",
+                self.max_in_flight
+            )));
+        }
+        if self.linger > MAX_LINGER {
+            return Err(Error::Config(format!(
+                "producer: linger is {:?}, it must be at most {MAX_LINGER:?}",
+                self.linger
+            )));
         }
         self.retry.check()
     }

@@ -50,6 +50,17 @@ pub enum Failure {
     /// records of that request.
     #[error("{0}")]
     Request(#[source] Arc<Error>),
+    /// The deadline passed first ([`ProducerHandle::close`](crate::ProducerHandle::close)): the
+    /// record is handed back undelivered.
+    #[error(
+        "the deadline passed before the record was acknowledged{}",
+        if *unanswered { " (a request carrying it was unanswered: it may be stored)" } else { "" }
+    )]
+    Expired {
+        /// True when a request carrying the record had been sent and was not answered: DIS may
+        /// have stored it.
+        unanswered: bool,
+    },
 }
 
 impl Delivery {
@@ -59,7 +70,11 @@ impl Delivery {
     /// ([`Error::maybe_duplicated`]).
     pub fn maybe_duplicated(&self) -> bool {
         self.ambiguous_attempts > 0
-            || matches!(&self.result, Err(Failure::Request(e)) if e.maybe_duplicated())
+            || match &self.result {
+                Err(Failure::Request(e)) => e.maybe_duplicated(),
+                Err(Failure::Expired { unanswered }) => *unanswered,
+                _ => false,
+            }
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 
 use futures_util::{FutureExt, Stream, StreamExt};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -32,8 +32,12 @@ struct Lane {
     in_flight: usize,
 }
 
-/// Requests in flight, each answering with its lane, its outcomes and how many tries it made.
-type Flights = JoinSet<(usize, Vec<Delivery>, u64)>;
+/// Requests in flight, each answering with its lane, its outcomes and how many tries it made,
+/// and the signal that tells them the deadline has passed.
+struct Flights {
+    tasks: JoinSet<(usize, Vec<Delivery>, u64)>,
+    expired: watch::Receiver<bool>,
+}
 
 /// What the engine takes in.
 pub(crate) enum Input {
@@ -74,11 +78,13 @@ impl Engine {
     }
 
     /// Runs until `input` ends and every record taken in has its outcome, handed to
-    /// `on_delivery`.
+    /// `on_delivery`. Once `expired` turns true, nothing more is sent: records waiting here or
+    /// taken in later, and those of requests in flight, end as [`Failure::Expired`].
     pub(crate) async fn run<S: Stream<Item = Input>>(
         &self,
         input: S,
         mut on_delivery: impl FnMut(Delivery),
+        mut expired: watch::Receiver<bool>,
     ) -> Summary {
         let lanes_n = if self.config.order_by_key {
             self.config.max_in_flight
@@ -91,7 +97,10 @@ impl Engine {
                 in_flight: 0,
             })
             .collect();
-        let mut flights: Flights = JoinSet::new();
+        let mut flights = Flights {
+            tasks: JoinSet::new(),
+            expired: expired.clone(),
+        };
         let mut summary = Summary::default();
         let mut next_id = 0u64;
         // A record taken in whose lane has no room yet; input waits until it is placed.
@@ -99,8 +108,26 @@ impl Engine {
         let mut flush_waiters: Vec<oneshot::Sender<()>> = Vec::new();
         let mut input_open = true;
         let mut input = std::pin::pin!(input);
+        let mut expiring = false;
+        let expire = |p: Pending, summary: &mut Summary| {
+            let d = p.into_delivery(Err(Failure::Expired { unanswered: false }));
+            summary.add(&d);
+            d
+        };
+        let mut handed_back = Vec::new();
 
         loop {
+            if expiring {
+                // Past the deadline: what waits here goes back unsent.
+                let waiting = stash.take().map(|p| p.pending).into_iter().chain(
+                    lanes
+                        .iter_mut()
+                        .filter_map(|l| l.open.take())
+                        .flat_map(|b| b.pending),
+                );
+                handed_back.extend(waiting.map(|p| expire(p, &mut summary)));
+                handed_back.drain(..).for_each(&mut on_delivery);
+            }
             if let Some(placed) = stash.take() {
                 stash = self.place(&mut lanes, &mut flights, placed);
             }
@@ -116,8 +143,9 @@ impl Engine {
                     self.dispatch(&mut lanes, &mut flights, lane);
                 }
             }
-            let idle =
-                flights.is_empty() && stash.is_none() && lanes.iter().all(|l| l.open.is_none());
+            let idle = flights.tasks.is_empty()
+                && stash.is_none()
+                && lanes.iter().all(|l| l.open.is_none());
             if idle {
                 for w in flush_waiters.drain(..) {
                     let _ = w.send(());
@@ -152,6 +180,10 @@ impl Engine {
                                         summary.add(&d);
                                         on_delivery(d);
                                     }
+                                    Ok(_) if expiring => {
+                                        let pending = Pending { id, record, attempts: 0, ambiguous_attempts: 0 };
+                                        on_delivery(expire(pending, &mut summary));
+                                    }
                                     Ok(entry) => {
                                         let lane = self.lane_of(&record);
                                         let pending = Pending { id, record, attempts: 0, ambiguous_attempts: 0 };
@@ -165,7 +197,7 @@ impl Engine {
                         }
                     }
                 },
-                Some(done) = flights.join_next(), if !flights.is_empty() => {
+                Some(done) = flights.tasks.join_next(), if !flights.tasks.is_empty() => {
                     let (lane, deliveries, requests) = done.expect("a request task panicked");
                     lanes[lane].in_flight -= 1;
                     summary.requests += requests;
@@ -175,6 +207,7 @@ impl Engine {
                     }
                 }
                 _ = sleep_until(deadline), if deadline.is_some() => {}
+                _ = until_expired(&mut expired), if !expiring => expiring = true,
             }
         }
         summary
@@ -184,12 +217,11 @@ impl Engine {
     /// would not fit. Gives the record back when the lane has no room for another request.
     fn place(&self, lanes: &mut [Lane], flights: &mut Flights, placed: Placed) -> Option<Placed> {
         let limits = self.client.limits();
-        let size = placed.pending.record.data.len();
         let lane = placed.lane;
         if lanes[lane]
             .open
             .as_ref()
-            .is_some_and(|b| !b.fits(size, limits))
+            .is_some_and(|b| !b.fits(&placed.pending.record, limits))
         {
             if !self.has_room(&lanes[lane]) {
                 return Some(placed);
@@ -197,9 +229,7 @@ impl Engine {
             self.dispatch(lanes, flights, lane);
         }
         let batch = lanes[lane].open.get_or_insert_with(|| Batch::new(lane));
-        batch.bytes += size;
-        batch.pending.push(placed.pending);
-        batch.entries.push(placed.entry);
+        batch.push(placed.pending, placed.entry);
         // A full batch goes now when the window allows.
         if batch.pending.len() >= limits.max_records_per_request && self.has_room(&lanes[lane]) {
             self.dispatch(lanes, flights, lane);
@@ -212,13 +242,23 @@ impl Engine {
         let Some(batch) = lanes[lane].open.take() else {
             return;
         };
+        let expired = flights.expired.clone();
         lanes[lane].in_flight += 1;
         let (client, stream, policy) = (
             self.client.clone(),
             self.stream.clone(),
             self.config.retry.clone(),
         );
-        flights.spawn(attempts::deliver(client, stream, policy, batch));
+        flights
+            .tasks
+            .spawn(attempts::deliver(client, stream, policy, batch, expired));
+    }
+}
+
+/// Returns once `expired` turns true; never, when its sender is gone without saying so.
+pub(crate) async fn until_expired(expired: &mut watch::Receiver<bool>) {
+    if expired.wait_for(|&e| e).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

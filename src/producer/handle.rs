@@ -1,6 +1,8 @@
 //! Feeding a producer that runs on its own task.
 
-use tokio::sync::{mpsc, oneshot};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::delivery::Summary;
 use super::engine::Input;
@@ -12,6 +14,7 @@ use crate::record::Record;
 pub struct ProducerHandle {
     pub(crate) tx: mpsc::Sender<Input>,
     pub(crate) task: tokio::task::JoinHandle<Summary>,
+    pub(crate) expire: watch::Sender<bool>,
 }
 
 impl ProducerHandle {
@@ -36,10 +39,25 @@ impl ProducerHandle {
         }
     }
 
-    /// Stops taking records, waits until every record has had its outcome, and returns the
-    /// totals.
-    pub async fn close(self) -> Summary {
-        drop(self.tx);
-        self.task.await.expect("the producer task panicked")
+    /// Stops taking records and waits, at most `within`, until every record has had its
+    /// outcome; then returns the totals. Past `within` nothing more is sent or retried: every
+    /// record not yet acknowledged is handed to the callback as
+    /// [`Failure::Expired`](crate::Failure::Expired) (flagged when a request carrying it was
+    /// unanswered, see [`Delivery::maybe_duplicated`](crate::Delivery::maybe_duplicated)), so
+    /// this returns soon after `within` with an outcome for every record.
+    pub async fn close(self, within: Duration) -> Summary {
+        let ProducerHandle {
+            tx,
+            mut task,
+            expire,
+        } = self;
+        drop(tx);
+        match tokio::time::timeout(within, &mut task).await {
+            Ok(summary) => summary.expect("the producer task panicked"),
+            Err(_) => {
+                let _ = expire.send(true);
+                task.await.expect("the producer task panicked")
+            }
+        }
     }
 }

@@ -8,7 +8,7 @@ pub(crate) mod delivery;
 mod engine;
 pub(crate) mod handle;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use self::config::ProducerConfig;
 use self::delivery::{Delivery, Summary};
@@ -37,9 +37,13 @@ use crate::validate;
 /// Each such resend is counted in [`Delivery::ambiguous_attempts`], an upper bound on the extra
 /// copies in the stream; [`Delivery::maybe_duplicated`] says whether a record is concerned.
 ///
-/// Dropping the future of [`Producer::send_all`] before it ends aborts the requests in flight:
-/// their records get no outcome. Let it finish, or use [`Producer::spawn`] and
-/// [`ProducerHandle::close`].
+/// # Bounding the time
+/// **Do not wrap [`Producer::send_all`] in `tokio::time::timeout` (or drop its future in any
+/// other way) to bound its time.** Dropping it aborts the requests in flight: records that DIS
+/// may already have stored get no outcome at all, and records not yet sent are silently lost.
+/// To bound the time and still get an outcome for every record, use [`Producer::spawn`], feed
+/// the [`ProducerHandle`], and call [`ProducerHandle::close`] with the time you can give: past
+/// it, every record not yet acknowledged comes back as [`Failure::Expired`](crate::Failure::Expired).
 ///
 /// # Retries
 /// - Per record: only records whose `error_code` is retryable (`DIS.4303` and `DIS.5xxx`) are
@@ -82,7 +86,9 @@ impl Producer {
         F: FnMut(Delivery),
     {
         let input = futures_util::stream::iter(records.into_iter().map(Input::Record));
-        self.engine.run(input, on_delivery).await
+        // No deadline: `_never` lives as long as the run and never fires.
+        let (_never, expired) = watch::channel(false);
+        self.engine.run(input, on_delivery, expired).await
     }
 
     /// Starts the producer on its own Tokio task, fed one record at a time through the
@@ -94,12 +100,13 @@ impl Producer {
     {
         let window = self.engine.client.limits().max_records_per_request;
         let (tx, rx) = mpsc::channel::<Input>(window);
+        let (expire, expired) = watch::channel(false);
         let task = tokio::spawn(async move {
             let input = futures_util::stream::unfold(rx, |mut rx| async move {
                 rx.recv().await.map(|i| (i, rx))
             });
-            self.engine.run(input, on_delivery).await
+            self.engine.run(input, on_delivery, expired).await
         });
-        ProducerHandle { tx, task }
+        ProducerHandle { tx, task, expire }
     }
 }
