@@ -6,7 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use progenitor_client::ClientInfo;
 
+use crate::answer;
 use crate::auth::{Auth, Clock, Credentials};
+use crate::body::BodyFormat;
 use crate::endpoint;
 use crate::error::{Error, mapping};
 use crate::ext::{AnswerLimits, Context, HeadSlot};
@@ -164,6 +166,47 @@ impl DisClient {
     pub async fn send(&self, stream_name: &str, records: &[Record]) -> Result<SendOutcome, Error> {
         let body = request::build(stream_name, records, &self.limits)?;
         self.send_request(&body).await
+    }
+
+    /// Sends a body the producer wrote (`body.rs`) for `records` records, with the same
+    /// credentials, bounds and error mapping as the generated client, and reads the answer.
+    pub(crate) async fn send_body(
+        &self,
+        body: Vec<u8>,
+        format: BodyFormat,
+        records: usize,
+    ) -> Result<SendOutcome, Error> {
+        let slot = HeadSlot::default();
+        let context = Context {
+            auth: self.client.inner().auth.clone(),
+            head: Some(slot.clone()),
+            limits: AnswerLimits::for_records(records),
+        };
+        let url = format!("{}/v2/{}/records", self.client.baseurl(), self.project_id);
+        let http = self.client.client();
+        let mut request = http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, format.content_type())
+            .header(reqwest::header::ACCEPT, format.content_type())
+            .body(body)
+            .build()
+            .map_err(|e| Error::Request(e.to_string()))?;
+        context.prepare(&mut request).map_err(Error::Request)?;
+        let response = context
+            .execute(http, request, "sendRecords")
+            .await
+            .map_err(mapping::transport)?;
+        let head = std::mem::take(&mut *slot.lock().unwrap_or_else(|e| e.into_inner()));
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        // Already read whole, within its bound, by `execute`.
+        let bytes = response.bytes().await.map_err(mapping::transport)?;
+        answer::read(status, &content_type, &bytes, records, head)
     }
 
     /// Sends a request body built (and validated) by [`request::build`].

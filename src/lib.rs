@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+mod answer;
 mod auth;
+mod body;
 mod client;
 mod endpoint;
 mod error;
@@ -9,6 +11,7 @@ mod ext;
 pub mod generated;
 mod outcome;
 mod producer;
+mod proto;
 mod record;
 mod request;
 pub mod sign;
@@ -16,6 +19,7 @@ mod validate;
 
 pub use crate::{
     auth::Credentials,
+    body::BodyFormat,
     client::{DisClient, DisClientBuilder},
     error::{Error, ValidationError},
     outcome::{RecordResult, SendOutcome},

@@ -37,11 +37,38 @@ pub struct SendOutcome {
     pub request_id: Option<String>,
 }
 
+/// One result entry as an answer holds it, whatever its format.
+pub(crate) struct EntryView<'a> {
+    pub(crate) partition_id: Option<&'a str>,
+    pub(crate) sequence_number: Option<&'a str>,
+    pub(crate) error_code: Option<&'a str>,
+    pub(crate) error_message: Option<&'a str>,
+}
+
 impl SendOutcome {
-    /// Reads a 200 answer to a request of `sent` records. A count that does not match, or an
-    /// entry with neither a sequence number nor an error code, is an unreadable answer.
+    /// Reads a 200 answer (the generated client's) to a request of `sent` records.
     pub(crate) fn from_result(
         result: types::PutRecordsResult,
+        sent: usize,
+        request_id: Option<String>,
+    ) -> Result<SendOutcome, Error> {
+        let entries = result.records.iter().map(|e| EntryView {
+            partition_id: e.partition_id.as_deref(),
+            sequence_number: e.sequence_number.as_deref(),
+            error_code: e.error_code.as_deref(),
+            error_message: e.error_message.as_deref(),
+        });
+        let count = result.failed_record_count.map(i64::from);
+        SendOutcome::from_entries(entries, result.records.len(), count, sent, request_id)
+    }
+
+    /// Reads the `len` result entries of a 200 answer to a request of `sent` records. A count
+    /// that does not match, or an entry with neither a sequence number nor an error code, is
+    /// an unreadable answer. `failed_record_count` is checked against the entries, which decide.
+    pub(crate) fn from_entries<'a>(
+        entries: impl Iterator<Item = EntryView<'a>>,
+        len: usize,
+        failed_record_count: Option<i64>,
         sent: usize,
         request_id: Option<String>,
     ) -> Result<SendOutcome, Error> {
@@ -51,46 +78,41 @@ impl SendOutcome {
             request_id: request_id.clone(),
             source: None,
         };
-        if result.records.len() != sent {
-            return Err(invalid(format!(
-                "{} results for {sent} records",
-                result.records.len()
-            )));
+        if len != sent {
+            return Err(invalid(format!("{len} results for {sent} records")));
         }
-        let results = result
-            .records
-            .into_iter()
+        let mut failed = 0usize;
+        let results = entries
             .enumerate()
             .map(|(i, entry)| match entry {
-                types::PutRecordsResultEntry {
+                EntryView {
                     error_code: Some(code),
                     error_message,
                     ..
-                } if !code.is_empty() => Ok(RecordResult::Failed {
-                    code,
-                    message: error_message.unwrap_or_default(),
-                }),
-                types::PutRecordsResultEntry {
+                } if !code.is_empty() => {
+                    failed += 1;
+                    Ok(RecordResult::Failed {
+                        code: code.to_owned(),
+                        message: error_message.unwrap_or_default().to_owned(),
+                    })
+                }
+                EntryView {
                     partition_id: Some(partition_id),
                     sequence_number: Some(sequence_number),
                     ..
                 } => Ok(RecordResult::Stored {
-                    partition_id,
-                    sequence_number,
+                    partition_id: partition_id.to_owned(),
+                    sequence_number: sequence_number.to_owned(),
                 }),
                 _ => Err(invalid(format!(
                     "records[{i}] has neither an error_code nor a partition_id and sequence_number"
                 ))),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let failed = results
-            .iter()
-            .filter(|r| matches!(r, RecordResult::Failed { .. }))
-            .count();
         let failed = i32::try_from(failed).unwrap_or(i32::MAX);
         // The entries decide; a count that disagrees with them is reported, not trusted.
-        if let Some(count) = result.failed_record_count
-            && count != failed
+        if let Some(count) = failed_record_count
+            && count != i64::from(failed)
         {
             tracing::warn!(
                 failed_record_count = count,

@@ -29,6 +29,20 @@ pub(crate) fn entry(
     })
 }
 
+/// Checks `record` as record `index` of a request, building nothing (the producer writes its
+/// body itself): its size, and its `explicit_hash_key` and `partition_id` patterns, through the
+/// spec's newtypes like [`entry`].
+pub(crate) fn check(record: &Record, index: usize, limits: &Limits) -> Result<(), ValidationError> {
+    validate::record_size(index, record.data.len(), limits)?;
+    if let Some(k) = &record.explicit_hash_key {
+        validate::explicit_hash_key(index, k)?;
+    }
+    if let Some(p) = &record.partition_id {
+        validate::partition_id(index, p)?;
+    }
+    Ok(())
+}
+
 /// Validates `records` for `stream_name` and builds the generated request body.
 pub(crate) fn build(
     stream_name: &str,

@@ -1,13 +1,12 @@
-//! A batch: the records of one future request, with their wire entries at the same indexes.
+//! A batch: the records of one future request, and how large its body will be.
 
 use tokio::time::Instant;
 
 use super::delivery::{Ack, Delivery, Failure};
-use crate::generated::types;
 use crate::record::Record;
 use crate::validate::Limits;
 
-/// A record waiting in a batch. Its wire entry sits at the same index of the batch's body.
+/// A record waiting in a batch, with the tries it has made.
 pub(crate) struct Pending {
     pub(crate) id: u64,
     pub(crate) record: Record,
@@ -28,11 +27,10 @@ impl Pending {
     }
 }
 
-/// Records of one future request: the generated body and, at the same indexes, the records.
+/// Records of one future request, in order.
 pub(crate) struct Batch {
     pub(crate) lane: usize,
     pub(crate) pending: Vec<Pending>,
-    pub(crate) entries: Vec<types::PutRecordsRequestEntry>,
     /// Raw bytes of the records' data (what DIS's request limit counts).
     pub(crate) bytes: usize,
     /// Bytes of the JSON body on the wire (Base64 data, keys, framing).
@@ -84,7 +82,6 @@ impl Batch {
         Batch {
             lane,
             pending: Vec::new(),
-            entries: Vec::new(),
             bytes: 0,
             wire: BODY_FRAME,
             since: Instant::now(),
@@ -99,11 +96,10 @@ impl Batch {
             && self.wire + wire_size(record) <= max_wire_bytes(limits)
     }
 
-    /// Adds a record and its wire entry.
-    pub(crate) fn push(&mut self, pending: Pending, entry: types::PutRecordsRequestEntry) {
+    /// Adds a record.
+    pub(crate) fn push(&mut self, pending: Pending) {
         self.bytes += pending.record.data.len();
         self.wire += wire_size(&pending.record);
         self.pending.push(pending);
-        self.entries.push(entry);
     }
 }

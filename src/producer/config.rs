@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use rand::Rng;
 
+use crate::body::BodyFormat;
 use crate::error::Error;
 
 /// When and how often to send again. Build it from the default with the `with_*` methods.
@@ -120,16 +121,19 @@ pub struct ProducerConfig {
     pub(crate) linger: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) order_by_key: bool,
+    pub(crate) body_format: BodyFormat,
 }
 
 impl Default for ProducerConfig {
-    /// 4 requests in flight, 20 ms linger, the default [`RetryPolicy`], no key order.
+    /// 4 requests in flight, 20 ms linger, the default [`RetryPolicy`], no key order, JSON
+    /// bodies.
     fn default() -> Self {
         ProducerConfig {
             max_in_flight: 4,
             linger: Duration::from_millis(20),
             retry: RetryPolicy::default(),
             order_by_key: false,
+            body_format: BodyFormat::Json,
         }
     }
 }
@@ -159,6 +163,13 @@ impl ProducerConfig {
     /// stored by the same request.
     pub fn with_order_by_key(mut self, ordered: bool) -> Self {
         self.order_by_key = ordered;
+        self
+    }
+
+    /// How request bodies are written: JSON (the default), or protobuf as Huawei's SDKs can
+    /// send them.
+    pub fn with_body_format(mut self, format: BodyFormat) -> Self {
+        self.body_format = format;
         self
     }
 

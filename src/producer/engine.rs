@@ -22,7 +22,6 @@ use crate::request;
 struct Placed {
     lane: usize,
     pending: Pending,
-    entry: types::PutRecordsRequestEntry,
 }
 
 /// A lane holds one open batch; with `order_by_key` each key always maps to the same lane
@@ -174,7 +173,7 @@ impl Engine {
                                 next_id += 1;
                                 summary.sent += 1;
                                 // The index in a validation error is the record's input position.
-                                match request::entry(&record, id as usize, self.client.limits()) {
+                                match request::check(&record, id as usize, self.client.limits()) {
                                     Err(e) => {
                                         let d = Delivery { id, record, attempts: 0, ambiguous_attempts: 0, result: Err(Failure::Invalid(e)) };
                                         summary.add(&d);
@@ -184,10 +183,10 @@ impl Engine {
                                         let pending = Pending { id, record, attempts: 0, ambiguous_attempts: 0 };
                                         on_delivery(expire(pending, &mut summary));
                                     }
-                                    Ok(entry) => {
+                                    Ok(()) => {
                                         let lane = self.lane_of(&record);
                                         let pending = Pending { id, record, attempts: 0, ambiguous_attempts: 0 };
-                                        stash = self.place(&mut lanes, &mut flights, Placed { lane, pending, entry });
+                                        stash = self.place(&mut lanes, &mut flights, Placed { lane, pending });
                                     }
                                 }
                                 if stash.is_none() {
@@ -229,7 +228,7 @@ impl Engine {
             self.dispatch(lanes, flights, lane);
         }
         let batch = lanes[lane].open.get_or_insert_with(|| Batch::new(lane));
-        batch.push(placed.pending, placed.entry);
+        batch.push(placed.pending);
         // A full batch goes now when the window allows.
         if batch.pending.len() >= limits.max_records_per_request && self.has_room(&lanes[lane]) {
             self.dispatch(lanes, flights, lane);
@@ -244,14 +243,13 @@ impl Engine {
         };
         let expired = flights.expired.clone();
         lanes[lane].in_flight += 1;
-        let (client, stream, policy) = (
-            self.client.clone(),
-            self.stream.clone(),
-            self.config.retry.clone(),
-        );
-        flights
-            .tasks
-            .spawn(attempts::deliver(client, stream, policy, batch, expired));
+        let send = attempts::Send {
+            client: self.client.clone(),
+            stream: self.stream.clone(),
+            policy: self.config.retry.clone(),
+            format: self.config.body_format,
+        };
+        flights.tasks.spawn(send.deliver(batch, expired));
     }
 }
 
