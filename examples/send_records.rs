@@ -20,7 +20,8 @@ use clap::Parser;
 
 use dis_local::{FaultFlags, LocalConfig, LocalDis, StreamConfig};
 use dis_records::{
-    Credentials, Delivery, DisClient, Limits, Producer, ProducerConfig, Record, RetryPolicy,
+    BodyFormat, Credentials, Delivery, DisClient, Limits, Producer, ProducerConfig, Record,
+    RetryPolicy,
 };
 
 #[derive(Parser, Debug)]
@@ -59,6 +60,10 @@ struct Args {
     /// Send again requests whose answer was lost (may duplicate records).
     #[arg(long)]
     retry_ambiguous: bool,
+    /// Request bodies: json (as the DIS document describes) or protobuf (as Huawei's SDKs can
+    /// send them: raw bytes, no Base64).
+    #[arg(long, value_enum, default_value = "json")]
+    body: Body,
     /// End with one JSON line of totals.
     #[arg(long)]
     json: bool,
@@ -68,6 +73,12 @@ struct Args {
     /// Fault injection of the embedded endpoint (ignored with --endpoint).
     #[command(flatten)]
     faults: FaultFlags,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum Body {
+    Json,
+    Protobuf,
 }
 
 const SAMPLES: [&str; 4] = [
@@ -169,6 +180,10 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         .limits(limits)
         .build()?;
     let config = ProducerConfig::default()
+        .with_body_format(match args.body {
+            Body::Json => BodyFormat::Json,
+            Body::Protobuf => BodyFormat::Protobuf,
+        })
         .with_max_in_flight(args.concurrency.max(1))
         .with_retry(RetryPolicy::default().with_retry_ambiguous(args.retry_ambiguous));
     let producer = Producer::new(client, &args.stream, config)?;
