@@ -4,6 +4,8 @@
 mod answer;
 mod auth;
 mod body;
+#[cfg(test)]
+mod body_tests;
 mod client;
 mod endpoint;
 mod error;
