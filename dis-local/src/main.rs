@@ -8,6 +8,10 @@
 //! Ctrl-C or SIGTERM. Read back what a stream stored with
 //! `curl http://127.0.0.1:PORT/local/v1/streams/newstream/records`, counters with
 //! `curl http://127.0.0.1:PORT/local/v1/stats`.
+//!
+//! Time, connections and buffered bytes are bounded (`--header-timeout-ms`, `--body-timeout-ms`,
+//! `--idle-timeout-ms`, `--max-connections`, `--max-header-bytes`,
+//! `--max-buffered-body-bytes`); see the README for what happens past each.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
