@@ -33,20 +33,31 @@ pub(crate) fn json(status: StatusCode, body: impl Into<Bytes>) -> Resp {
     resp
 }
 
-/// A DIS error answer: `{"errorCode": code, "message": message}`.
-pub(crate) fn dis_error(status: StatusCode, code: &str, message: &str) -> Resp {
+/// A DIS error body: `{"errorCode": code, "message": message}`.
+pub(crate) fn dis_error_body(code: &str, message: &str) -> Vec<u8> {
     #[derive(Serialize)]
     struct Body<'a> {
         #[serde(rename = "errorCode")]
         error_code: &'a str,
         message: &'a str,
     }
-    let body = serde_json::to_vec(&Body {
+    serde_json::to_vec(&Body {
         error_code: code,
         message,
     })
-    .unwrap_or_default();
-    json(status, body)
+    .unwrap_or_default()
+}
+
+/// A DIS error answer: `{"errorCode": code, "message": message}`.
+pub(crate) fn dis_error(status: StatusCode, code: &str, message: &str) -> Resp {
+    json(status, dis_error_body(code, message))
+}
+
+/// Adds `Connection: close`: hyper closes the connection after this answer.
+pub(crate) fn closing(mut resp: Resp) -> Resp {
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
 }
 
 /// An API gateway error answer: `{"error_code": code, "error_msg": message}`.

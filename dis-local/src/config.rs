@@ -3,10 +3,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::limits::{
-    self, DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORDS_PER_REQUEST, DEFAULT_MAX_REQUEST_BYTES,
+    self, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_BUFFERED_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORDS_PER_REQUEST, DEFAULT_MAX_REQUEST_BYTES,
 };
 use crate::routing::hash_partition_key;
 
@@ -24,6 +26,24 @@ pub(crate) type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 ///     .with_max_request_bytes(5 * 1024 * 1024); // an advanced stream
 /// assert_eq!(config.body_cap(), 5 * 1024 * 1024 * 8 / 3 + 500 * 1024 + 64 * 1024);
 /// ```
+///
+/// Everything read from the network is bounded, in size and in time, by the connection limits:
+/// [`LocalConfig::with_header_read_timeout`], [`LocalConfig::with_body_read_timeout`],
+/// [`LocalConfig::with_idle_timeout`], [`LocalConfig::with_max_connections`],
+/// [`LocalConfig::with_max_header_bytes`] and [`LocalConfig::with_max_buffered_body_bytes`]
+/// (tighten them in tests that play a hostile client):
+///
+/// ```
+/// use std::time::Duration;
+/// use dis_local::LocalConfig;
+/// let config = LocalConfig::default()
+///     .with_header_read_timeout(Duration::from_secs(2))
+///     .with_body_read_timeout(Duration::from_secs(2))
+///     .with_idle_timeout(Duration::from_secs(5))
+///     .with_max_connections(100)
+///     .with_max_buffered_body_bytes(16 * 1024 * 1024);
+/// # let _ = config;
+/// ```
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct LocalConfig {
@@ -38,11 +58,18 @@ pub struct LocalConfig {
     pub(crate) retain: bool,
     pub(crate) faults: Faults,
     pub(crate) clock: Clock,
+    pub(crate) header_read_timeout: Duration,
+    pub(crate) body_read_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) max_connections: usize,
+    pub(crate) max_header_bytes: usize,
+    pub(crate) max_buffered_body_bytes: usize,
 }
 
 impl Default for LocalConfig {
     /// Stream `newstream` with 4 partitions, any non-empty token accepted, no AK/SK, the
-    /// default limits, payloads retained, no faults, the system clock.
+    /// default limits (request limits and connection limits), payloads retained, no faults, the
+    /// system clock.
     fn default() -> Self {
         LocalConfig {
             streams: vec![StreamConfig::new("newstream", 4)],
@@ -56,6 +83,12 @@ impl Default for LocalConfig {
             retain: true,
             faults: Faults::default(),
             clock: Arc::new(SystemTime::now),
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            max_buffered_body_bytes: DEFAULT_MAX_BUFFERED_BODY_BYTES,
         }
     }
 }
@@ -136,6 +169,68 @@ impl LocalConfig {
         self
     }
 
+    /// How long a request head (request line and headers) may take to arrive (default
+    /// [`DEFAULT_HEADER_READ_TIMEOUT`]): on a new connection counted from the accept, on a
+    /// keep-alive connection from the first byte of the request. Past it the connection is
+    /// closed without an answer (no request was received to answer). Must not be zero.
+    pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Deadline for receiving a whole SendRecords body, counted from the moment its head was
+    /// read (default [`DEFAULT_BODY_READ_TIMEOUT`]). A body still incomplete then is answered
+    /// 408 `DIS.4200` with `Connection: close`, and the connection closed. It also bounds the
+    /// time spent reading and discarding a refused body (413, 503). Must not be zero.
+    pub fn with_body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
+    /// How long a keep-alive connection may stay idle (default [`DEFAULT_IDLE_TIMEOUT`]):
+    /// counted from the end of the last answer (the last byte the server wrote) until the first
+    /// byte of the next request. Past it the connection is closed without an answer, as HTTP
+    /// servers close idle connections. An answer the client does not read for that long is cut
+    /// off the same way. Must not be zero.
+    pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Most connections open at once (default [`DEFAULT_MAX_CONNECTIONS`]). A connection
+    /// accepted at the cap first makes room by closing the open connection that has waited
+    /// longest with no request in progress (idle, or still receiving a request head); when
+    /// every open connection has a request in progress, the new one is refused: answered 503
+    /// `DIS.5250` with `Connection: close` without reading its request, and closed. Nothing
+    /// waits in a queue. Must not be zero.
+    pub fn with_max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections;
+        self
+    }
+
+    /// Largest request head, request line and headers together (default
+    /// [`DEFAULT_MAX_HEADER_BYTES`]); larger: 431 `DIS.4200`, then the connection is closed.
+    /// Also bounds the read buffer of every connection (this plus 8 KiB, at least 16 KiB). At
+    /// most 100 header fields are accepted (more: 431 too). Must not be zero.
+    pub fn with_max_header_bytes(mut self, bytes: usize) -> Self {
+        self.max_header_bytes = bytes;
+        self
+    }
+
+    /// Budget of request body bytes buffered at once, all connections together (default
+    /// [`DEFAULT_MAX_BUFFERED_BODY_BYTES`]). A SendRecords body takes its share as it is read
+    /// (its whole `Content-Length` up front when it has one) and gives it back when the request
+    /// is answered. A request that cannot get its share is answered 503 `DIS.5250` (a
+    /// retryable "busy", not a 413: the request itself is acceptable); its body is read and
+    /// thrown away first (within the body read deadline) so the client gets to read the answer.
+    /// A body larger than the whole budget is always refused: keep the budget at least
+    /// [`LocalConfig::body_cap`] (the default is about 19 times the default cap). Must not be
+    /// zero.
+    pub fn with_max_buffered_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_buffered_body_bytes = bytes;
+        self
+    }
+
     /// The largest HTTP body the server reads: the value of
     /// [`LocalConfig::with_max_body_bytes`] when set, else `2 * max_request_bytes * 4 / 3`
     /// (Base64 growth, with room for a client that overshoots) plus 1 KiB per allowed record
@@ -170,6 +265,12 @@ impl fmt::Debug for LocalConfig {
             .field("retain", &self.retain)
             .field("faults", &self.faults)
             .field("clock", &"<fn>")
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("body_read_timeout", &self.body_read_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("max_header_bytes", &self.max_header_bytes)
+            .field("max_buffered_body_bytes", &self.max_buffered_body_bytes)
             .finish()
     }
 }
@@ -324,6 +425,22 @@ mod tests {
             ),
             (1024 * 1024, 1024 * 1024, 500, None)
         );
+        assert_eq!(
+            (d.header_read_timeout, d.body_read_timeout, d.idle_timeout),
+            (
+                Duration::from_secs(10),
+                Duration::from_secs(30),
+                Duration::from_secs(60)
+            )
+        );
+        assert_eq!(
+            (
+                d.max_connections,
+                d.max_header_bytes,
+                d.max_buffered_body_bytes
+            ),
+            (1024, 32 * 1024, 64 * 1024 * 1024)
+        );
     }
 
     #[test]
@@ -339,7 +456,13 @@ mod tests {
             .with_max_body_bytes(40)
             .with_retain(false)
             .with_faults(Faults::default().with_seed(9))
-            .with_clock(|| SystemTime::UNIX_EPOCH);
+            .with_clock(|| SystemTime::UNIX_EPOCH)
+            .with_header_read_timeout(Duration::from_millis(50))
+            .with_body_read_timeout(Duration::from_millis(60))
+            .with_idle_timeout(Duration::from_millis(70))
+            .with_max_connections(80)
+            .with_max_header_bytes(90)
+            .with_max_buffered_body_bytes(100);
         assert_eq!(
             c.streams,
             vec![StreamConfig::new("a", 1), StreamConfig::new("b", 2)]
@@ -358,6 +481,22 @@ mod tests {
         assert_eq!((c.max_body_bytes, c.body_cap()), (Some(40), 40));
         assert_eq!(c.faults.seed, 9);
         assert_eq!((c.clock)(), SystemTime::UNIX_EPOCH);
+        assert_eq!(
+            (c.header_read_timeout, c.body_read_timeout, c.idle_timeout),
+            (
+                Duration::from_millis(50),
+                Duration::from_millis(60),
+                Duration::from_millis(70)
+            )
+        );
+        assert_eq!(
+            (
+                c.max_connections,
+                c.max_header_bytes,
+                c.max_buffered_body_bytes
+            ),
+            (80, 90, 100)
+        );
         // The list is replaced, not extended.
         let c = c.with_streams([StreamConfig::new("c", 3)]);
         assert_eq!(c.streams, vec![StreamConfig::new("c", 3)]);

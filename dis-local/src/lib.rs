@@ -77,12 +77,32 @@
 //! per record (`DIS.4303`, not stored); store; roll `drop_after` (stored, then the connection is
 //! closed without an answer). `delay_ms` is slept after storing, before the answer or the drop.
 //! [`FaultFlags`] are the same faults as `clap` flags, for any binary that starts a server.
+//!
+//! # Connection limits
+//! Everything read from the network is bounded in size, count and time, so a broken or hostile
+//! client gets an answer or a closed connection, never a hang or unbounded memory. Each limit
+//! is a [`LocalConfig`] method (and a flag of the `dis-local` binary):
+//!
+//! | Limit (default) | Past it |
+//! |---|---|
+//! | [`LocalConfig::with_header_read_timeout`] (10 s, from the accept or the request's first byte) | connection closed without an answer |
+//! | [`LocalConfig::with_body_read_timeout`] (30 s from the head) | 408 `DIS.4200`, `Connection: close` |
+//! | [`LocalConfig::with_idle_timeout`] (60 s from the last answer byte) | connection closed without an answer |
+//! | [`LocalConfig::with_max_connections`] (1024) | the connection idle longest is closed to make room; when every connection has a request in progress, the new one gets 503 `DIS.5250` and is closed (refused, never queued) |
+//! | [`LocalConfig::with_max_header_bytes`] (32 KiB; 100 header fields) | 431 `DIS.4200`, connection closed |
+//! | [`LocalConfig::with_max_buffered_body_bytes`] (64 MiB, all requests together) | 503 `DIS.5250` |
+//!
+//! The answers hyper writes by itself on a request it cannot parse (400 for a malformed
+//! request line, header or `Content-Length`; 414; 431) carry a DIS body too:
+//! `{"errorCode":"DIS.4200","message":"..."}`, with `Content-Type: application/json`,
+//! `X-Request-Id` and `Connection: close`. [`Stats`] counts every limit that struck.
 
 #![deny(missing_docs)]
 
 mod answer;
 mod auth;
 mod config;
+mod conn;
 mod faults;
 mod flags;
 mod limits;
@@ -99,6 +119,8 @@ use std::sync::Arc;
 pub use config::{Faults, LocalConfig, ParseStreamConfigError, StreamConfig};
 pub use flags::FaultFlags;
 pub use limits::{
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_BUFFERED_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES,
     DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORDS_PER_REQUEST, DEFAULT_MAX_REQUEST_BYTES,
 };
 pub use routing::{hash_partition_key, partition_for_hash};

@@ -1,6 +1,9 @@
 //! The limits of SendRecords, taken from Huawei Cloud's DIS document (not from the client:
 //! this crate is an independent oracle, so a client's own constants are checked against these),
-//! and the endpoint's public defaults derived from them.
+//! and the endpoint's public defaults derived from them; then the defaults of the connection
+//! limits that bound what a client can make the endpoint hold (time, connections, bytes).
+
+use std::time::Duration;
 
 /// `stream_name`: at most 60 characters (Table 3 of the SendRecords document, maximum
 /// length 60).
@@ -36,3 +39,31 @@ pub const DEFAULT_MAX_REQUEST_BYTES: usize = COMMON_STREAM_REQUEST_BYTES;
 /// Default limit of records per request: 500, the usual default of DIS producers, so a client
 /// that forgets to split is caught.
 pub const DEFAULT_MAX_RECORDS_PER_REQUEST: usize = DEFAULT_RECORDS_PER_REQUEST;
+
+/// Default header read timeout: 10 seconds. A new connection must deliver its first request head
+/// (request line and headers) within it, counted from the accept; a later request on a
+/// keep-alive connection, counted from its first byte. Past it the connection is closed without
+/// an answer.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default body read deadline: 30 seconds from the moment a request head was read. A body not
+/// received whole within it is answered 408 `DIS.4200` and the connection closed.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default idle keep-alive timeout: 60 seconds. A connection with no request in progress (its
+/// last answer written, no byte of the next request received) is closed after it.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Default cap on open connections: 1024. Past it a new connection first closes the connection
+/// that has waited longest without a request in progress; when every connection has a request
+/// in progress, the new one is answered 503 `DIS.5250` and closed.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// Default limit of a request head (request line and headers): 32 KiB (Huawei IAM tokens are
+/// several KiB). Larger: 431 `DIS.4200`, then the connection is closed.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Default budget of request body bytes buffered at once, all connections together: 64 MiB
+/// (about 19 bodies at the default body cap). A SendRecords request that cannot get its share
+/// is answered 503 `DIS.5250`.
+pub const DEFAULT_MAX_BUFFERED_BODY_BYTES: usize = 64 * 1024 * 1024;

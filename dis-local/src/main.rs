@@ -8,12 +8,19 @@
 //! Ctrl-C or SIGTERM. Read back what a stream stored with
 //! `curl http://127.0.0.1:PORT/local/v1/streams/newstream/records`, counters with
 //! `curl http://127.0.0.1:PORT/local/v1/stats`.
+//!
+//! Time, connections and buffered bytes are bounded (`--header-timeout-ms`, `--body-timeout-ms`,
+//! `--idle-timeout-ms`, `--max-connections`, `--max-header-bytes`,
+//! `--max-buffered-body-bytes`); see the README for what happens past each.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::Parser;
 use dis_local::{
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_BUFFERED_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES,
     DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORDS_PER_REQUEST, DEFAULT_MAX_REQUEST_BYTES,
     FaultFlags, LocalConfig, LocalDis, StreamConfig,
 };
@@ -52,6 +59,27 @@ struct Args {
     /// Most records per request.
     #[arg(long, default_value_t = DEFAULT_MAX_RECORDS_PER_REQUEST)]
     max_records: usize,
+    /// Time allowed for a request head, in milliseconds: from the accept on a new connection,
+    /// from the first byte of the request on a keep-alive one (then closed without an answer).
+    #[arg(long, default_value_t = millis(DEFAULT_HEADER_READ_TIMEOUT), value_parser = nonzero_u64)]
+    header_timeout_ms: u64,
+    /// Deadline for a whole request body, in milliseconds from its head (then 408 and close).
+    #[arg(long, default_value_t = millis(DEFAULT_BODY_READ_TIMEOUT), value_parser = nonzero_u64)]
+    body_timeout_ms: u64,
+    /// Idle keep-alive timeout, in milliseconds from the end of the last answer (then closed).
+    #[arg(long, default_value_t = millis(DEFAULT_IDLE_TIMEOUT), value_parser = nonzero_u64)]
+    idle_timeout_ms: u64,
+    /// Most open connections; past it the longest-idle connection is closed, or, when all have
+    /// a request in progress, the new one is answered 503 DIS.5250 and closed.
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = nonzero_usize)]
+    max_connections: usize,
+    /// Largest request head (request line and headers), in bytes; larger: 431.
+    #[arg(long, default_value_t = DEFAULT_MAX_HEADER_BYTES, value_parser = nonzero_usize)]
+    max_header_bytes: usize,
+    /// Budget of request body bytes buffered at once, all connections together; a request that
+    /// cannot get its share is answered 503 DIS.5250.
+    #[arg(long, default_value_t = DEFAULT_MAX_BUFFERED_BODY_BYTES, value_parser = nonzero_usize)]
+    max_buffered_body_bytes: usize,
     /// Fault injection.
     #[command(flatten)]
     faults: FaultFlags,
@@ -66,6 +94,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_max_request_bytes(args.max_request_bytes)
         .with_max_record_bytes(args.max_record_bytes)
         .with_max_records_per_request(args.max_records)
+        .with_header_read_timeout(Duration::from_millis(args.header_timeout_ms))
+        .with_body_read_timeout(Duration::from_millis(args.body_timeout_ms))
+        .with_idle_timeout(Duration::from_millis(args.idle_timeout_ms))
+        .with_max_connections(args.max_connections)
+        .with_max_header_bytes(args.max_header_bytes)
+        .with_max_buffered_body_bytes(args.max_buffered_body_bytes)
         .with_faults(args.faults.faults());
     // No --stream: LocalConfig's default stream, spelled out to be listed below.
     let streams = if args.streams.is_empty() {
@@ -96,6 +130,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("stopping; {:?}", dis.stats());
     dis.shutdown().await;
     Ok(())
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn nonzero_u64(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn nonzero_usize(s: &str) -> Result<usize, String> {
+    nonzero_u64(s).and_then(|n| usize::try_from(n).map_err(|e| e.to_string()))
 }
 
 /// Waits for Ctrl-C, or SIGTERM on Unix.

@@ -13,13 +13,13 @@ use base64::Engine as _;
 use bytes::{BufMut, Bytes, BytesMut};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::header::{self, HeaderValue};
+use hyper::header;
 use hyper::http::request::Parts;
 use hyper::{Request, StatusCode};
 use serde::Deserialize;
 use serde::de::{Deserializer, Visitor};
 
-use crate::answer::{Abort, Resp, dis_error, gateway_error, json};
+use crate::answer::{Abort, Resp, closing, dis_error, gateway_error, json};
 use crate::auth::{self, Denied};
 use crate::faults::{FailKind, Plan};
 use crate::limits::MAX_STREAM_NAME_LEN;
@@ -27,7 +27,7 @@ use crate::routing::{
     hash_partition_key, parse_explicit_hash_key, parse_partition_id, partition_for_hash,
     push_shard_id, push_u64,
 };
-use crate::state::{Counters, Shared};
+use crate::state::{BudgetShare, Counters, Shared};
 use crate::store::{Rec, Stream};
 
 /// A body over the cap is read and thrown away up to this many bytes, so the client gets to
@@ -118,17 +118,16 @@ fn bad(code: &str, message: &str) -> Resp {
 }
 
 fn too_large(message: &str, close: bool) -> Resp {
-    let mut resp = dis_error(StatusCode::PAYLOAD_TOO_LARGE, "DIS.4200", message);
-    if close {
-        resp.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    resp
+    let resp = dis_error(StatusCode::PAYLOAD_TOO_LARGE, "DIS.4200", message);
+    if close { closing(resp) } else { resp }
 }
 
 enum BodyError {
     /// Over the cap; `drained` when the rest was read (the connection can stay open).
     TooLarge { seen: u64, drained: bool },
+    /// The budget of buffered body bytes could not give `wanted` bytes; `drained` when the body
+    /// was read and thrown away (the connection can stay open).
+    Busy { wanted: usize, drained: bool },
     /// The client went away or sent a broken body.
     Io,
 }
@@ -149,15 +148,33 @@ async fn drain(body: &mut Incoming, mut seen: u64) -> Result<(u64, bool), BodyEr
     Ok((seen, false))
 }
 
-/// Reads the whole body, refusing more than `cap` bytes without buffering them.
+/// Refuses a body the budget cannot hold, after reading and throwing away what is left of it.
+async fn busy(body: &mut Incoming, seen: u64, wanted: usize) -> BodyError {
+    match drain(body, seen).await {
+        Ok((_, drained)) => BodyError::Busy { wanted, drained },
+        Err(e) => e,
+    }
+}
+
+/// Reads the whole body, refusing more than `cap` bytes without buffering them, and holding
+/// what it buffers in `share` of the body budget: the whole `Content-Length` up front when
+/// there is one, else the buffer's capacity as it grows.
 async fn read_body(
     mut body: Incoming,
     content_length: Option<u64>,
     cap: usize,
+    share: &mut BudgetShare<'_>,
 ) -> Result<Bytes, BodyError> {
     if let Some(len) = content_length.filter(|&len| len > cap as u64) {
         let drained = len <= DRAIN_LIMIT && drain(&mut body, 0).await?.1;
         return Err(BodyError::TooLarge { seen: len, drained });
+    }
+    if let Some(len) = content_length {
+        // At most `cap`, checked above.
+        let len = len as usize;
+        if !share.grow_to(len) {
+            return Err(busy(&mut body, 0, len).await);
+        }
     }
     let mut first: Option<Bytes> = None;
     let mut joined: Option<BytesMut> = None;
@@ -172,14 +189,30 @@ async fn read_body(
             return Err(BodyError::TooLarge { seen, drained });
         }
         if let Some(buf) = joined.as_mut() {
+            if buf.capacity() - buf.len() < data.len() {
+                // Grow by doubling, up to the cap, with the budget's consent.
+                let want = (buf.capacity() * 2).min(cap).max(total);
+                if !share.grow_to(want) {
+                    return Err(busy(&mut body, total as u64, want).await);
+                }
+                let mut bigger = BytesMut::with_capacity(want);
+                bigger.put(buf.split());
+                *buf = bigger;
+            }
             buf.put(data);
         } else if let Some(head) = first.take() {
             let want = content_length.map_or(total * 2, |l| l as usize).max(total);
+            if !share.grow_to(want) {
+                return Err(busy(&mut body, total as u64, want).await);
+            }
             let mut buf = BytesMut::with_capacity(want);
             buf.put(head);
             buf.put(data);
             joined = Some(buf);
         } else {
+            if !share.grow_to(data.len()) {
+                return Err(busy(&mut body, total as u64, data.len()).await);
+            }
             first = Some(data);
         }
     }
@@ -214,6 +247,8 @@ pub(crate) async fn send_records(shared: &Shared, req: Request<Incoming>) -> Res
 }
 
 async fn handle(shared: &Shared, req: Request<Incoming>, plan: &Plan) -> Result<Resp, Abort> {
+    // The head was read just now: the body deadline counts from here.
+    let deadline = tokio::time::Instant::now() + shared.conn_limits.body_read_timeout;
     let (parts, body) = req.into_parts();
     let content_length = parts
         .headers
@@ -221,10 +256,28 @@ async fn handle(shared: &Shared, req: Request<Incoming>, plan: &Plan) -> Result<
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     let cap = shared.limits.body_cap;
-    let body = match read_body(body, content_length, cap).await {
-        Ok(body) => body,
-        Err(BodyError::Io) => return Err(Abort("the request body could not be read")),
-        Err(BodyError::TooLarge { seen, drained }) => {
+    // Held until the request is answered: the body, and what is decoded from it, stay in
+    // memory until then.
+    let mut share = shared.body_budget.share();
+    let read = tokio::time::timeout_at(deadline, read_body(body, content_length, cap, &mut share));
+    let body = match read.await {
+        Ok(Ok(body)) => body,
+        Err(_elapsed) => {
+            Counters::add(&shared.stats.body_timeouts, 1);
+            let ms = shared.conn_limits.body_read_timeout.as_millis();
+            return reject(
+                shared,
+                closing(dis_error(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "DIS.4200",
+                    &format!(
+                        "Request body not received within {ms} ms of its head; closing the connection."
+                    ),
+                )),
+            );
+        }
+        Ok(Err(BodyError::Io)) => return Err(Abort("the request body could not be read")),
+        Ok(Err(BodyError::TooLarge { seen, drained })) => {
             return reject(
                 shared,
                 too_large(
@@ -234,6 +287,18 @@ async fn handle(shared: &Shared, req: Request<Incoming>, plan: &Plan) -> Result<
                     !drained,
                 ),
             );
+        }
+        Ok(Err(BodyError::Busy { wanted, drained })) => {
+            Counters::add(&shared.stats.busy_requests, 1);
+            let resp = dis_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "DIS.5250",
+                &format!(
+                    "Service temporarily unavailable: request bodies being received hold the endpoint's buffer budget ({} bytes); this one needs {wanted} bytes. Retry later.",
+                    shared.body_budget.limit()
+                ),
+            );
+            return Ok(if drained { resp } else { closing(resp) });
         }
     };
     let stats = &shared.stats;

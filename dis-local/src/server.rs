@@ -1,4 +1,5 @@
-//! The hyper accept loop, HTTP path routing and the read-back paths (`/local/v1/...`).
+//! The hyper accept loop (with the connection cap), HTTP path routing and the read-back paths
+//! (`/local/v1/...`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,12 +11,14 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde::Serialize;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::answer::{Abort, Resp, dis_error, json};
+use crate::answer::{Abort, Resp, closing, dis_error, json};
 use crate::config::StreamConfig;
+use crate::conn::{self, Expiry, Guarded, Registration, Registry};
 use crate::routing::shard_id;
 use crate::send::send_records;
 use crate::state::{Counters, Shared, Stats};
@@ -145,6 +148,14 @@ struct StatsBody {
     dropped_before: u64,
     dropped_after: u64,
     rejected_requests: u64,
+    open_connections: u64,
+    refused_connections: u64,
+    evicted_connections: u64,
+    header_timeouts: u64,
+    idle_timeouts: u64,
+    body_timeouts: u64,
+    busy_requests: u64,
+    malformed_requests: u64,
 }
 
 impl From<Stats> for StatsBody {
@@ -157,6 +168,14 @@ impl From<Stats> for StatsBody {
             dropped_before: s.dropped_before,
             dropped_after: s.dropped_after,
             rejected_requests: s.rejected_requests,
+            open_connections: s.open_connections,
+            refused_connections: s.refused_connections,
+            evicted_connections: s.evicted_connections,
+            header_timeouts: s.header_timeouts,
+            idle_timeouts: s.idle_timeouts,
+            body_timeouts: s.body_timeouts,
+            busy_requests: s.busy_requests,
+            malformed_requests: s.malformed_requests,
         }
     }
 }
@@ -189,13 +208,23 @@ fn records_json(records: &[StoredRecord]) -> Vec<u8> {
 /// How long [`LocalDis::shutdown`](crate::LocalDis::shutdown) waits for open connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// The accept loop: one task per connection, TCP_NODELAY, HTTP/1.1 keep-alive.
+/// Refused connections kept open at once to let the client read the 503 (past that, closed
+/// right after the answer is written).
+const MAX_LINGERING_REFUSALS: usize = 64;
+
+/// How long a refused connection lingers, reading and throwing away what the client sends, so
+/// that closing it does not reset the connection before the client read the answer.
+const REFUSAL_LINGER: Duration = Duration::from_millis(500);
+
+/// The accept loop: one task per admitted connection (TCP_NODELAY, HTTP/1.1 keep-alive); past
+/// the connection cap, an idle connection is closed to make room, or the new one is refused.
 pub(crate) async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut conns = JoinSet::new();
+    let mut refusals = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -203,7 +232,20 @@ pub(crate) async fn serve(
                     if let Err(e) = stream.set_nodelay(true) {
                         tracing::debug!(error = %e, "local DIS: set_nodelay failed");
                     }
-                    conns.spawn(connection(stream, shared.clone(), shutdown.clone()));
+                    match Registry::admit(&shared) {
+                        Some(registration) => {
+                            conns.spawn(connection(stream, registration, shared.clone(), shutdown.clone()));
+                        }
+                        None => {
+                            Counters::add(&shared.stats.refused_connections, 1);
+                            let answer = conn::refusal(&shared);
+                            // A new socket's send buffer is empty: the answer fits.
+                            let _ = stream.try_write(&answer);
+                            if refusals.len() < MAX_LINGERING_REFUSALS {
+                                refusals.spawn(linger(stream));
+                            }
+                        }
+                    }
                 }
                 Err(e) => {
                     // Out of descriptors and the like: back off instead of spinning.
@@ -214,34 +256,93 @@ pub(crate) async fn serve(
             // Shutdown requested, or the LocalDis was dropped (sender gone).
             _ = shutdown.changed() => break,
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            Some(_) = refusals.join_next(), if !refusals.is_empty() => {}
         }
     }
     drop(listener);
+    refusals.abort_all();
     let drain = async { while conns.join_next().await.is_some() {} };
     if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
         conns.abort_all();
     }
 }
 
+/// Closes the sending side of a refused connection, then reads and throws away up to 64 KiB
+/// for at most [`REFUSAL_LINGER`] before closing it.
+async fn linger(mut stream: TcpStream) {
+    let _ = tokio::time::timeout(REFUSAL_LINGER, async {
+        stream.shutdown().await?;
+        let mut buf = [0u8; 4096];
+        let mut seen = 0;
+        while seen < 64 * 1024 {
+            match stream.read(&mut buf).await? {
+                0 => break,
+                n => seen += n,
+            }
+        }
+        Ok::<_, std::io::Error>(())
+    })
+    .await;
+}
+
 async fn connection(
-    stream: tokio::net::TcpStream,
+    stream: TcpStream,
+    registration: Registration,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let service = service_fn(move |req| route(shared.clone(), req));
+    let state = registration.state.clone();
+    let limits = &shared.conn_limits;
+    let io = TokioIo::new(Guarded::new(stream, state.clone(), shared.clone()));
+    let service = {
+        let shared = shared.clone();
+        let state = state.clone();
+        service_fn(move |req: Request<Incoming>| {
+            let shared = shared.clone();
+            let state = state.clone();
+            async move {
+                state.begin_request();
+                // hyper leaves the body of an answer to HEAD out but keeps its Content-Length:
+                // close after it, so the answers written next stay framed for `Guarded`.
+                let head = req.method() == Method::HEAD;
+                let result = route(shared, req).await;
+                state.end_request();
+                result.map(|resp| if head { closing(resp) } else { resp })
+            }
+        })
+    };
     let conn = http1::Builder::new()
         .keep_alive(true)
-        .serve_connection(TokioIo::new(stream), service);
+        .max_header_size(limits.max_header_bytes)
+        .max_buf_size(limits.read_buffer())
+        .serve_connection(io, service);
     tokio::pin!(conn);
+    let watchdog = conn::watchdog(&state, limits);
+    tokio::pin!(watchdog);
     let result = tokio::select! {
-        r = conn.as_mut() => r,
+        r = conn.as_mut() => Ok(r),
+        expiry = watchdog.as_mut() => Err(expiry),
         _ = shutdown.changed() => {
             conn.as_mut().graceful_shutdown();
-            conn.await
+            tokio::select! {
+                r = conn.as_mut() => Ok(r),
+                expiry = watchdog.as_mut() => Err(expiry),
+            }
         }
     };
-    if let Err(e) = result {
+    match result {
         // Injected drops end here on purpose; anything else is the peer's doing.
-        tracing::trace!(error = %e, "local DIS: connection ended");
+        Ok(Err(e)) => tracing::trace!(error = %e, "local DIS: connection ended"),
+        Ok(Ok(())) => {}
+        Err(expiry) => {
+            let stats = &shared.stats;
+            match expiry {
+                Expiry::Header => Counters::add(&stats.header_timeouts, 1),
+                Expiry::Idle => Counters::add(&stats.idle_timeouts, 1),
+                Expiry::Evicted => {} // counted when evicted
+            }
+            tracing::trace!(?expiry, "local DIS: connection closed by the watchdog");
+        }
     }
+    // Returning drops the connection (closing the socket), then the registration.
 }
