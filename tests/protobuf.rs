@@ -86,7 +86,7 @@ async fn the_producer_sends_protobuf_and_reads_protobuf_answers() {
             .map(|e| {
                 let data = e.data.clone().unwrap();
                 let i: u64 = std::str::from_utf8(&data).unwrap().parse().unwrap();
-                if i % 2 == 0 && tries.insert(i) {
+                if i.is_multiple_of(2) && tries.insert(i) {
                     PutRecordsResultEntry {
                         error_code: Some("DIS.4303".into()),
                         error_message: Some("Exceeded traffic control limit.".into()),
@@ -126,7 +126,7 @@ async fn the_producer_sends_protobuf_and_reads_protobuf_answers() {
         .send_all(
             (0..1000u64).map(|i| {
                 let r = Record::new(format!("{i}"));
-                if i % 3 == 0 {
+                if i.is_multiple_of(3) {
                     r.with_partition_key(format!("key \"{i}\" ✓"))
                 } else {
                     r
@@ -140,7 +140,7 @@ async fn the_producer_sends_protobuf_and_reads_protobuf_answers() {
         let ack = d.result.as_ref().unwrap();
         assert_eq!(ack.partition_id, "shardId-0000000003");
         assert_eq!(ack.sequence_number, d.id.to_string());
-        assert_eq!(d.attempts, if d.id % 2 == 0 { 2 } else { 1 });
+        assert_eq!(d.attempts, if d.id.is_multiple_of(2) { 2 } else { 1 });
     }
     // Keys and data went as raw bytes; signed as UNSIGNED-PAYLOAD, as Huawei's v3 signer does.
     let first = &server.requests()[0];
