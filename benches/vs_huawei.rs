@@ -65,12 +65,16 @@ struct Args {
     /// Records sent before the clock starts (default: 500 per request in flight).
     #[arg(long)]
     warmup: Option<u64>,
+    /// Stream to send to.
     #[arg(long, default_value = "newstream")]
     stream: String,
+    /// Project ID in the request path.
     #[arg(long, default_value = "bench-project")]
     project_id: String,
+    /// Access key (AK/SK signing, as the Python v3 SDK does).
     #[arg(long, default_value = "BENCHACCESSKEY")]
     ak: String,
+    /// Secret key.
     #[arg(long, default_value = "BENCHSECRETKEY")]
     sk: String,
     /// Passed by `cargo bench` to every bench binary; ignored.

@@ -30,6 +30,7 @@ pub use crate::{
         config::{ProducerConfig, RetryPolicy},
         delivery::{Ack, Delivery, Failure, Summary},
         handle::ProducerHandle,
+        stats::ProducerStats,
     },
     record::Record,
     validate::Limits,

@@ -319,7 +319,7 @@ async fn the_handle_takes_records_one_by_one_and_flushes() {
     for i in 0..1234u64 {
         handle.send(Record::new(payload(i))).await.unwrap();
     }
-    handle.flush().await;
+    assert!(handle.flush(Duration::from_secs(30)).await);
     assert_eq!(
         server.records("s").unwrap().len(),
         1234,

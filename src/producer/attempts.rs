@@ -1,39 +1,58 @@
 //! One batch on the wire: sent, its answer read per record, and what is worth it sent again,
-//! until every record in it is acknowledged or failed for good.
+//! until every record in it is acknowledged, failed for good, or past its deadline.
+//!
+//! Throttling is not failure: a record refused with `DIS.4303` is sent again until its
+//! deadline, paced by its partition's rate when the producer adapts. Other errors keep a
+//! bounded number of tries.
 
 use std::sync::Arc;
 
 use rand::{SeedableRng, rngs::SmallRng};
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::batch::{Batch, Pending};
 use super::config::RetryPolicy;
 use super::delivery::{Ack, Delivery, Failure};
 use super::engine::until_expired;
+use super::pacer::Pacer;
+use super::stats::StatsCell;
 use crate::body::{self, BodyFormat};
 use crate::client::DisClient;
 use crate::error::Error;
 use crate::generated::types;
 use crate::outcome::RecordResult;
 
-/// What a request of the producer needs: where it goes, and how it is written and retried.
+/// DIS's code for a record refused by traffic control.
+const THROTTLED: &str = "DIS.4303";
+
+/// What a request of the producer needs: where it goes, and how it is written, paced and
+/// retried.
 pub(crate) struct Send {
     pub(crate) client: DisClient,
     pub(crate) stream: types::PutRecordsRequestStreamName,
     pub(crate) policy: RetryPolicy,
     pub(crate) format: BodyFormat,
+    pub(crate) pacer: Option<Arc<Pacer>>,
+    pub(crate) stats: Arc<StatsCell>,
+}
+
+/// A record's fate after one answer: done, or sent again.
+enum Verdict {
+    Done(Result<Ack, Failure>),
+    Again,
 }
 
 impl Send {
-    /// Sends one batch until every record in it is acknowledged or failed for good.
-    /// Returns the lane, the outcomes, and the number of requests made.
-    /// Once `expired` turns true it stops: the records still pending end as
+    /// Sends one batch until every record in it has an outcome. Returns the lane, the
+    /// outcomes, and the number of requests made. When the engine bumps `expired` (a flush or
+    /// close deadline passed), it stops: the records still pending end as
     /// [`Failure::Expired`].
     pub(crate) async fn deliver(
         self,
         batch: Batch,
-        expired: watch::Receiver<bool>,
+        expired: watch::Receiver<u64>,
     ) -> (usize, Vec<Delivery>, u64) {
         let lane = batch.lane;
         let (out, requests) = self.attempts(batch, expired).await;
@@ -43,16 +62,22 @@ impl Send {
     async fn attempts(
         &self,
         batch: Batch,
-        mut expired: watch::Receiver<bool>,
+        mut expired: watch::Receiver<u64>,
     ) -> (Vec<Delivery>, u64) {
         let Send {
             client,
             stream,
             policy,
             format,
+            pacer,
+            stats,
         } = self;
+        let seen = *expired.borrow_and_update();
         let Batch {
-            mut pending, wire, ..
+            mut pending,
+            wire,
+            lane,
+            ..
         } = batch;
         let mut out = Vec::with_capacity(pending.len());
         let mut rng = SmallRng::from_os_rng();
@@ -67,6 +92,28 @@ impl Send {
                 match parked.pop() {
                     Some(p) => pending = p,
                     None => break,
+                }
+            }
+            // Records past their deadline go back, unsent this time.
+            let now = Instant::now();
+            let (late, on_time): (Vec<_>, Vec<_>) =
+                pending.into_iter().partition(|p| p.deadline <= now);
+            out.extend(
+                late.into_iter()
+                    .map(|p| p.into_delivery(Err(Failure::Expired { unanswered: false }))),
+            );
+            pending = on_time;
+            if pending.is_empty() {
+                continue;
+            }
+            // The partition's pace (adaptive mode).
+            if let Some(pacer) = pacer {
+                let wait = pacer.reserve(pending.len());
+                if !wait.is_zero() {
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = until_expired(&mut expired, seen) => break,
+                    }
                 }
             }
             for p in pending.iter_mut() {
@@ -95,7 +142,7 @@ impl Send {
             let send = client.send_body(body, *format, pending.len());
             let result = tokio::select! {
                 result = send.instrument(span.clone()) => result,
-                _ = until_expired(&mut expired) => {
+                _ = until_expired(&mut expired, seen) => {
                     // Cut off unanswered: DIS may have stored them.
                     let expired = Failure::Expired { unanswered: true };
                     out.extend(pending.drain(..).map(|p| p.into_delivery(Err(expired.clone()))));
@@ -113,8 +160,8 @@ impl Send {
                 continue;
             }
             let mut retry_after = None;
-            // For each record: Some(outcome) when it is done, None to send again.
-            let verdicts: Vec<Option<Result<Ack, Failure>>> = match result {
+            let mut throttled = 0usize;
+            let verdicts: Vec<Verdict> = match result {
                 Ok(outcome) => {
                     span.record("status", 200);
                     span.record("failed", outcome.failed_record_count);
@@ -129,18 +176,23 @@ impl Send {
                             RecordResult::Stored {
                                 partition_id,
                                 sequence_number,
-                            } => Some(Ok(Ack {
+                            } => Verdict::Done(Ok(Ack {
                                 partition_id,
                                 sequence_number,
                             })),
+                            // Throttling: again until the deadline, whatever the tries.
+                            RecordResult::Failed { code, .. } if code == THROTTLED => {
+                                throttled += 1;
+                                Verdict::Again
+                            }
                             RecordResult::Failed { code, .. }
                                 if policy.is_retryable_code(&code)
                                     && p.attempts < policy.max_attempts =>
                             {
-                                None
+                                Verdict::Again
                             }
                             RecordResult::Failed { code, message } => {
-                                Some(Err(Failure::Refused { code, message }))
+                                Verdict::Done(Err(Failure::Refused { code, message }))
                             }
                         })
                         .collect()
@@ -171,29 +223,40 @@ impl Send {
                                 if ambiguous {
                                     p.ambiguous_attempts += 1;
                                 }
-                                None
+                                Verdict::Again
                             } else {
-                                Some(Err(Failure::Request(err.clone())))
+                                Verdict::Done(Err(Failure::Request(err.clone())))
                             }
                         })
                         .collect()
                 }
             };
+            if throttled > 0 {
+                stats.throttled(lane, throttled as u64);
+            }
+            if let Some(pacer) = pacer {
+                pacer.feedback(pending.len(), throttled);
+            }
 
             // Hand out the finished records; keep the rest.
             let mut progress = false;
             let mut keep = Vec::new();
             for (p, v) in pending.into_iter().zip(verdicts) {
                 match v {
-                    Some(result) => {
+                    Verdict::Done(result) => {
                         progress |= result.is_ok();
                         out.push(p.into_delivery(result));
                     }
-                    None => keep.push(p),
+                    Verdict::Again => keep.push(p),
                 }
             }
             pending = keep;
             if pending.is_empty() {
+                continue;
+            }
+            // Only throttled records left, and a pacer: its pace is the wait.
+            let paced = pacer.is_some() && throttled == pending.len() && retry_after.is_none();
+            if paced {
                 continue;
             }
             streak = if progress { 1 } else { streak + 1 };
@@ -203,10 +266,11 @@ impl Send {
             }
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = until_expired(&mut expired) => break,
+                _ = until_expired(&mut expired, seen) => break,
             }
         }
-        // Past the deadline: what was not sent again goes back (and so do parked halves).
+        // Past a flush or close deadline: what was not sent (again) goes back, and so do
+        // parked halves.
         let expired = Failure::Expired { unanswered: false };
         let left = pending.into_iter().chain(parked.into_iter().flatten());
         out.extend(left.map(|p| p.into_delivery(Err(expired.clone()))));

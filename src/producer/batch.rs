@@ -1,20 +1,42 @@
 //! A batch: the records of one future request, and how large its body will be.
 
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 use super::delivery::{Ack, Delivery, Failure};
 use crate::record::Record;
 use crate::validate::Limits;
 
-/// A record waiting in a batch, with the tries it has made.
+/// A record waiting in a batch, with the tries it has made and its deadline.
 pub(crate) struct Pending {
     pub(crate) id: u64,
     pub(crate) record: Record,
     pub(crate) attempts: u32,
     pub(crate) ambiguous_attempts: u32,
+    /// Undelivered past this instant, it ends as expired.
+    pub(crate) deadline: Instant,
+    /// Its share of a spawned producer's byte budget, given back with its outcome.
+    pub(crate) _budget: Option<OwnedSemaphorePermit>,
 }
 
 impl Pending {
+    /// Record `id`, taken in now, to be delivered within `deadline` (bounded by the config).
+    pub(crate) fn new(
+        id: u64,
+        record: Record,
+        deadline: std::time::Duration,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> Pending {
+        Pending {
+            id,
+            record,
+            attempts: 0,
+            ambiguous_attempts: 0,
+            deadline: Instant::now() + deadline,
+            _budget: permit,
+        }
+    }
+
     /// The record's outcome, with the tries it made.
     pub(crate) fn into_delivery(self, result: Result<Ack, Failure>) -> Delivery {
         Delivery {

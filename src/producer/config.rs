@@ -109,6 +109,15 @@ impl RetryPolicy {
 
 /// Most requests in flight a producer may be configured with (each holds a request's records).
 const MAX_IN_FLIGHT_BOUND: usize = 1024;
+/// Most partitions a producer may be told of (each has a lane).
+const MAX_PARTITIONS: u32 = 10_000;
+/// Longest deadline a record may be given.
+const MAX_DEADLINE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The default deadline of a record.
+const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
+/// Bounds of a spawned producer's buffer.
+const MAX_BUFFER_RECORDS: usize = 1_000_000;
+const MAX_BUFFER_BYTES: usize = 512 * 1024 * 1024;
 /// Longest linger a producer may be configured with.
 const MAX_LINGER: Duration = Duration::from_secs(60);
 
@@ -122,11 +131,17 @@ pub struct ProducerConfig {
     pub(crate) retry: RetryPolicy,
     pub(crate) order_by_key: bool,
     pub(crate) body_format: BodyFormat,
+    pub(crate) partitions: Option<u32>,
+    pub(crate) adaptive: bool,
+    pub(crate) deadline: Duration,
+    pub(crate) buffer_records: usize,
+    pub(crate) buffer_bytes: usize,
 }
 
 impl Default for ProducerConfig {
     /// 4 requests in flight, 20 ms linger, the default [`RetryPolicy`], no key order, JSON
-    /// bodies.
+    /// bodies, partition count unknown, adaptive, a deadline of 2 minutes per record, and a
+    /// spawned producer's buffer of 10,000 records or 64 MiB.
     fn default() -> Self {
         ProducerConfig {
             max_in_flight: 4,
@@ -134,6 +149,11 @@ impl Default for ProducerConfig {
             retry: RetryPolicy::default(),
             order_by_key: false,
             body_format: BodyFormat::Json,
+            partitions: None,
+            adaptive: true,
+            deadline: DEFAULT_DEADLINE,
+            buffer_records: 10_000,
+            buffer_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -157,10 +177,23 @@ impl ProducerConfig {
         self
     }
 
-    /// Keeps records of one `partition_key` in order across requests: no two requests in
-    /// flight carry the same key (default off). Caveat: a record retried on its own (for
-    /// example after `DIS.4303` throttling) lands after the later records of its key that were
-    /// stored by the same request.
+    /// Ordered mode (default off): for each `partition_key`, the acknowledged records appear in
+    /// the stream (in sequence-number order within their partition) in input order, whatever
+    /// mix of throttling, refused records, failed requests and lost answers happens.
+    ///
+    /// How: a key has at most one record in the open batch or in flight, and a lane (a
+    /// partition, when the count is known) has one request in flight; a later record of the
+    /// key waits until the earlier one has its outcome. So a request that refuses one record
+    /// and stores another can never store two records of one key out of order.
+    ///
+    /// Cost: a request carries at most one record per key, one request at a time per lane: with
+    /// few keys, few records per request (10 keys: at most 10 records per round trip per
+    /// lane). Records without a `partition_key` are not ordered.
+    ///
+    /// A record that ends failed is handed back, and the later records of its key go on (they
+    /// are not held back): the failed one is not in the stream, unless
+    /// [`Delivery::maybe_duplicated`](crate::Delivery::maybe_duplicated) says it may be, at its
+    /// place before them.
     pub fn with_order_by_key(mut self, ordered: bool) -> Self {
         self.order_by_key = ordered;
         self
@@ -170,6 +203,42 @@ impl ProducerConfig {
     /// send them.
     pub fn with_body_format(mut self, format: BodyFormat) -> Self {
         self.body_format = format;
+        self
+    }
+
+    /// The stream's partition count: records are then routed to partitions on the client, as
+    /// Huawei's Java producer does (MD5 of the partition key, or the explicit hash key, or the
+    /// partition id), and the producer keeps a send rate (and, in ordered mode, the order of
+    /// keys) per partition. Without it, per stream.
+    pub fn with_partitions(mut self, partitions: u32) -> Self {
+        self.partitions = Some(partitions);
+        self
+    }
+
+    /// Adapts each partition's send rate to the throttling (`DIS.4303`) DIS answers: additive
+    /// increase while answers are clean, multiplicative decrease when records are throttled, so
+    /// that under sustained overload the producer holds near the partition's quota instead of
+    /// bursting and backing off. Needs [`ProducerConfig::with_partitions`]. Default: on.
+    pub fn with_adaptive(mut self, adaptive: bool) -> Self {
+        self.adaptive = adaptive;
+        self
+    }
+
+    /// How long a record may take, from when the producer takes it in to its acknowledgement
+    /// (default 2 minutes, at most 7 days). Throttled records are sent again until then; past
+    /// it a record ends as [`Failure::Expired`](crate::Failure::Expired), handed back.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The buffer of a spawned producer ([`ProducerHandle`](crate::ProducerHandle)): at most
+    /// `records` records waiting to be taken in, and at most `bytes` bytes of record data
+    /// handed to it and not yet delivered. `send` waits for room; `try_send` hands the record
+    /// straight back.
+    pub fn with_buffer(mut self, records: usize, bytes: usize) -> Self {
+        self.buffer_records = records;
+        self.buffer_bytes = bytes;
         self
     }
 
@@ -185,6 +254,32 @@ impl ProducerConfig {
             return Err(Error::Config(format!(
                 "producer: linger is {:?}, it must be at most {MAX_LINGER:?}",
                 self.linger
+            )));
+        }
+        if let Some(p) = self.partitions
+            && !(1..=MAX_PARTITIONS).contains(&p)
+        {
+            return Err(Error::Config(format!(
+                "producer: partitions is {p}, it must be in 1..={MAX_PARTITIONS}"
+            )));
+        }
+        if self.deadline.is_zero() || self.deadline > MAX_DEADLINE {
+            return Err(Error::Config(format!(
+                "producer: deadline is {:?}, it must be more than 0 and at most 7 days",
+                self.deadline
+            )));
+        }
+        if !(1..=MAX_BUFFER_RECORDS).contains(&self.buffer_records) {
+            return Err(Error::Config(format!(
+                "producer: buffer records is {}, it must be in 1..={MAX_BUFFER_RECORDS}",
+                self.buffer_records
+            )));
+        }
+        // A record of 1 MiB must fit, and the semaphore counts at most u32::MAX >> 3 permits.
+        if !(1024 * 1024..=MAX_BUFFER_BYTES).contains(&self.buffer_bytes) {
+            return Err(Error::Config(format!(
+                "producer: buffer bytes is {}, it must be in 1 MiB..=512 MiB",
+                self.buffer_bytes
             )));
         }
         self.retry.check()

@@ -1,11 +1,18 @@
 //! The producer's engine: takes records in, batches them per lane within the client's limits,
 //! keeps up to `max_in_flight` requests going, and hands every outcome out.
+//!
+//! Lanes: one per partition when the partition count is known (records are routed on the
+//! client, and each lane has its own send rate), else one per key hash in ordered mode, else
+//! one. In ordered mode a lane has one request in flight, and a key has at most one record in
+//! the open batch or in flight: later records of the key wait, in input order.
 
 use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use futures_util::{FutureExt, Stream, StreamExt};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{OwnedSemaphorePermit, oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -13,36 +20,42 @@ use super::attempts;
 use super::batch::{Batch, Pending};
 use super::config::ProducerConfig;
 use super::delivery::{Delivery, Failure, Summary};
+use super::pacer::Pacer;
+use super::partition::partition_of;
+use super::stats::StatsCell;
 use crate::client::DisClient;
 use crate::generated::types;
 use crate::record::Record;
 use crate::request;
 
-/// A validated record on its way into a lane.
-struct Placed {
-    lane: usize,
-    pending: Pending,
+/// What the engine takes in.
+pub(crate) enum Input {
+    /// A record, with its share of a spawned producer's byte budget, given back with it.
+    Record(Record, Option<OwnedSemaphorePermit>),
+    /// Answer once everything taken in before has an outcome. Past the instant, what is left
+    /// is handed back as expired; the answer says whether everything was delivered in time.
+    Flush(oneshot::Sender<bool>, Instant),
 }
 
-/// A lane holds one open batch; with `order_by_key` each key always maps to the same lane
-/// and a lane has at most one request in flight.
+/// One lane: an open batch, the requests in flight, and (ordered mode) the keys held.
 struct Lane {
     open: Option<Batch>,
     in_flight: usize,
+    /// Records waiting for an earlier record of their key (ordered mode).
+    waiting: VecDeque<Pending>,
+    /// How many records of each key wait.
+    waiting_keys: HashMap<String, usize>,
+    /// Keys with a record in the open batch or in flight.
+    active: HashSet<String>,
+    /// The partition's send rate (adaptive mode).
+    pacer: Option<Arc<Pacer>>,
 }
 
-/// Requests in flight, each answering with its lane, its outcomes and how many tries it made,
-/// and the signal that tells them the deadline has passed.
-struct Flights {
-    tasks: JoinSet<(usize, Vec<Delivery>, u64)>,
-    expired: watch::Receiver<bool>,
-}
+/// Requests in flight, each answering with its lane, its outcomes and how many tries it made.
+type Flights = JoinSet<(usize, Vec<Delivery>, u64)>;
 
-/// What the engine takes in.
-pub(crate) enum Input {
-    Record(Record),
-    Flush(oneshot::Sender<()>),
-}
+/// Most records waiting for their key, per lane, before input stops being read.
+const MAX_WAITING: usize = 10_000;
 
 /// The producer's engine: batches input into lanes, keeps the window of requests full, and
 /// reports every outcome.
@@ -51,18 +64,37 @@ pub(crate) struct Engine {
     pub(crate) client: DisClient,
     pub(crate) stream: types::PutRecordsRequestStreamName,
     pub(crate) config: ProducerConfig,
+    pub(crate) stats: Arc<StatsCell>,
+}
+
+/// The key that orders a record (ordered mode): its partition key.
+fn order_key(record: &Record) -> Option<&str> {
+    record.partition_key.as_deref()
+}
+
+/// The state of one run of the engine.
+struct Run<'a, F> {
+    engine: &'a Engine,
+    lanes: Vec<Lane>,
+    flights: Flights,
+    summary: Summary,
+    on_delivery: F,
+    /// Bumped to tell the requests in flight that their records expired.
+    expire: watch::Sender<u64>,
+    /// Records without a partition, spread over the lanes in turn.
+    next_lane: usize,
 }
 
 impl Engine {
-    fn lane_of(&self, record: &Record) -> usize {
-        if !self.config.order_by_key {
-            return 0;
+    fn lanes(&self) -> usize {
+        match self.config.partitions {
+            Some(p) => p as usize,
+            None if self.config.order_by_key => self.config.max_in_flight,
+            None => 1,
         }
-        let mut h = DefaultHasher::new();
-        record.partition_key.hash(&mut h);
-        (h.finish() % self.config.max_in_flight as u64) as usize
     }
 
+    /// Requests one lane may have in flight.
     fn lane_capacity(&self) -> usize {
         if self.config.order_by_key {
             1
@@ -71,191 +103,321 @@ impl Engine {
         }
     }
 
-    /// True when `lane` may start another request.
-    fn has_room(&self, lane: &Lane) -> bool {
-        lane.in_flight < self.lane_capacity()
-    }
-
     /// Runs until `input` ends and every record taken in has its outcome, handed to
-    /// `on_delivery`. Once `expired` turns true, nothing more is sent: records waiting here or
-    /// taken in later, and those of requests in flight, end as [`Failure::Expired`].
+    /// `on_delivery`. `close_at` (of a spawned producer) sets a deadline: past it nothing more
+    /// is sent, and records held here, in flight or still to come in end as expired.
     pub(crate) async fn run<S: Stream<Item = Input>>(
         &self,
         input: S,
-        mut on_delivery: impl FnMut(Delivery),
-        mut expired: watch::Receiver<bool>,
+        on_delivery: impl FnMut(Delivery),
+        mut close_at: watch::Receiver<Option<Instant>>,
+        from_buffer: bool,
     ) -> Summary {
-        let lanes_n = if self.config.order_by_key {
-            self.config.max_in_flight
-        } else {
-            1
-        };
-        let mut lanes: Vec<Lane> = (0..lanes_n)
+        let adaptive = self.config.adaptive && self.config.partitions.is_some();
+        let lanes = (0..self.lanes())
             .map(|_| Lane {
                 open: None,
                 in_flight: 0,
+                waiting: VecDeque::new(),
+                waiting_keys: HashMap::new(),
+                active: HashSet::new(),
+                pacer: adaptive.then(|| Arc::new(Pacer::new())),
             })
             .collect();
-        let mut flights = Flights {
-            tasks: JoinSet::new(),
-            expired: expired.clone(),
+        let (expire, _) = watch::channel(0u64);
+        let mut run = Run {
+            engine: self,
+            lanes,
+            flights: JoinSet::new(),
+            summary: Summary::default(),
+            on_delivery,
+            expire,
+            next_lane: 0,
         };
-        let mut summary = Summary::default();
         let mut next_id = 0u64;
-        // A record taken in whose lane has no room yet; input waits until it is placed.
-        let mut stash: Option<Placed> = None;
-        let mut flush_waiters: Vec<oneshot::Sender<()>> = Vec::new();
+        // A record whose lane has no room yet; input waits until it is placed.
+        let mut stash: Option<(usize, Pending)> = None;
+        let mut flush_waiters: Vec<(oneshot::Sender<bool>, Instant)> = Vec::new();
+        // A flush deadline passed since the last flush was answered.
+        let mut flush_expired = false;
         let mut input_open = true;
+        let mut closing: Option<Instant> = *close_at.borrow();
+        let mut watching = true;
+        // Past the close deadline: everything ends as expired.
+        let mut terminal = false;
         let mut input = std::pin::pin!(input);
-        let mut expiring = false;
-        let expire = |p: Pending, summary: &mut Summary| {
-            let d = p.into_delivery(Err(Failure::Expired { unanswered: false }));
-            summary.add(&d);
-            d
-        };
-        let mut handed_back = Vec::new();
 
         loop {
-            if expiring {
-                // Past the deadline: what waits here goes back unsent.
-                let waiting = stash.take().map(|p| p.pending).into_iter().chain(
-                    lanes
-                        .iter_mut()
-                        .filter_map(|l| l.open.take())
-                        .flat_map(|b| b.pending),
-                );
-                handed_back.extend(waiting.map(|p| expire(p, &mut summary)));
-                handed_back.drain(..).for_each(&mut on_delivery);
-            }
-            if let Some(placed) = stash.take() {
-                stash = self.place(&mut lanes, &mut flights, placed);
+            if let Some((lane, pending)) = stash.take() {
+                stash = run.place(lane, pending).map(|p| (lane, p));
             }
             // Send batches that waited long enough, or all of them when draining.
             let draining = !input_open || !flush_waiters.is_empty();
             let now = Instant::now();
-            for lane in 0..lanes.len() {
-                let ready = lanes[lane]
-                    .open
-                    .as_ref()
-                    .is_some_and(|b| draining || now.duration_since(b.since) >= self.config.linger);
-                if ready && self.has_room(&lanes[lane]) {
-                    self.dispatch(&mut lanes, &mut flights, lane);
+            for lane in 0..run.lanes.len() {
+                let ready = run.lanes[lane].open.as_ref().is_some_and(|b| {
+                    draining || now.duration_since(b.since) >= self.config.linger
+                });
+                if ready && run.has_room(lane) {
+                    run.dispatch(lane);
                 }
             }
-            let idle = flights.tasks.is_empty()
+            let waiting: usize = run.lanes.iter().map(|l| l.waiting.len()).sum();
+            let idle = run.flights.is_empty()
                 && stash.is_none()
-                && lanes.iter().all(|l| l.open.is_none());
+                && waiting == 0
+                && run.lanes.iter().all(|l| l.open.is_none());
             if idle {
-                for w in flush_waiters.drain(..) {
-                    let _ = w.send(());
+                for (w, _) in flush_waiters.drain(..) {
+                    let _ = w.send(!flush_expired);
                 }
+                flush_expired = false;
                 if !input_open {
                     break;
                 }
             }
             // Only lanes that may send now have a deadline: a full window waits for a flight.
-            let deadline = lanes
+            let linger = run
+                .lanes
                 .iter()
-                .filter(|l| self.has_room(l))
-                .filter_map(|l| l.open.as_ref().map(|b| b.since + self.config.linger))
+                .enumerate()
+                .filter(|(i, _)| run.has_room(*i))
+                .filter_map(|(_, l)| l.open.as_ref().map(|b| b.since + self.config.linger))
                 .min();
+            let flush_deadline = flush_waiters
+                .iter()
+                .map(|(_, at)| *at)
+                .min()
+                .filter(|_| !flush_expired);
+            let pull = input_open
+                && (terminal
+                    || (stash.is_none() && flush_waiters.is_empty() && waiting < MAX_WAITING));
 
             tokio::select! {
-                next = input.next(), if input_open && stash.is_none() && flush_waiters.is_empty() => {
+                next = input.next(), if pull => {
                     // Take in what is ready now without going round the select per record.
                     let mut next = Some(next);
                     while let Some(item) = next.take() {
                         match item {
                             None => input_open = false,
-                            Some(Input::Flush(w)) => flush_waiters.push(w),
-                            Some(Input::Record(record)) => {
+                            Some(Input::Flush(w, at)) => flush_waiters.push((w, at)),
+                            Some(Input::Record(record, permit)) => {
                                 let id = next_id;
                                 next_id += 1;
-                                summary.sent += 1;
+                                run.summary.sent += 1;
                                 // The index in a validation error is the record's input position.
-                                match request::check(&record, id as usize, self.client.limits()) {
-                                    Err(e) => {
-                                        let d = Delivery { id, record, attempts: 0, ambiguous_attempts: 0, result: Err(Failure::Invalid(e)) };
-                                        summary.add(&d);
-                                        on_delivery(d);
-                                    }
-                                    Ok(_) if expiring => {
-                                        let pending = Pending { id, record, attempts: 0, ambiguous_attempts: 0 };
-                                        on_delivery(expire(pending, &mut summary));
-                                    }
+                                let checked = request::check(&record, id as usize, self.client.limits());
+                                self.stats.taken_in(from_buffer, checked.is_ok());
+                                let pending = Pending::new(id, record, self.config.deadline, permit);
+                                match checked {
+                                    Err(e) => run.deliver(vec![pending.into_delivery(Err(Failure::Invalid(e)))]),
+                                    Ok(()) if terminal => run.deliver(vec![pending.into_delivery(Err(Failure::Expired { unanswered: false }))]),
                                     Ok(()) => {
-                                        let lane = self.lane_of(&record);
-                                        let pending = Pending { id, record, attempts: 0, ambiguous_attempts: 0 };
-                                        stash = self.place(&mut lanes, &mut flights, Placed { lane, pending });
+                                        let lane = run.lane_of(&pending.record);
+                                        stash = run.admit(lane, pending).map(|p| (lane, p));
                                     }
                                 }
-                                if stash.is_none() {
+                                let room = terminal || (stash.is_none()
+                                    && run.lanes.iter().map(|l| l.waiting.len()).sum::<usize>() < MAX_WAITING);
+                                if room {
                                     next = input.next().now_or_never();
                                 }
                             }
                         }
                     }
                 },
-                Some(done) = flights.tasks.join_next(), if !flights.tasks.is_empty() => {
+                Some(done) = run.flights.join_next(), if !run.flights.is_empty() => {
                     let (lane, deliveries, requests) = done.expect("a request task panicked");
-                    lanes[lane].in_flight -= 1;
-                    summary.requests += requests;
-                    for d in deliveries {
-                        summary.add(&d);
-                        on_delivery(d);
+                    run.lanes[lane].in_flight -= 1;
+                    run.summary.requests += requests;
+                    let keys: Vec<String> = if self.config.order_by_key {
+                        deliveries.iter().filter_map(|d| order_key(&d.record).map(str::to_owned)).collect()
+                    } else {
+                        Vec::new()
+                    };
+                    run.deliver(deliveries);
+                    for key in keys {
+                        run.lanes[lane].active.remove(&key);
+                    }
+                    if terminal {
+                        run.expire_held(&mut stash);
+                    } else {
+                        run.promote(lane);
                     }
                 }
-                _ = sleep_until(deadline), if deadline.is_some() => {}
-                _ = until_expired(&mut expired), if !expiring => expiring = true,
+                _ = sleep_until(linger), if linger.is_some() => {}
+                _ = sleep_until(flush_deadline), if flush_deadline.is_some() => {
+                    flush_expired = true;
+                    run.expire_held(&mut stash);
+                }
+                changed = close_at.changed(), if watching => match changed {
+                    Ok(()) => closing = *close_at.borrow(),
+                    // The handle is gone: nothing more will be said.
+                    Err(_) => watching = false,
+                },
+                _ = sleep_until(closing), if closing.is_some() && !terminal => {
+                    terminal = true;
+                    run.expire_held(&mut stash);
+                }
             }
         }
-        summary
+        run.summary
+    }
+}
+
+impl<F: FnMut(Delivery)> Run<'_, F> {
+    /// True when `lane` may start another request.
+    fn has_room(&self, lane: usize) -> bool {
+        let total: usize = self.lanes.iter().map(|l| l.in_flight).sum();
+        self.lanes[lane].in_flight < self.engine.lane_capacity()
+            && total < self.engine.config.max_in_flight
+    }
+
+    fn lane_of(&mut self, record: &Record) -> usize {
+        let config = &self.engine.config;
+        if let Some(partitions) = config.partitions {
+            return match partition_of(record, partitions) {
+                Some(p) => p as usize,
+                None => {
+                    self.next_lane = (self.next_lane + 1) % self.lanes.len();
+                    self.next_lane
+                }
+            };
+        }
+        if !config.order_by_key {
+            return 0;
+        }
+        let mut h = DefaultHasher::new();
+        record.partition_key.hash(&mut h);
+        (h.finish() % self.lanes.len() as u64) as usize
+    }
+
+    /// Hands outcomes out: to the totals, the stats and the caller.
+    fn deliver(&mut self, deliveries: Vec<Delivery>) {
+        self.engine.stats.delivered(&deliveries);
+        for d in deliveries {
+            self.summary.add(&d);
+            (self.on_delivery)(d);
+        }
+    }
+
+    /// Takes a record into its lane: into the open batch, or (ordered mode) behind an earlier
+    /// record of its key. Gives it back when the lane has no room.
+    fn admit(&mut self, lane: usize, pending: Pending) -> Option<Pending> {
+        if self.engine.config.order_by_key
+            && let Some(key) = order_key(&pending.record)
+        {
+            let l = &mut self.lanes[lane];
+            if l.active.contains(key) || l.waiting_keys.contains_key(key) {
+                *l.waiting_keys.entry(key.to_owned()).or_default() += 1;
+                l.waiting.push_back(pending);
+                return None;
+            }
+        }
+        self.place(lane, pending)
+    }
+
+    /// Moves waiting records whose key has come free into the open batch, in input order.
+    fn promote(&mut self, lane: usize) {
+        if self.lanes[lane].waiting.is_empty() {
+            return;
+        }
+        let mut held = HashSet::new();
+        let mut keep = VecDeque::new();
+        while let Some(pending) = self.lanes[lane].waiting.pop_front() {
+            let key = order_key(&pending.record).unwrap_or_default().to_owned();
+            let l = &mut self.lanes[lane];
+            if l.active.contains(&key) || held.contains(&key) {
+                held.insert(key);
+                keep.push_back(pending);
+                continue;
+            }
+            if let Some(n) = l.waiting_keys.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    l.waiting_keys.remove(&key);
+                }
+            }
+            if let Some(back) = self.place(lane, pending) {
+                // No room for another request: it waits, first of its key.
+                let l = &mut self.lanes[lane];
+                *l.waiting_keys.entry(key.clone()).or_default() += 1;
+                held.insert(key);
+                keep.push_back(back);
+            }
+        }
+        self.lanes[lane].waiting = keep;
     }
 
     /// Puts a record into its lane's open batch, sending the batch first when the record
     /// would not fit. Gives the record back when the lane has no room for another request.
-    fn place(&self, lanes: &mut [Lane], flights: &mut Flights, placed: Placed) -> Option<Placed> {
-        let limits = self.client.limits();
-        let lane = placed.lane;
-        if lanes[lane]
+    fn place(&mut self, lane: usize, pending: Pending) -> Option<Pending> {
+        let limits = *self.engine.client.limits();
+        let full = self.lanes[lane]
             .open
             .as_ref()
-            .is_some_and(|b| !b.fits(&placed.pending.record, limits))
-        {
-            if !self.has_room(&lanes[lane]) {
-                return Some(placed);
+            .is_some_and(|b| !b.fits(&pending.record, &limits));
+        if full {
+            if !self.has_room(lane) {
+                return Some(pending);
             }
-            self.dispatch(lanes, flights, lane);
+            self.dispatch(lane);
         }
-        let batch = lanes[lane].open.get_or_insert_with(|| Batch::new(lane));
-        batch.push(placed.pending);
+        if self.engine.config.order_by_key
+            && let Some(key) = order_key(&pending.record)
+        {
+            self.lanes[lane].active.insert(key.to_owned());
+        }
+        let batch = self.lanes[lane].open.get_or_insert_with(|| Batch::new(lane));
+        batch.push(pending);
         // A full batch goes now when the window allows.
-        if batch.pending.len() >= limits.max_records_per_request && self.has_room(&lanes[lane]) {
-            self.dispatch(lanes, flights, lane);
+        if batch.pending.len() >= limits.max_records_per_request && self.has_room(lane) {
+            self.dispatch(lane);
         }
         None
     }
 
     /// Sends the open batch of `lane` as one request on its own task.
-    fn dispatch(&self, lanes: &mut [Lane], flights: &mut Flights, lane: usize) {
-        let Some(batch) = lanes[lane].open.take() else {
+    fn dispatch(&mut self, lane: usize) {
+        let Some(batch) = self.lanes[lane].open.take() else {
             return;
         };
-        let expired = flights.expired.clone();
-        lanes[lane].in_flight += 1;
+        self.lanes[lane].in_flight += 1;
+        let engine = self.engine;
         let send = attempts::Send {
-            client: self.client.clone(),
-            stream: self.stream.clone(),
-            policy: self.config.retry.clone(),
-            format: self.config.body_format,
+            client: engine.client.clone(),
+            stream: engine.stream.clone(),
+            policy: engine.config.retry.clone(),
+            format: engine.config.body_format,
+            pacer: self.lanes[lane].pacer.clone(),
+            stats: engine.stats.clone(),
         };
-        flights.tasks.spawn(send.deliver(batch, expired));
+        let expired = self.expire.subscribe();
+        self.flights.spawn(send.deliver(batch, expired));
+    }
+
+    /// A deadline passed: the records held here (stashed, batched, waiting) go back unsent,
+    /// and the requests in flight are told to stop.
+    fn expire_held(&mut self, stash: &mut Option<(usize, Pending)>) {
+        self.expire.send_modify(|generation| *generation += 1);
+        let mut held: Vec<Pending> = stash.take().map(|(_, p)| p).into_iter().collect();
+        for l in &mut self.lanes {
+            held.extend(l.open.take().into_iter().flat_map(|b| b.pending));
+            held.extend(l.waiting.drain(..));
+            l.waiting_keys.clear();
+            l.active.clear();
+        }
+        let expired = held
+            .into_iter()
+            .map(|p| p.into_delivery(Err(Failure::Expired { unanswered: false })))
+            .collect();
+        self.deliver(expired);
     }
 }
 
-/// Returns once `expired` turns true; never, when its sender is gone without saying so.
-pub(crate) async fn until_expired(expired: &mut watch::Receiver<bool>) {
-    if expired.wait_for(|&e| e).await.is_err() {
+/// Returns once the expiry generation moves past `seen`; never, when its sender is gone.
+pub(crate) async fn until_expired(expired: &mut watch::Receiver<u64>, seen: u64) {
+    if expired.wait_for(|&g| g > seen).await.is_err() {
         std::future::pending::<()>().await;
     }
 }

@@ -7,13 +7,19 @@ pub(crate) mod config;
 pub(crate) mod delivery;
 mod engine;
 pub(crate) mod handle;
+mod pacer;
+mod partition;
+pub(crate) mod stats;
 
-use tokio::sync::{mpsc, watch};
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, mpsc, watch};
 
 use self::config::ProducerConfig;
 use self::delivery::{Delivery, Summary};
 use self::engine::{Engine, Input};
 use self::handle::ProducerHandle;
+use self::stats::{ProducerStats, StatsCell};
 use crate::client::DisClient;
 use crate::error::Error;
 use crate::record::Record;
@@ -69,11 +75,13 @@ impl Producer {
     ) -> Result<Producer, Error> {
         let stream = validate::stream_name(stream_name)?;
         config.check()?;
+        let stats = Arc::new(StatsCell::new(config.partitions.unwrap_or(1) as usize));
         Ok(Producer {
             engine: Engine {
                 client,
                 stream,
                 config,
+                stats,
             },
         })
     }
@@ -85,10 +93,10 @@ impl Producer {
         I: IntoIterator<Item = Record>,
         F: FnMut(Delivery),
     {
-        let input = futures_util::stream::iter(records.into_iter().map(Input::Record));
-        // No deadline: `_never` lives as long as the run and never fires.
-        let (_never, expired) = watch::channel(false);
-        self.engine.run(input, on_delivery, expired).await
+        let input = futures_util::stream::iter(records.into_iter().map(|r| Input::Record(r, None)));
+        // No close deadline: `_never` lives as long as the run and says nothing.
+        let (_never, close_at) = watch::channel(None);
+        self.engine.run(input, on_delivery, close_at, false).await
     }
 
     /// Starts the producer on its own Tokio task, fed one record at a time through the
@@ -98,15 +106,30 @@ impl Producer {
     where
         F: FnMut(Delivery) + Send + 'static,
     {
-        let window = self.engine.client.limits().max_records_per_request;
-        let (tx, rx) = mpsc::channel::<Input>(window);
-        let (expire, expired) = watch::channel(false);
+        let config = &self.engine.config;
+        let (tx, rx) = mpsc::channel::<Input>(config.buffer_records);
+        let bytes = Arc::new(Semaphore::new(config.buffer_bytes));
+        let (close_tx, close_at) = watch::channel(None);
+        let stats = self.engine.stats.clone();
         let task = tokio::spawn(async move {
             let input = futures_util::stream::unfold(rx, |mut rx| async move {
                 rx.recv().await.map(|i| (i, rx))
             });
-            self.engine.run(input, on_delivery, expired).await
+            self.engine.run(input, on_delivery, close_at, true).await
         });
-        ProducerHandle { tx, task, expire }
+        ProducerHandle {
+            tx,
+            task,
+            close_at: close_tx,
+            bytes,
+            stats,
+        }
+    }
+
+    /// A snapshot of the producer's counters (buffered, in flight, acknowledged, failed by
+    /// code, throttled per partition, send rate), at any time, also while
+    /// [`Producer::send_all`] runs.
+    pub fn stats(&self) -> ProducerStats {
+        self.engine.stats.snapshot()
     }
 }

@@ -1,0 +1,102 @@
+//! The send rate of one partition, adapted from the throttling DIS answers: additive increase,
+//! multiplicative decrease (AIMD). Under sustained overload the producer then holds near the
+//! partition's quota instead of bursting into it and backing off.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// DIS's documented quota of a common stream's partition, the first guess of the rate.
+const START_RATE: f64 = 1000.0;
+/// The rate never falls below this (records/s), so that a partition always makes progress.
+const MIN_RATE: f64 = 10.0;
+/// ... nor rises above this: far beyond any DIS quota.
+const MAX_RATE: f64 = 1_000_000.0;
+/// Growth after an answer without throttling, as a share of the rate: additive in effect, as
+/// answers come at a pace proportional to the rate.
+const INCREASE: f64 = 0.05;
+
+/// One partition's pace: the rate, and when the next records may go.
+#[derive(Debug)]
+pub(crate) struct Pacer {
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    rate: f64,
+    next: Instant,
+}
+
+impl Pacer {
+    pub(crate) fn new() -> Pacer {
+        Pacer {
+            state: Mutex::new(State {
+                rate: START_RATE,
+                next: Instant::now(),
+            }),
+        }
+    }
+
+    /// The current rate, records per second.
+    #[cfg(test)]
+    pub(crate) fn rate(&self) -> f64 {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).rate
+    }
+
+    /// Takes the room for `records` at the current rate; returns how long to wait before
+    /// sending them.
+    pub(crate) fn reserve(&self, records: usize) -> Duration {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let start = s.next.max(now);
+        s.next = start + Duration::from_secs_f64(records as f64 / s.rate);
+        start - now
+    }
+
+    /// What DIS answered to `sent` records: `throttled` of them were refused with `DIS.4303`.
+    /// A clean answer raises the rate; throttling lowers it in proportion to the share refused
+    /// (a rate `r` above a quota `q` sees about `(r - q) / r` refused, and `r * (1 - f / 2)`
+    /// then lands halfway back to `q`).
+    pub(crate) fn feedback(&self, sent: usize, throttled: usize) {
+        if sent == 0 {
+            return;
+        }
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.rate = if throttled == 0 {
+            s.rate * (1.0 + INCREASE)
+        } else {
+            let share = throttled as f64 / sent as f64;
+            s.rate * (1.0 - share / 2.0).min(0.95)
+        }
+        .clamp(MIN_RATE, MAX_RATE);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttling_lowers_the_rate_and_clean_answers_raise_it() {
+        let p = Pacer::new();
+        p.feedback(100, 50);
+        assert!((p.rate() - 750.0).abs() < 1e-6, "{}", p.rate());
+        p.feedback(100, 0);
+        assert!((p.rate() - 787.5).abs() < 1e-6, "{}", p.rate());
+        for _ in 0..1000 {
+            p.feedback(10, 10);
+        }
+        assert_eq!(p.rate(), MIN_RATE);
+    }
+
+    #[test]
+    fn reservations_are_spaced_by_the_rate() {
+        let p = Pacer::new();
+        assert_eq!(p.reserve(500), Duration::ZERO);
+        // 500 records at 1000/s take half a second: the next ones wait for it.
+        let wait = p.reserve(100);
+        assert!((wait.as_secs_f64() - 0.5).abs() < 0.05, "{wait:?}");
+    }
+}

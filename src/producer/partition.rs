@@ -1,0 +1,86 @@
+//! Which partition a record goes to, computed on the client as Huawei's Java producer does, so
+//! that the producer can keep state (a send rate, the order of keys) per partition.
+
+use md5::{Digest, Md5};
+
+use crate::record::Record;
+
+/// Largest hash value DIS accepts (Java `Long.MAX_VALUE`).
+const MAX_HASH: u64 = i64::MAX as u64;
+
+/// The hash of a partition key: MD5 of its UTF-8 bytes, the first 8 bytes read as a big-endian
+/// integer, `& i64::MAX`.
+fn hash_partition_key(key: &str) -> u64 {
+    let digest = Md5::digest(key.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first) & MAX_HASH
+}
+
+/// The partition of a hash: `hash / (i64::MAX / partitions)`, one down for a hash exactly on a
+/// boundary (as the Java producer), clamped to the last partition.
+fn partition_for_hash(hash: u64, partitions: u32) -> u32 {
+    let p = u64::from(partitions.max(1));
+    let avg = MAX_HASH / p;
+    let mut index = hash.min(MAX_HASH) / avg;
+    if index > 0 && hash.is_multiple_of(avg) {
+        index -= 1;
+    }
+    index.min(p - 1) as u32
+}
+
+/// The partition `record` goes to in a stream of `partitions`: its `partition_id`, else its
+/// `explicit_hash_key`, else the hash of its `partition_key`; `None` for a record with none of
+/// them (DIS spreads those itself). Values that do not parse were refused by validation.
+pub(crate) fn partition_of(record: &Record, partitions: u32) -> Option<u32> {
+    if let Some(id) = &record.partition_id {
+        let digits = id.strip_prefix("shardId-").unwrap_or(id);
+        return digits
+            .parse::<u64>()
+            .ok()
+            .map(|i| i.min(u64::from(partitions.max(1) - 1)) as u32);
+    }
+    if let Some(hash) = &record.explicit_hash_key {
+        return hash
+            .parse::<u64>()
+            .ok()
+            .map(|h| partition_for_hash(h, partitions));
+    }
+    record
+        .partition_key
+        .as_deref()
+        .filter(|k| !k.is_empty())
+        .map(|k| partition_for_hash(hash_partition_key(k), partitions))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_java_producer_mapping() {
+        // Boundaries of 4 partitions: partition k owns (k*avg, (k+1)*avg].
+        let avg = MAX_HASH / 4;
+        assert_eq!(partition_for_hash(0, 4), 0);
+        assert_eq!(partition_for_hash(avg, 4), 0);
+        assert_eq!(partition_for_hash(avg + 1, 4), 1);
+        assert_eq!(partition_for_hash(MAX_HASH, 4), 3);
+        assert_eq!(partition_for_hash(MAX_HASH, 1), 0);
+        let r = |f: fn(Record) -> Record| f(Record::new("x"));
+        assert_eq!(partition_of(&r(|r| r.with_partition_id("shardId-0000000002")), 4), Some(2));
+        assert_eq!(partition_of(&r(|r| r.with_partition_id("3")), 4), Some(3));
+        assert_eq!(
+            partition_of(&r(|r| r.with_explicit_hash_key("9223372036854775807")), 4),
+            Some(3)
+        );
+        assert_eq!(partition_of(&Record::new("x"), 4), None);
+        // The same mapping as dis-local's (an independent implementation of the same rule).
+        for key in ["a", "user-1", "key-7", "中文", ""] {
+            let ours = partition_of(&Record::new("x").with_partition_key(key), 7);
+            let theirs = (!key.is_empty()).then(|| {
+                dis_local::partition_for_hash(dis_local::hash_partition_key(key), 7)
+            });
+            assert_eq!(ours, theirs, "{key:?}");
+        }
+    }
+}

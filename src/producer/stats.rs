@@ -1,0 +1,142 @@
+//! A snapshot of a producer for dashboards, readable at any time without stopping it.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::delivery::{Delivery, Failure};
+use crate::error::Error;
+
+/// What a producer holds and has done, at one moment.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ProducerStats {
+    /// Records handed to the producer and not yet taken into a batch.
+    pub buffered: u64,
+    /// Records taken in (in a batch or a request) without an outcome yet.
+    pub in_flight: u64,
+    /// Records acknowledged so far.
+    pub acknowledged: u64,
+    /// Records failed so far, by error code: DIS's code (`DIS.4303`, ...), else the HTTP
+    /// status (`HTTP 413`), else `invalid`, `expired`, `transport` or `unreadable`.
+    pub failed: BTreeMap<String, u64>,
+    /// Answers `DIS.4303` (traffic control) per partition, when the partition count is known
+    /// (else all in entry 0).
+    pub throttled: Vec<u64>,
+    /// Records acknowledged per second over the last second or so.
+    pub send_rate: f64,
+}
+
+/// The live counters behind [`ProducerStats`].
+#[derive(Debug)]
+pub(crate) struct StatsCell {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    stats: ProducerStats,
+    window_start: Instant,
+    window_acked: u64,
+}
+
+/// How often the send rate is recomputed.
+const RATE_WINDOW: Duration = Duration::from_secs(1);
+
+impl StatsCell {
+    pub(crate) fn new(partitions: usize) -> StatsCell {
+        StatsCell {
+            inner: Mutex::new(Inner {
+                stats: ProducerStats {
+                    throttled: vec![0; partitions.max(1)],
+                    ..ProducerStats::default()
+                },
+                window_start: Instant::now(),
+                window_acked: 0,
+            }),
+        }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        f(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The snapshot.
+    pub(crate) fn snapshot(&self) -> ProducerStats {
+        self.with(|i| {
+            let elapsed = i.window_start.elapsed();
+            let mut stats = i.stats.clone();
+            if elapsed >= RATE_WINDOW {
+                // No outcome for a while: the rate has fallen.
+                stats.send_rate = stats.send_rate.min(i.window_acked as f64 / elapsed.as_secs_f64());
+            }
+            stats
+        })
+    }
+
+    /// A record handed to a spawned producer's buffer.
+    pub(crate) fn buffered(&self) {
+        self.with(|i| i.stats.buffered += 1);
+    }
+
+    /// A record taken out of the buffer (`from_buffer`) and, when `valid`, into a batch.
+    pub(crate) fn taken_in(&self, from_buffer: bool, valid: bool) {
+        self.with(|i| {
+            if from_buffer {
+                i.stats.buffered = i.stats.buffered.saturating_sub(1);
+            }
+            if valid {
+                i.stats.in_flight += 1;
+            }
+        });
+    }
+
+    /// `n` answers `DIS.4303` for `partition`.
+    pub(crate) fn throttled(&self, partition: usize, n: u64) {
+        self.with(|i| {
+            let slots = i.stats.throttled.len();
+            i.stats.throttled[partition.min(slots - 1)] += n;
+        });
+    }
+
+    /// Counts the outcomes of `deliveries`.
+    pub(crate) fn delivered(&self, deliveries: &[Delivery]) {
+        self.with(|i| {
+            for d in deliveries {
+                // Invalid records were never taken in.
+                if !matches!(d.result, Err(Failure::Invalid(_))) {
+                    i.stats.in_flight = i.stats.in_flight.saturating_sub(1);
+                }
+                match &d.result {
+                    Ok(_) => {
+                        i.stats.acknowledged += 1;
+                        i.window_acked += 1;
+                    }
+                    Err(f) => *i.stats.failed.entry(failure_key(f)).or_default() += 1,
+                }
+            }
+            let elapsed = i.window_start.elapsed();
+            if elapsed >= RATE_WINDOW {
+                i.stats.send_rate = i.window_acked as f64 / elapsed.as_secs_f64();
+                i.window_start = Instant::now();
+                i.window_acked = 0;
+            }
+        });
+    }
+}
+
+/// The key a failure is counted under.
+fn failure_key(f: &Failure) -> String {
+    match f {
+        Failure::Invalid(_) => "invalid".into(),
+        Failure::Refused { code, .. } => code.clone(),
+        Failure::Expired { .. } => "expired".into(),
+        Failure::Request(e) => match e.as_ref() {
+            Error::Dis { code: Some(c), .. } => c.clone(),
+            Error::Dis { status, .. } => format!("HTTP {status}"),
+            Error::Transport { .. } => "transport".into(),
+            Error::InvalidResponse { .. } => "unreadable".into(),
+            _ => "request".into(),
+        },
+    }
+}
