@@ -10,6 +10,7 @@ use crate::limits::{
     DEFAULT_MAX_BUFFERED_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES,
     DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORDS_PER_REQUEST, DEFAULT_MAX_REQUEST_BYTES,
 };
+use crate::quota::StreamKind;
 use crate::routing::hash_partition_key;
 
 /// The server's notion of "now" (used to check `X-Sdk-Date`).
@@ -64,12 +65,14 @@ pub struct LocalConfig {
     pub(crate) max_connections: usize,
     pub(crate) max_header_bytes: usize,
     pub(crate) max_buffered_body_bytes: usize,
+    pub(crate) quotas: bool,
+    pub(crate) quota_scale: f64,
 }
 
 impl Default for LocalConfig {
     /// Stream `newstream` with 4 partitions, any non-empty token accepted, no AK/SK, the
     /// default limits (request limits and connection limits), payloads retained, no faults, the
-    /// system clock.
+    /// system clock, no write quotas.
     fn default() -> Self {
         LocalConfig {
             streams: vec![StreamConfig::new("newstream", 4)],
@@ -89,6 +92,8 @@ impl Default for LocalConfig {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             max_buffered_body_bytes: DEFAULT_MAX_BUFFERED_BODY_BYTES,
+            quotas: false,
+            quota_scale: 1.0,
         }
     }
 }
@@ -242,6 +247,38 @@ impl LocalConfig {
                 .saturating_add(64 * 1024)
         })
     }
+
+    /// Whether DIS's write quotas are enforced (default false). When on, each partition has a
+    /// bucket of records and a bucket of bytes (decoded data length) at the rates of its
+    /// stream's [`StreamKind`], times [`LocalConfig::with_quota_scale`]; the buckets start full
+    /// and hold one second's worth. A record its partition's buckets cannot take is answered
+    /// `DIS.4303` "Exceeded traffic control limit." (in a 200 answer) and not stored; the
+    /// other records of the request are stored as usual. See
+    /// [`LocalDis::throttled_counts`](crate::LocalDis::throttled_counts) and
+    /// [`Stats::records_throttled`](crate::Stats::records_throttled).
+    ///
+    /// ```
+    /// use dis_local::{LocalConfig, StreamConfig, StreamKind};
+    /// let config = LocalConfig::default()
+    ///     .with_streams([StreamConfig::new("fast", 2).with_kind(StreamKind::Advanced)])
+    ///     .with_quotas(true)
+    ///     .with_quota_scale(0.01); // 20 records/s and 52,428.8 bytes/s per partition
+    /// # let _ = config;
+    /// ```
+    pub fn with_quotas(mut self, on: bool) -> Self {
+        self.quotas = on;
+        self
+    }
+
+    /// Multiplies the quota rates, and so the bucket sizes (default 1.0, DIS's rates): 0.1
+    /// gives a tenth of DIS's rates, so tests reach the limits quickly. A record larger than
+    /// one second of the scaled byte rate is always throttled. With quotas on, must be a
+    /// positive finite number ([`LocalDis::start`](crate::LocalDis::start) fails with
+    /// `InvalidInput` otherwise).
+    pub fn with_quota_scale(mut self, scale: f64) -> Self {
+        self.quota_scale = scale;
+        self
+    }
 }
 
 impl fmt::Debug for LocalConfig {
@@ -271,6 +308,8 @@ impl fmt::Debug for LocalConfig {
             .field("max_connections", &self.max_connections)
             .field("max_header_bytes", &self.max_header_bytes)
             .field("max_buffered_body_bytes", &self.max_buffered_body_bytes)
+            .field("quotas", &self.quotas)
+            .field("quota_scale", &self.quota_scale)
             .finish()
     }
 }
@@ -283,14 +322,19 @@ pub struct StreamConfig {
     pub name: String,
     /// Number of partitions (at least 1).
     pub partitions: u32,
+    /// Common or advanced: sets the write quota of each partition when quotas are on
+    /// ([`LocalConfig::with_quotas`]). [`StreamKind::Common`] unless set with
+    /// [`StreamConfig::with_kind`].
+    pub kind: StreamKind,
 }
 
 impl StreamConfig {
-    /// A stream with `partitions` partitions.
+    /// A common stream with `partitions` partitions.
     pub fn new(name: impl Into<String>, partitions: u32) -> Self {
         StreamConfig {
             name: name.into(),
             partitions,
+            kind: StreamKind::Common,
         }
     }
 
@@ -300,9 +344,16 @@ impl StreamConfig {
     pub fn stream_id(&self) -> String {
         format!("sid-{:016x}", hash_partition_key(&self.name))
     }
+
+    /// Sets the stream's kind, [`StreamConfig::kind`]:
+    /// `StreamConfig::new("fast", 2).with_kind(StreamKind::Advanced)`.
+    pub fn with_kind(mut self, kind: StreamKind) -> Self {
+        self.kind = kind;
+        self
+    }
 }
 
-/// Error of parsing a [`StreamConfig`] from `NAME:PARTITIONS`.
+/// Error of parsing a [`StreamConfig`] from `NAME:PARTITIONS[:KIND]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseStreamConfigError(String);
 
@@ -317,10 +368,20 @@ impl std::error::Error for ParseStreamConfigError {}
 impl std::str::FromStr for StreamConfig {
     type Err = ParseStreamConfigError;
 
-    /// Parses `NAME:PARTITIONS`, e.g. `newstream:4` (the `--stream` flag of `dis-local`).
+    /// Parses `NAME:PARTITIONS[:KIND]`, e.g. `newstream:4` or `fast:2:advanced` (the `--stream`
+    /// flag of `dis-local`); `KIND` is `common` (the default) or `advanced`, in any case.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = |m: &str| ParseStreamConfigError(format!("invalid stream {s:?}: {m}"));
-        let (name, parts) = s
+        // A last part starting with a letter after NAME:PARTITIONS is the kind.
+        let (rest, kind) = match s.rsplit_once(':') {
+            Some((head, last))
+                if head.contains(':') && last.starts_with(|c: char| c.is_ascii_alphabetic()) =>
+            {
+                (head, last.parse().map_err(|e| err(&format!("{e}")))?)
+            }
+            _ => (s, StreamKind::Common),
+        };
+        let (name, parts) = rest
             .rsplit_once(':')
             .ok_or_else(|| err("expected NAME:PARTITIONS"))?;
         if name.is_empty() {
@@ -338,7 +399,7 @@ impl std::str::FromStr for StreamConfig {
         if partitions == 0 {
             return Err(err("PARTITIONS must be at least 1"));
         }
-        Ok(StreamConfig::new(name, partitions))
+        Ok(StreamConfig::new(name, partitions).with_kind(kind))
     }
 }
 

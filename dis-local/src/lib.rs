@@ -24,8 +24,9 @@
 //!   `{"partition_id","sequence_number","data" (Base64),"partition_key"?,"explicit_hash_key"?}`,
 //!   partition 0's records first (in arrival order), then partition 1's, and so on. No auth.
 //!   Empty when payloads are not retained. Unknown stream: 404 `DIS.4301`.
-//! - `GET /local/v1/streams/{stream_name}`: `{"stream_name","stream_id","partitions":[{"partition_id","records"}]}`
-//!   with the number of records stored per partition (counted even when not retained). No auth.
+//! - `GET /local/v1/streams/{stream_name}`: `{"stream_name","stream_id","partitions":[{"partition_id","records","throttled"}]}`
+//!   with the number of records stored per partition (counted even when not retained) and of
+//!   records refused by the write quotas ([`LocalConfig::with_quotas`]). No auth.
 //! - `GET /local/v1/stats`: the [`Stats`] counters as JSON. No auth.
 //! - Any other path: 404 `DIS.4300`; a known path with another method: 405 `DIS.4300` with `Allow`.
 //!
@@ -96,6 +97,18 @@
 //! request line, header or `Content-Length`; 414; 431) carry a DIS body too:
 //! `{"errorCode":"DIS.4200","message":"..."}`, with `Content-Type: application/json`,
 //! `X-Request-Id` and `Connection: close`. [`Stats`] counts every limit that struck.
+//!
+//! # Write quotas
+//! DIS limits writes per partition: a common stream 1 MB/s or 1,000 records/s, an advanced
+//! stream 5 MB/s or 2,000 records/s ([`StreamKind`], set per stream with
+//! [`StreamConfig::with_kind`]; "MB" read as MiB, see [`StreamKind::bytes_per_second`]). With
+//! [`LocalConfig::with_quotas`] (off by default) each partition has a bucket of records and a
+//! bucket of bytes (decoded data length) at those rates times
+//! [`LocalConfig::with_quota_scale`], starting full and holding one second's worth. After
+//! `fail_records` and routing, a record its partition's buckets cannot take is answered
+//! `DIS.4303` "Exceeded traffic control limit." in the 200 answer and not stored; the others
+//! are stored. [`LocalDis::throttled_counts`] and [`Stats::records_throttled`] count them
+//! (injected failures stay in [`Stats::records_failed`]).
 
 #![deny(missing_docs)]
 
@@ -106,6 +119,7 @@ mod conn;
 mod faults;
 mod flags;
 mod limits;
+mod quota;
 mod routing;
 mod send;
 mod server;
@@ -123,6 +137,7 @@ pub use limits::{
     DEFAULT_MAX_BUFFERED_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES,
     DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORDS_PER_REQUEST, DEFAULT_MAX_REQUEST_BYTES,
 };
+pub use quota::{ParseStreamKindError, StreamKind};
 pub use routing::{hash_partition_key, partition_for_hash};
 pub use state::Stats;
 pub use store::StoredRecord;
@@ -153,8 +168,9 @@ impl fmt::Debug for LocalDis {
 impl LocalDis {
     /// Binds `listen` (`127.0.0.1:0` picks a free port) and serves on the current Tokio runtime.
     ///
-    /// Fails with `InvalidInput` for an empty or duplicate stream name or a stream without
-    /// partitions, and with the bind error otherwise.
+    /// Fails with `InvalidInput` for an empty or duplicate stream name, a stream without
+    /// partitions, a zero connection limit or (with quotas on) a quota scale that is not a
+    /// positive finite number, and with the bind error otherwise.
     pub async fn start(config: LocalConfig, listen: SocketAddr) -> std::io::Result<LocalDis> {
         let shared = Arc::new(Shared::new(config)?);
         let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -214,5 +230,12 @@ impl LocalDis {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+    }
+
+    /// Records throttled by the write quotas per partition of `stream` (all zeros when quotas
+    /// are off; injected `fail_records` failures are not counted here); `None` for an unknown
+    /// stream.
+    pub fn throttled_counts(&self, stream: &str) -> Option<Vec<u64>> {
+        self.shared.quotas.throttled(stream)
     }
 }

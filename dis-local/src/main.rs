@@ -12,6 +12,10 @@
 //! Time, connections and buffered bytes are bounded (`--header-timeout-ms`, `--body-timeout-ms`,
 //! `--idle-timeout-ms`, `--max-connections`, `--max-header-bytes`,
 //! `--max-buffered-body-bytes`); see the README for what happens past each.
+//!
+//! With `--quotas`, DIS's write quotas per partition are enforced (`--stream NAME:N:advanced`
+//! for an advanced stream's rates, `--quota-scale` to scale them); throttled records are
+//! counted in `records_throttled` of `/local/v1/stats`.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -32,8 +36,9 @@ struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
-    /// A stream as NAME:PARTITIONS; repeat for more streams [default: newstream:4].
-    #[arg(long = "stream", value_name = "NAME:PARTITIONS")]
+    /// A stream as NAME:PARTITIONS[:common|advanced] (common by default); repeat for more
+    /// streams [default: newstream:4].
+    #[arg(long = "stream", value_name = "NAME:PARTITIONS[:KIND]")]
     streams: Vec<StreamConfig>,
     /// The only accepted X-Auth-Token (default: any non-empty token).
     #[arg(long)]
@@ -83,6 +88,14 @@ struct Args {
     /// Fault injection.
     #[command(flatten)]
     faults: FaultFlags,
+    /// Enforce DIS's write quotas per partition (common: 1 MiB/s or 1,000 records/s; advanced:
+    /// 5 MiB/s or 2,000 records/s; bursts of one second): records past them are answered
+    /// DIS.4303 and not stored.
+    #[arg(long)]
+    quotas: bool,
+    /// Multiply the quota rates by this positive factor (0.1: a tenth of DIS's rates).
+    #[arg(long, default_value_t = 1.0, value_parser = positive_f64)]
+    quota_scale: f64,
 }
 
 #[tokio::main]
@@ -100,7 +113,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_max_connections(args.max_connections)
         .with_max_header_bytes(args.max_header_bytes)
         .with_max_buffered_body_bytes(args.max_buffered_body_bytes)
-        .with_faults(args.faults.faults());
+        .with_faults(args.faults.faults())
+        .with_quotas(args.quotas)
+        .with_quota_scale(args.quota_scale);
     // No --stream: LocalConfig's default stream, spelled out to be listed below.
     let streams = if args.streams.is_empty() {
         vec![StreamConfig::new("newstream", 4)]
@@ -109,7 +124,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let described: Vec<String> = streams
         .iter()
-        .map(|s| format!("{}:{} (id {})", s.name, s.partitions, s.stream_id()))
+        .map(|s| {
+            let id = s.stream_id();
+            format!("{}:{}:{} (id {id})", s.name, s.partitions, s.kind)
+        })
         .collect();
     config = config.with_streams(streams);
     if let Some(token) = args.token {
@@ -140,6 +158,14 @@ fn nonzero_u64(s: &str) -> Result<u64, String> {
     match s.parse::<u64>() {
         Ok(0) => Err("must be at least 1".to_owned()),
         Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn positive_f64(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        Ok(x) => Err(format!("{x} is not a positive finite number")),
         Err(e) => Err(e.to_string()),
     }
 }

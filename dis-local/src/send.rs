@@ -551,9 +551,12 @@ fn store(
     let retain = shared.retain;
     let mut results: Vec<(u32, u64)> = Vec::with_capacity(prepared.len());
     let mut failed = 0u64;
+    let mut throttled = 0u64;
     {
         let mut guard = stream.lock();
         let state = &mut *guard;
+        // Write quotas (`None` when off): checked once routing chose the partition.
+        let mut quota = shared.quotas.begin(&stream.name);
         let partitions = u64::from(stream.partitions);
         for (i, prep) in prepared.iter().enumerate() {
             if failures.is_some_and(|f| f[i]) {
@@ -566,6 +569,13 @@ fn store(
                 state.spread = state.spread.wrapping_add(1);
                 index
             });
+            if let Some(q) = quota.as_mut()
+                && !q.admit(index, prep.data_len)
+            {
+                throttled += 1;
+                results.push((FAILED, 0));
+                continue;
+            }
             let part = &mut state.partitions[index as usize];
             let seq = part.next_seq;
             part.next_seq += 1;
@@ -580,13 +590,14 @@ fn store(
             results.push((index, seq));
         }
     }
-    let stored = prepared.len() as u64 - failed;
+    let stored = prepared.len() as u64 - failed - throttled;
     Counters::add(&shared.stats.records_stored, stored);
     Counters::add(&shared.stats.records_failed, failed);
+    Counters::add(&shared.stats.records_throttled, throttled);
 
     let mut out = Vec::with_capacity(48 + results.len() * 64);
     out.extend_from_slice(b"{\"failed_record_count\":");
-    push_u64(&mut out, failed);
+    push_u64(&mut out, failed + throttled);
     out.extend_from_slice(b",\"records\":[");
     for (i, &(index, seq)) in results.iter().enumerate() {
         if i > 0 {

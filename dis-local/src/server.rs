@@ -113,6 +113,7 @@ fn local_path(shared: &Shared, method: &Method, rest: &str) -> Resp {
     struct Part {
         partition_id: String,
         records: u64,
+        throttled: u64,
     }
     #[derive(Serialize)]
     struct Body<'a> {
@@ -120,6 +121,7 @@ fn local_path(shared: &Shared, method: &Method, rest: &str) -> Resp {
         stream_id: String,
         partitions: Vec<Part>,
     }
+    let throttled = shared.quotas.throttled(name).unwrap_or_default();
     let body = Body {
         stream_name: &stream.name,
         stream_id: StreamConfig::new(stream.name.clone(), stream.partitions).stream_id(),
@@ -130,6 +132,7 @@ fn local_path(shared: &Shared, method: &Method, rest: &str) -> Resp {
             .map(|(i, records)| Part {
                 partition_id: shard_id(i as u32),
                 records,
+                throttled: throttled.get(i).copied().unwrap_or(0),
             })
             .collect(),
     };
@@ -156,6 +159,7 @@ struct StatsBody {
     body_timeouts: u64,
     busy_requests: u64,
     malformed_requests: u64,
+    records_throttled: u64,
 }
 
 impl From<Stats> for StatsBody {
@@ -176,6 +180,7 @@ impl From<Stats> for StatsBody {
             body_timeouts: s.body_timeouts,
             busy_requests: s.busy_requests,
             malformed_requests: s.malformed_requests,
+            records_throttled: s.records_throttled,
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::auth::AuthConfig;
 use crate::config::LocalConfig;
 use crate::conn::{ConnLimits, Registry};
 use crate::faults::FaultState;
+use crate::quota::Quotas;
 use crate::store::Store;
 
 /// Counters of a [`LocalDis`](crate::LocalDis) since start.
@@ -51,6 +52,10 @@ pub struct Stats {
     /// line or header, a bad `Content-Length`, a head over the size limit), answered 400, 414 or
     /// 431 with a DIS body. Not counted in `requests`.
     pub malformed_requests: u64,
+    /// Records answered `DIS.4303` because their partition's write quota was used up (only
+    /// with [`LocalConfig::with_quotas`](crate::LocalConfig::with_quotas); not counted in
+    /// `records_failed`, which counts injected failures).
+    pub records_throttled: u64,
 }
 
 /// Limits checked on every SendRecords request.
@@ -78,6 +83,7 @@ pub(crate) struct Counters {
     pub(crate) body_timeouts: AtomicU64,
     pub(crate) busy_requests: AtomicU64,
     pub(crate) malformed_requests: AtomicU64,
+    pub(crate) records_throttled: AtomicU64,
 }
 
 impl Counters {
@@ -107,6 +113,7 @@ impl Counters {
             body_timeouts: g(&self.body_timeouts),
             busy_requests: g(&self.busy_requests),
             malformed_requests: g(&self.malformed_requests),
+            records_throttled: g(&self.records_throttled),
         }
     }
 }
@@ -123,10 +130,12 @@ pub(crate) struct Shared {
     pub(crate) conns: Registry,
     pub(crate) body_budget: BodyBudget,
     request_ids: AtomicU64,
+    pub(crate) quotas: Quotas,
 }
 
 impl Shared {
-    /// Fails with `InvalidInput` for an invalid stream list or a zero connection limit.
+    /// Fails with `InvalidInput` for an invalid stream list, a zero connection limit or an
+    /// invalid quota scale.
     pub(crate) fn new(config: LocalConfig) -> std::io::Result<Shared> {
         let body_cap = config.body_cap();
         for (name, zero) in [
@@ -147,6 +156,7 @@ impl Shared {
                 ));
             }
         }
+        let quotas = Quotas::new(&config)?;
         Ok(Shared {
             store: Store::new(&config.streams)?,
             faults: FaultState::new(config.faults),
@@ -174,6 +184,7 @@ impl Shared {
             conns: Registry::default(),
             body_budget: BodyBudget::new(config.max_buffered_body_bytes),
             request_ids: AtomicU64::new(1),
+            quotas,
         })
     }
 
