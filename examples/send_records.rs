@@ -60,6 +60,26 @@ struct Args {
     /// Send again requests whose answer was lost (may duplicate records).
     #[arg(long)]
     retry_ambiguous: bool,
+    /// The stream's partition count: the producer routes records to partitions itself and
+    /// adapts its send rate per partition to DIS's throttling. (The embedded endpoint gets this
+    /// many partitions; default 4.)
+    #[arg(long)]
+    partitions: Option<u32>,
+    /// Do not adapt the send rate to throttling (today's behaviour: back off and retry).
+    #[arg(long)]
+    no_adapt: bool,
+    /// Generated record i gets the partition key `key-{i % N}`.
+    #[arg(long)]
+    keys: Option<u64>,
+    /// Ordered mode: per partition key, acknowledged records appear in the stream in input order.
+    #[arg(long)]
+    ordered: bool,
+    /// Seconds a record may take before it is handed back as expired.
+    #[arg(long, default_value_t = 120)]
+    deadline_s: u64,
+    /// The embedded endpoint enforces DIS's per-partition quotas (common stream).
+    #[arg(long)]
+    quotas: bool,
     /// Request bodies: json (as the DIS document describes) or protobuf (as Huawei's SDKs can
     /// send them: raw bytes, no Base64).
     #[arg(long, value_enum, default_value = "json")]
@@ -145,7 +165,11 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         ),
         None => {
             let mut config = LocalConfig::default()
-                .with_streams([StreamConfig::new(args.stream.clone(), 4)])
+                .with_streams([StreamConfig::new(
+                    args.stream.clone(),
+                    args.partitions.unwrap_or(4),
+                )])
+                .with_quotas(args.quotas)
                 .with_retain(false)
                 .with_max_request_bytes(max_request_bytes)
                 .with_max_records_per_request(args.batch)
@@ -179,13 +203,19 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         .credentials(credentials)
         .limits(limits)
         .build()?;
-    let config = ProducerConfig::default()
+    let mut config = ProducerConfig::default()
+        .with_adaptive(!args.no_adapt)
+        .with_order_by_key(args.ordered)
+        .with_deadline(Duration::from_secs(args.deadline_s.max(1)))
         .with_body_format(match args.body {
             Body::Json => BodyFormat::Json,
             Body::Protobuf => BodyFormat::Protobuf,
         })
         .with_max_in_flight(args.concurrency.max(1))
         .with_retry(RetryPolicy::default().with_retry_ambiguous(args.retry_ambiguous));
+    if let Some(p) = args.partitions {
+        config = config.with_partitions(p);
+    }
     let producer = Producer::new(client, &args.stream, config)?;
     let key = args.partition_key.clone();
     let with_key = move |r: Record| match &key {
@@ -214,7 +244,14 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let summary = if let Some(n) = args.generate {
         let size = args.size;
         bytes = n * size as u64;
-        let records = (0..n).map(|i| with_key(Record::new(generated(i, size))));
+        let keys = args.keys;
+        let records = (0..n).map(|i| {
+            let record = with_key(Record::new(generated(i, size)));
+            match keys {
+                Some(k) => record.with_partition_key(format!("key-{}", i % k.max(1))),
+                None => record,
+            }
+        });
         producer.send_all(records, print).await
     } else {
         let stdin = std::io::stdin();
@@ -244,11 +281,13 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     );
     if args.json {
         println!(
-            "{{\"sent\":{},\"acknowledged\":{},\"failed\":{},\"retries\":{},\"seconds\":{:.6},\"records_per_s\":{:.1},\"mb_per_s\":{:.3}}}",
+            "{{\"sent\":{},\"acknowledged\":{},\"failed\":{},\"retries\":{},\"throttled\":{},\"requests\":{},\"seconds\":{:.6},\"records_per_s\":{:.1},\"mb_per_s\":{:.3}}}",
             summary.sent,
             summary.acknowledged,
             summary.failed,
             summary.retries,
+            summary.throttled,
+            summary.requests,
             seconds,
             summary.sent as f64 / seconds,
             bytes as f64 / 1e6 / seconds

@@ -38,6 +38,15 @@ pub(crate) struct Send {
     pub(crate) stats: Arc<StatsCell>,
 }
 
+/// What one batch came to: its lane, its outcomes, the requests it took, and the record
+/// answers `DIS.4303` among them.
+pub(crate) struct Flown {
+    pub(crate) lane: usize,
+    pub(crate) deliveries: Vec<Delivery>,
+    pub(crate) requests: u64,
+    pub(crate) throttled: u64,
+}
+
 /// A record's fate after one answer: done, or sent again.
 enum Verdict {
     Done(Result<Ack, Failure>),
@@ -49,21 +58,22 @@ impl Send {
     /// outcomes, and the number of requests made. When the engine bumps `expired` (a flush or
     /// close deadline passed), it stops: the records still pending end as
     /// [`Failure::Expired`].
-    pub(crate) async fn deliver(
-        self,
-        batch: Batch,
-        expired: watch::Receiver<u64>,
-    ) -> (usize, Vec<Delivery>, u64) {
+    pub(crate) async fn deliver(self, batch: Batch, expired: watch::Receiver<u64>) -> Flown {
         let lane = batch.lane;
-        let (out, requests) = self.attempts(batch, expired).await;
-        (lane, out, requests)
+        let (deliveries, requests, throttled) = self.attempts(batch, expired).await;
+        Flown {
+            lane,
+            deliveries,
+            requests,
+            throttled,
+        }
     }
 
     async fn attempts(
         &self,
         batch: Batch,
         mut expired: watch::Receiver<u64>,
-    ) -> (Vec<Delivery>, u64) {
+    ) -> (Vec<Delivery>, u64, u64) {
         let Send {
             client,
             stream,
@@ -82,6 +92,7 @@ impl Send {
         let mut out = Vec::with_capacity(pending.len());
         let mut rng = SmallRng::from_os_rng();
         let mut requests = 0u64;
+        let mut throttled_total = 0u64;
         // Tries without progress, for the backoff; reset whenever a record gets stored.
         let mut streak = 0u32;
         // Halves of a batch refused as too large (413), waiting for their turn.
@@ -233,6 +244,7 @@ impl Send {
             };
             if throttled > 0 {
                 stats.throttled(lane, throttled as u64);
+                throttled_total += throttled as u64;
             }
             if let Some(pacer) = pacer {
                 pacer.feedback(pending.len(), throttled);
@@ -274,6 +286,6 @@ impl Send {
         let expired = Failure::Expired { unanswered: false };
         let left = pending.into_iter().chain(parked.into_iter().flatten());
         out.extend(left.map(|p| p.into_delivery(Err(expired.clone()))));
-        (out, requests)
+        (out, requests, throttled_total)
     }
 }

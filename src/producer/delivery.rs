@@ -94,6 +94,8 @@ pub struct Summary {
     pub ambiguous: u64,
     /// Requests made.
     pub requests: u64,
+    /// Record answers `DIS.4303` (traffic control): each throttled try of a record counts.
+    pub throttled: u64,
 }
 
 impl Summary {

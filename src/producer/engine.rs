@@ -52,7 +52,7 @@ struct Lane {
 }
 
 /// Requests in flight, each answering with its lane, its outcomes and how many tries it made.
-type Flights = JoinSet<(usize, Vec<Delivery>, u64)>;
+type Flights = JoinSet<attempts::Flown>;
 
 /// Most records waiting for their key, per lane, before input stops being read.
 const MAX_WAITING: usize = 10_000;
@@ -155,9 +155,10 @@ impl Engine {
             let draining = !input_open || !flush_waiters.is_empty();
             let now = Instant::now();
             for lane in 0..run.lanes.len() {
-                let ready = run.lanes[lane].open.as_ref().is_some_and(|b| {
-                    draining || now.duration_since(b.since) >= self.config.linger
-                });
+                let ready = run.lanes[lane]
+                    .open
+                    .as_ref()
+                    .is_some_and(|b| draining || now.duration_since(b.since) >= self.config.linger);
                 if ready && run.has_room(lane) {
                     run.dispatch(lane);
                 }
@@ -227,9 +228,11 @@ impl Engine {
                     }
                 },
                 Some(done) = run.flights.join_next(), if !run.flights.is_empty() => {
-                    let (lane, deliveries, requests) = done.expect("a request task panicked");
+                    let attempts::Flown { lane, deliveries, requests, throttled } =
+                        done.expect("a request task panicked");
                     run.lanes[lane].in_flight -= 1;
                     run.summary.requests += requests;
+                    run.summary.throttled += throttled;
                     let keys: Vec<String> = if self.config.order_by_key {
                         deliveries.iter().filter_map(|d| order_key(&d.record).map(str::to_owned)).collect()
                     } else {
@@ -368,7 +371,9 @@ impl<F: FnMut(Delivery)> Run<'_, F> {
         {
             self.lanes[lane].active.insert(key.to_owned());
         }
-        let batch = self.lanes[lane].open.get_or_insert_with(|| Batch::new(lane));
+        let batch = self.lanes[lane]
+            .open
+            .get_or_insert_with(|| Batch::new(lane));
         batch.push(pending);
         // A full batch goes now when the window allows.
         if batch.pending.len() >= limits.max_records_per_request && self.has_room(lane) {

@@ -67,7 +67,10 @@ mod tests {
         assert_eq!(partition_for_hash(MAX_HASH, 4), 3);
         assert_eq!(partition_for_hash(MAX_HASH, 1), 0);
         let r = |f: fn(Record) -> Record| f(Record::new("x"));
-        assert_eq!(partition_of(&r(|r| r.with_partition_id("shardId-0000000002")), 4), Some(2));
+        assert_eq!(
+            partition_of(&r(|r| r.with_partition_id("shardId-0000000002")), 4),
+            Some(2)
+        );
         assert_eq!(partition_of(&r(|r| r.with_partition_id("3")), 4), Some(3));
         assert_eq!(
             partition_of(&r(|r| r.with_explicit_hash_key("9223372036854775807")), 4),
@@ -77,9 +80,8 @@ mod tests {
         // The same mapping as dis-local's (an independent implementation of the same rule).
         for key in ["a", "user-1", "key-7", "中文", ""] {
             let ours = partition_of(&Record::new("x").with_partition_key(key), 7);
-            let theirs = (!key.is_empty()).then(|| {
-                dis_local::partition_for_hash(dis_local::hash_partition_key(key), 7)
-            });
+            let theirs = (!key.is_empty())
+                .then(|| dis_local::partition_for_hash(dis_local::hash_partition_key(key), 7));
             assert_eq!(ours, theirs, "{key:?}");
         }
     }

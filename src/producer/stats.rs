@@ -68,7 +68,9 @@ impl StatsCell {
             let mut stats = i.stats.clone();
             if elapsed >= RATE_WINDOW {
                 // No outcome for a while: the rate has fallen.
-                stats.send_rate = stats.send_rate.min(i.window_acked as f64 / elapsed.as_secs_f64());
+                stats.send_rate = stats
+                    .send_rate
+                    .min(i.window_acked as f64 / elapsed.as_secs_f64());
             }
             stats
         })
