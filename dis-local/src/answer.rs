@@ -33,6 +33,18 @@ pub(crate) fn json(status: StatusCode, body: impl Into<Bytes>) -> Resp {
     resp
 }
 
+/// A protobuf answer (`Content-Type: application/x-protobuf`), only ever a 200 to a protobuf
+/// SendRecords request: error answers stay JSON.
+pub(crate) fn protobuf(status: StatusCode, body: impl Into<Bytes>) -> Resp {
+    let mut resp = Response::new(Full::new(body.into()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-protobuf"),
+    );
+    resp
+}
+
 /// A DIS error body: `{"errorCode": code, "message": message}`.
 pub(crate) fn dis_error_body(code: &str, message: &str) -> Vec<u8> {
     #[derive(Serialize)]

@@ -1,5 +1,9 @@
-//! Authentication: `X-Auth-Token`, and `SDK-HMAC-SHA256` signatures when an AK/SK pair is
-//! configured. Never puts a credential into an answer or a log line.
+//! Authentication: `X-Auth-Token`, and AK/SK signatures when an AK/SK pair is configured: the
+//! v3 SDKs' `SDK-HMAC-SHA256 Access=...` (verified with `dis_records::sign`), and the
+//! hand-written Python SDK's `SDK-HMAC-SHA256 Credential=...` and `V11-HMAC-SHA256
+//! Credential=...` (verified with [`crate::legacy_sign`]). With `accept_any_signature`, any
+//! well-formed signature header passes unverified. Never puts a credential into an answer or a
+//! log line.
 
 use hyper::http::request::Parts;
 
@@ -10,6 +14,7 @@ pub(crate) struct AuthConfig {
     pub(crate) token: Option<String>,
     pub(crate) aksk: Option<(String, String)>,
     pub(crate) accept_token: bool,
+    pub(crate) accept_any_signature: bool,
     pub(crate) clock: Clock,
 }
 
@@ -43,8 +48,8 @@ pub(crate) fn check(cfg: &AuthConfig, parts: &Parts, body: &[u8]) -> Result<(), 
     if token_ok {
         return Ok(());
     }
-    if let Some((ak, sk)) = &cfg.aksk {
-        return signature::check(cfg, parts, body, ak, sk);
+    if cfg.accept_any_signature || cfg.aksk.is_some() {
+        return signature::check(cfg, parts, body);
     }
     Err(Denied::Gateway(match (token.is_some(), cfg.accept_token) {
         (_, false) => "Incorrect IAM authentication information: token authentication is disabled",
@@ -63,6 +68,7 @@ mod signature {
     };
 
     use super::{AuthConfig, Denied, Parts};
+    use crate::legacy_sign::{self, CredentialAuthorization};
 
     /// The signed date header (Huawei's `X-Sdk-Date`), as hyper spells header names.
     const SDK_DATE: &str = "x-sdk-date";
@@ -74,15 +80,41 @@ mod signature {
         Err(Denied::Signature(code, message))
     }
 
-    /// Verifies an `SDK-HMAC-SHA256` signature over method, path, query, the signed headers
-    /// and the body, the access key, and the `X-Sdk-Date` window.
-    pub(super) fn check(
-        cfg: &AuthConfig,
-        parts: &Parts,
-        body: &[u8],
-        ak: &str,
-        sk: &str,
-    ) -> Result<(), Denied> {
+    /// A signature header of one of the schemes verified here.
+    enum Scheme {
+        /// The v3 SDKs' `SDK-HMAC-SHA256 Access=...`.
+        V3(ParsedAuthorization),
+        /// The hand-written SDK's `SDK-HMAC-SHA256 Credential=...` or `V11-HMAC-SHA256
+        /// Credential=...`.
+        Credential(CredentialAuthorization),
+    }
+
+    impl Scheme {
+        fn parse(value: &str) -> Option<Scheme> {
+            parse_authorization(value)
+                .map(Scheme::V3)
+                .or_else(|| legacy_sign::parse(value).map(Scheme::Credential))
+        }
+
+        fn access(&self) -> &str {
+            match self {
+                Scheme::V3(p) => &p.access,
+                Scheme::Credential(c) => &c.access,
+            }
+        }
+
+        fn signed_headers(&self) -> &[String] {
+            match self {
+                Scheme::V3(p) => &p.signed_headers,
+                Scheme::Credential(c) => &c.signed_headers,
+            }
+        }
+    }
+
+    /// Checks the signature header: only its form with `accept_any_signature`; else the scheme,
+    /// the access key, the `X-Sdk-Date` window, and the signature over method, path, query, the
+    /// signed headers and the body.
+    pub(super) fn check(cfg: &AuthConfig, parts: &Parts, body: &[u8]) -> Result<(), Denied> {
         let Some(value) = parts
             .headers
             .get("authorization")
@@ -90,11 +122,21 @@ mod signature {
         else {
             return deny("DIS.4101", "Authorization header cannot be empty.");
         };
-        let parsed: Option<ParsedAuthorization> = value.to_str().ok().and_then(parse_authorization);
-        let Some(parsed) = parsed else {
+        let value = value.to_str().ok();
+        if cfg.accept_any_signature {
+            return if value.is_some_and(legacy_sign::well_formed) {
+                Ok(())
+            } else {
+                deny("DIS.4102", "Incorrectly parsed authorization header.")
+            };
+        }
+        let Some((ak, sk)) = &cfg.aksk else {
+            return deny("DIS.4107", "Invalid AccessKey header.");
+        };
+        let Some(scheme) = value.and_then(Scheme::parse) else {
             return deny("DIS.4102", "Incorrectly parsed authorization header.");
         };
-        if parsed.access != ak {
+        if scheme.access() != ak {
             return deny("DIS.4107", "Invalid AccessKey header.");
         }
         let Some(date) = parts.headers.get(SDK_DATE) else {
@@ -112,8 +154,8 @@ mod signature {
             );
         }
         let signs = |name: &str| {
-            parsed
-                .signed_headers
+            scheme
+                .signed_headers()
                 .iter()
                 .any(|h| h.eq_ignore_ascii_case(name))
         };
@@ -123,23 +165,29 @@ mod signature {
                 "Empty Signature header: SignedHeaders must include host and x-sdk-date.",
             );
         }
-        let request = SignableRequest {
-            method: parts.method.as_str(),
-            path: parts.uri.path(),
-            query: parts.uri.query().unwrap_or(""),
-            headers: parts
-                .headers
-                .iter()
-                .map(|(name, value)| {
-                    (
-                        name.as_str().to_owned(),
-                        String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                    )
-                })
-                .collect(),
-            body,
+        let verified = match &scheme {
+            Scheme::V3(parsed) => {
+                let request = SignableRequest {
+                    method: parts.method.as_str(),
+                    path: parts.uri.path(),
+                    query: parts.uri.query().unwrap_or(""),
+                    headers: parts
+                        .headers
+                        .iter()
+                        .map(|(name, value)| {
+                            (
+                                name.as_str().to_owned(),
+                                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                            )
+                        })
+                        .collect(),
+                    body,
+                };
+                verify(&request, parsed, sk)
+            }
+            Scheme::Credential(auth) => legacy_sign::verify(parts, body, auth, sk),
         };
-        if verify(&request, &parsed, sk) {
+        if verified {
             Ok(())
         } else {
             deny("DIS.4100", "Authorization error.")

@@ -52,6 +52,7 @@ pub struct LocalConfig {
     pub(crate) token: Option<String>,
     pub(crate) aksk: Option<(String, String)>,
     pub(crate) accept_token: bool,
+    pub(crate) accept_any_signature: bool,
     pub(crate) max_record_bytes: usize,
     pub(crate) max_request_bytes: usize,
     pub(crate) max_records_per_request: usize,
@@ -79,6 +80,7 @@ impl Default for LocalConfig {
             token: None,
             aksk: None,
             accept_token: true,
+            accept_any_signature: false,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             max_records_per_request: DEFAULT_MAX_RECORDS_PER_REQUEST,
@@ -112,8 +114,10 @@ impl LocalConfig {
         self
     }
 
-    /// An accepted access key / secret key pair for `SDK-HMAC-SHA256` signed requests
-    /// (default: none, so an unauthenticated request gets the gateway's 401).
+    /// An accepted access key / secret key pair for signed requests (default: none, so an
+    /// unauthenticated request gets the gateway's 401). Three signature schemes are verified:
+    /// the v3 SDKs' `SDK-HMAC-SHA256 Access=...`, and the hand-written Python SDK's
+    /// `SDK-HMAC-SHA256 Credential=...` and `V11-HMAC-SHA256 Credential=...` (derived key).
     pub fn with_aksk(mut self, ak: impl Into<String>, sk: impl Into<String>) -> Self {
         self.aksk = Some((ak.into(), sk.into()));
         self
@@ -123,6 +127,18 @@ impl LocalConfig {
     /// and an AK/SK pair, only signed requests pass.
     pub fn with_accept_token(mut self, accept: bool) -> Self {
         self.accept_token = accept;
+        self
+    }
+
+    /// Accept any well-formed signature header without verifying it (default false): an
+    /// `Authorization` of the form `ALGORITHM Key=Value, ...` with `SignedHeaders`, `Signature`
+    /// and an `Access` or a `Credential` passes, whatever its algorithm, access key, date and
+    /// signature; no `X-Sdk-Date` is needed. For clients that sign with a scheme dis-local does
+    /// not verify. No `Authorization`: 441 `DIS.4101`; not of that form: 441 `DIS.4102`.
+    /// Tokens are still accepted (see [`LocalConfig::with_accept_token`]); an AK/SK pair, when
+    /// also set, is not checked.
+    pub fn with_accept_any_signature(mut self, accept: bool) -> Self {
+        self.accept_any_signature = accept;
         self
     }
 
@@ -295,6 +311,7 @@ impl fmt::Debug for LocalConfig {
                     .map(|(ak, _)| (ak.as_str(), "<redacted>")),
             )
             .field("accept_token", &self.accept_token)
+            .field("accept_any_signature", &self.accept_any_signature)
             .field("max_record_bytes", &self.max_record_bytes)
             .field("max_request_bytes", &self.max_request_bytes)
             .field("max_records_per_request", &self.max_records_per_request)

@@ -4,7 +4,8 @@
 //! `dis-local` binary serves it from the command line (see the README).
 //!
 //! It is an independent oracle: its limits come from the DIS document (not from a client's
-//! constants), and it only borrows `dis_records::sign` to verify `SDK-HMAC-SHA256` signatures.
+//! constants), its protobuf messages are its own, and it only borrows `dis_records::sign` to
+//! verify the v3 SDKs' `SDK-HMAC-SHA256 Access=...` signatures.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -19,7 +20,13 @@
 //! ```
 //!
 //! # HTTP paths
-//! - `POST /v2/{project_id}/records`: SendRecords. Any non-empty project id is accepted.
+//! - `POST /v2/{project_id}/records` (or `records/`, as Huawei's hand-written SDKs post):
+//!   SendRecords. Any non-empty project id is accepted. The body is JSON
+//!   (`Content-Type: application/json`, `data` in Base64) or protobuf
+//!   (`application/x-protobuf`, `data` raw, as Huawei's hand-written SDKs send it: a
+//!   `PutRecordsRequest` of their `record.proto`, every field read as optional); a protobuf
+//!   request is answered with a protobuf `PutRecordsResult` (`failedRecordCount` always
+//!   written), error answers are JSON either way.
 //! - `GET /local/v1/streams/{stream_name}/records`: what a stream stored, as a JSON array of
 //!   `{"partition_id","sequence_number","data" (Base64),"partition_key"?,"explicit_hash_key"?}`,
 //!   partition 0's records first (in arrival order), then partition 1's, and so on. No auth.
@@ -35,29 +42,33 @@
 //!   [`LocalConfig::with_token`] when that is set) is accepted unless
 //!   [`LocalConfig::with_accept_token`] switched tokens off.
 //! - With [`LocalConfig::with_aksk`], a request without an acceptable token must carry an
-//!   `Authorization: SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...` header
-//!   (Huawei's v3 SDK signature over method, path, query, the signed headers and the body) and an
+//!   `Authorization` header with a signature over method, path, query, the signed headers and
+//!   the body, in one of three schemes: Huawei's v3 SDKs' `SDK-HMAC-SHA256 Access=...`, or
+//!   its hand-written Python SDK's `SDK-HMAC-SHA256 Credential=AK/date/region/service/sdk_request`
+//!   and `V11-HMAC-SHA256 Credential=...` (a key derived from the AK/SK pair); and an
 //!   `X-Sdk-Date` within 15 minutes of the server clock ([`LocalConfig::with_clock`]). Failures
 //!   answer HTTP 441 with a DIS body, checked in this order: `DIS.4101` no `Authorization`
-//!   header, `DIS.4102` header not parseable as `SDK-HMAC-SHA256`, `DIS.4107` unknown AK,
+//!   header, `DIS.4102` header not parseable in any of the schemes, `DIS.4107` unknown AK,
 //!   `DIS.4103` no `X-Sdk-Date`, `DIS.4104` unparseable `X-Sdk-Date`, `DIS.4105` `X-Sdk-Date`
 //!   more than 15 minutes off, `DIS.4110` `host` or `x-sdk-date` missing from `SignedHeaders`,
 //!   `DIS.4100` wrong signature (or a signed header missing from the request).
+//! - With [`LocalConfig::with_accept_any_signature`], any well-formed `Authorization` passes
+//!   unverified (`DIS.4101` without one, `DIS.4102` when not well-formed).
 //! - Otherwise (no AK/SK configured): 401 with the API gateway's body
 //!   `{"error_code":"APIGW.0301","error_msg":"..."}`.
 //!
 //! # Errors (decided before anything is stored; a request is all or nothing)
 //! DIS body `{"errorCode":"DIS.xxxx","message":"..."}`, `Content-Type: application/json`, and an
-//! `X-Request-Id` header on every answer.
+//! `X-Request-Id` header on every answer (protobuf requests too).
 //!
 //! | Condition | Status | Code |
 //! |---|---|---|
-//! | `Content-Type` not `application/json` (parameters such as `;charset=UTF-8` are fine) | 400 | `DIS.4200` |
-//! | body not JSON, missing/mistyped fields, `stream_name` empty or over 60 characters | 400 | `DIS.4200` |
+//! | `Content-Type` neither `application/json` nor `application/x-protobuf` (parameters such as `;charset=UTF-8` are fine) | 400 | `DIS.4200` |
+//! | body not JSON (or not a protobuf `PutRecordsRequest`), missing/mistyped fields, `stream_name` absent, empty or over 60 characters | 400 | `DIS.4200` |
 //! | stream unknown by `stream_name` and by `stream_id` | 400 | `DIS.4301` |
 //! | `records` empty | 400 | `DIS.4202` |
 //! | more records than [`LocalConfig::with_max_records_per_request`] | 400 | `DIS.4200` |
-//! | `data` not Base64 (standard alphabet, padded) | 400 | `DIS.4200` |
+//! | `data` not Base64 (standard alphabet, padded; JSON only) | 400 | `DIS.4200` |
 //! | one record over [`LocalConfig::with_max_record_bytes`] after decoding | 400 | `DIS.4200` |
 //! | `partition_id` not `shardId-` + 10 digits nor 1-10 digits | 400 | `DIS.4201` |
 //! | `partition_id` index >= partition count | 400 | `DIS.4302` |
@@ -118,7 +129,9 @@ mod config;
 mod conn;
 mod faults;
 mod flags;
+mod legacy_sign;
 mod limits;
+mod proto;
 mod quota;
 mod routing;
 mod send;

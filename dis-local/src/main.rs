@@ -32,6 +32,7 @@ use dis_local::{
 /// Local DIS SendRecords endpoint (POST /v2/{project_id}/records) on loopback.
 #[derive(Parser, Debug)]
 #[command(version)]
+#[command(group = clap::ArgGroup::new("signed").multiple(true))]
 struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -43,14 +44,20 @@ struct Args {
     /// The only accepted X-Auth-Token (default: any non-empty token).
     #[arg(long)]
     token: Option<String>,
-    /// Access key accepted for SDK-HMAC-SHA256 signed requests (needs --sk).
-    #[arg(long, env = "DIS_LOCAL_AK", requires = "sk")]
+    /// Access key accepted for signed requests (needs --sk): SDK-HMAC-SHA256 (Access= or
+    /// Credential=) and V11-HMAC-SHA256 signatures are verified.
+    #[arg(long, env = "DIS_LOCAL_AK", requires = "sk", group = "signed")]
     ak: Option<String>,
     /// Secret key matching --ak.
     #[arg(long, env = "DIS_LOCAL_SK", requires = "ak", hide_env_values = true)]
     sk: Option<String>,
-    /// Refuse X-Auth-Token authentication (only signed requests pass; needs --ak/--sk).
-    #[arg(long, requires = "ak")]
+    /// Accept any well-formed Authorization signature header without verifying it (any
+    /// algorithm, access key, date and signature).
+    #[arg(long, group = "signed")]
+    accept_any_signature: bool,
+    /// Refuse X-Auth-Token authentication (only signed requests pass; needs --ak/--sk or
+    /// --accept-any-signature).
+    #[arg(long, requires = "signed")]
     no_token: bool,
     /// Count records without keeping payloads (for memory benchmarks).
     #[arg(long)]
@@ -103,6 +110,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let mut config = LocalConfig::default()
         .with_accept_token(!args.no_token)
+        .with_accept_any_signature(args.accept_any_signature)
         .with_retain(!args.no_retain)
         .with_max_request_bytes(args.max_request_bytes)
         .with_max_record_bytes(args.max_record_bytes)

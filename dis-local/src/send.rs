@@ -1,9 +1,12 @@
 //! SendRecords: read the body, apply faults, authenticate, validate, route, store, answer.
 //!
 //! Everything that can refuse the request is checked before the stream is locked, so a request
-//! is stored completely or not at all (injected per-record failures aside). Per record the hot
-//! path allocates nothing: `data` and keys are borrowed from the body, all payloads of a request
-//! are decoded into one buffer, and the answer is written by hand into one `Vec`.
+//! is stored completely or not at all (injected per-record failures aside). The body is JSON or
+//! protobuf (by `Content-Type`); both are validated by the same [`validate`], through the
+//! [`SendRequest`] view of either. For JSON, the hot path allocates nothing per record: `data`
+//! and keys are borrowed from the body, all payloads of a request are decoded into one buffer,
+//! and the answer is written by hand into one `Vec`. Protobuf requests are decoded with prost
+//! (`data` slices the body, keys are owned strings) and answered with a prost message.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -16,16 +19,18 @@ use hyper::body::Incoming;
 use hyper::header;
 use hyper::http::request::Parts;
 use hyper::{Request, StatusCode};
+use prost::Message as _;
 use serde::Deserialize;
 use serde::de::{Deserializer, Visitor};
 
-use crate::answer::{Abort, Resp, closing, dis_error, gateway_error, json};
+use crate::answer::{Abort, Resp, closing, dis_error, gateway_error, json, protobuf};
 use crate::auth::{self, Denied};
 use crate::faults::{FailKind, Plan};
 use crate::limits::MAX_STREAM_NAME_LEN;
+use crate::proto;
 use crate::routing::{
     hash_partition_key, parse_explicit_hash_key, parse_partition_id, partition_for_hash,
-    push_shard_id, push_u64,
+    push_shard_id, push_u64, shard_id,
 };
 use crate::state::{BudgetShare, Counters, Shared};
 use crate::store::{Rec, Stream};
@@ -85,6 +90,132 @@ struct Entry<'a> {
     partition_key: Option<Str<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
     explicit_hash_key: Option<Str<'a>>,
+}
+
+/// The field names of a body format, for error messages.
+struct Fields {
+    stream_name: &'static str,
+    records: &'static str,
+    data: &'static str,
+    partition_id: &'static str,
+    explicit_hash_key: &'static str,
+    /// How the record sizes are counted: " after Base64 decoding" in JSON, "" in protobuf.
+    decoded: &'static str,
+}
+
+/// A decoded SendRecords request, JSON or protobuf: what [`validate`] reads.
+trait SendRequest {
+    type Entry: SendEntry;
+    const FIELDS: Fields;
+    /// The stream name; `""` when absent.
+    fn stream_name(&self) -> &str;
+    fn stream_id(&self) -> Option<&str>;
+    fn records(&self) -> &[Self::Entry];
+}
+
+/// One record of a [`SendRequest`].
+trait SendEntry {
+    /// The size of the data once decoded, or `None` when it cannot be decoded (its Base64 has
+    /// a length that is not a multiple of 4).
+    fn data_size(&self) -> Option<usize>;
+    /// Appends the decoded data to `buf`; false when it cannot be decoded.
+    fn decode_into(&self, buf: &mut Vec<u8>) -> bool;
+    fn partition_id(&self) -> Option<&str>;
+    fn partition_key(&self) -> Option<&str>;
+    fn explicit_hash_key(&self) -> Option<&str>;
+}
+
+impl<'a> SendRequest for PutRecords<'a> {
+    type Entry = Entry<'a>;
+    const FIELDS: Fields = Fields {
+        stream_name: "stream_name",
+        records: "records",
+        data: "data",
+        partition_id: "partition_id",
+        explicit_hash_key: "explicit_hash_key",
+        decoded: " after Base64 decoding",
+    };
+    fn stream_name(&self) -> &str {
+        &self.stream_name.0
+    }
+    fn stream_id(&self) -> Option<&str> {
+        self.stream_id.as_ref().map(|s| s.0.as_ref())
+    }
+    fn records(&self) -> &[Entry<'a>] {
+        &self.records
+    }
+}
+
+impl SendEntry for Entry<'_> {
+    fn data_size(&self) -> Option<usize> {
+        let data = self.data.0.as_bytes();
+        if !data.len().is_multiple_of(4) {
+            return None;
+        }
+        let pad = data
+            .iter()
+            .rev()
+            .take(2)
+            .take_while(|&&b| b == b'=')
+            .count();
+        Some(data.len() / 4 * 3 - pad)
+    }
+    fn decode_into(&self, buf: &mut Vec<u8>) -> bool {
+        base64::engine::general_purpose::STANDARD
+            .decode_vec(self.data.0.as_bytes(), buf)
+            .is_ok()
+    }
+    fn partition_id(&self) -> Option<&str> {
+        self.partition_id.as_ref().map(|s| s.0.as_ref())
+    }
+    fn partition_key(&self) -> Option<&str> {
+        self.partition_key.as_ref().map(|s| s.0.as_ref())
+    }
+    fn explicit_hash_key(&self) -> Option<&str> {
+        self.explicit_hash_key.as_ref().map(|s| s.0.as_ref())
+    }
+}
+
+impl SendRequest for proto::PutRecordsRequest {
+    type Entry = proto::PutRecordsRequestEntry;
+    const FIELDS: Fields = Fields {
+        stream_name: "streamName",
+        records: "records",
+        data: "data",
+        partition_id: "partitionId",
+        explicit_hash_key: "explicitHashKey",
+        decoded: "",
+    };
+    fn stream_name(&self) -> &str {
+        self.stream_name.as_deref().unwrap_or_default()
+    }
+    fn stream_id(&self) -> Option<&str> {
+        self.stream_id.as_deref()
+    }
+    fn records(&self) -> &[proto::PutRecordsRequestEntry] {
+        &self.records
+    }
+}
+
+impl SendEntry for proto::PutRecordsRequestEntry {
+    fn data_size(&self) -> Option<usize> {
+        Some(self.data.as_ref().map_or(0, Bytes::len))
+    }
+    fn decode_into(&self, buf: &mut Vec<u8>) -> bool {
+        if let Some(data) = &self.data {
+            buf.extend_from_slice(data);
+        }
+        true
+    }
+    fn partition_id(&self) -> Option<&str> {
+        self.partition_id.as_deref()
+    }
+    fn partition_key(&self) -> Option<&str> {
+        self.partition_key.as_deref()
+    }
+    fn explicit_hash_key(&self) -> Option<&str> {
+        self.explicit_hash_key.as_deref()
+    }
 }
 
 /// One validated record.
@@ -219,16 +350,42 @@ async fn read_body(
     Ok(joined.map(BytesMut::freeze).or(first).unwrap_or_default())
 }
 
-fn content_type_ok(parts: &Parts) -> bool {
-    let Some(value) = parts
+/// The format of a SendRecords body, from its `Content-Type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    /// `application/json`: the DIS document's bodies, `data` in Base64.
+    Json,
+    /// `application/x-protobuf`: Huawei's hand-written SDKs' bodies, `data` raw; answered in
+    /// protobuf too.
+    Protobuf,
+}
+
+/// The body format named by the `Content-Type` media type (parameters such as
+/// `;charset=utf-8` ignored), or `None` for any other or none.
+fn body_format(parts: &Parts) -> Option<Format> {
+    let value = parts
         .headers
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
+        .and_then(|v| v.to_str().ok())?;
     let media = value.split(';').next().unwrap_or_default().trim();
-    media.eq_ignore_ascii_case("application/json")
+    if media.eq_ignore_ascii_case("application/json") {
+        Some(Format::Json)
+    } else if media.eq_ignore_ascii_case("application/x-protobuf") {
+        Some(Format::Protobuf)
+    } else {
+        None
+    }
+}
+
+/// A refused body, in the words of its parser (cut short: serde quotes mistyped strings
+/// whole).
+fn invalid_body(detail: impl fmt::Display) -> Resp {
+    let mut detail = detail.to_string();
+    if let Some((cut, _)) = detail.char_indices().nth(300) {
+        detail.truncate(cut);
+        detail.push_str("...");
+    }
+    bad("DIS.4200", &format!("Invalid request body: {detail}."))
 }
 
 fn reject(shared: &Shared, resp: Resp) -> Result<Resp, Abort> {
@@ -339,58 +496,60 @@ async fn handle(shared: &Shared, req: Request<Incoming>, plan: &Plan) -> Result<
             },
         );
     }
-    if !content_type_ok(&parts) {
+    let Some(format) = body_format(&parts) else {
         return reject(
             shared,
             bad(
                 "DIS.4200",
-                "Invalid request: Content-Type must be application/json.",
+                "Invalid request: Content-Type must be application/json or application/x-protobuf.",
             ),
         );
-    }
-    let request: PutRecords<'_> = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            // serde quotes mistyped strings whole: keep the answer short.
-            let mut detail = e.to_string();
-            if let Some((cut, _)) = detail.char_indices().nth(300) {
-                detail.truncate(cut);
-                detail.push_str("...");
-            }
-            return reject(
-                shared,
-                bad("DIS.4200", &format!("Invalid request body: {detail}.")),
-            );
-        }
     };
-    let (stream, prepared, data) = match validate(shared, &request) {
+    let validated = match format {
+        Format::Json => match serde_json::from_slice::<PutRecords<'_>>(&body) {
+            Ok(request) => validate(shared, &request),
+            Err(e) => return reject(shared, invalid_body(e)),
+        },
+        Format::Protobuf => match proto::PutRecordsRequest::decode(body.clone()) {
+            Ok(request) => validate(shared, &request),
+            Err(e) => return reject(shared, invalid_body(e)),
+        },
+    };
+    let (stream, prepared, data) = match validated {
         Ok(v) => v,
         Err(refusal) => return reject(shared, refusal.into_response()),
     };
     let n = prepared.len();
     let failures =
         (plan.fail_records > 0.0).then(|| shared.faults.record_failures(n, plan.fail_records));
-    let body = store(shared, stream, &prepared, data, failures.as_deref());
+    let outcome = store(shared, stream, &prepared, data, failures.as_deref());
     if plan.drop_after {
         Counters::add(&stats.dropped_after, 1);
         return Err(Abort("injected drop_after"));
     }
-    Ok(json(StatusCode::OK, body))
+    Ok(match format {
+        Format::Json => json(StatusCode::OK, outcome.json()),
+        Format::Protobuf => protobuf(StatusCode::OK, outcome.protobuf()),
+    })
 }
 
 /// Checks everything that can refuse the request; decodes all payloads into one buffer.
-fn validate<'s>(
+fn validate<'s, R: SendRequest>(
     shared: &'s Shared,
-    request: &PutRecords<'_>,
+    request: &R,
 ) -> Result<(&'s Stream, Vec<Prepared>, Bytes), Refusal> {
+    let f = &R::FIELDS;
     let limits = &shared.limits;
     // Record lengths are kept as u32.
     let max_record_bytes = limits.max_record_bytes.min(u32::MAX as usize);
-    let name = request.stream_name.0.as_ref();
+    let name = request.stream_name();
     if name.is_empty() || name.chars().count() > MAX_STREAM_NAME_LEN {
         return Err(refuse(
             "DIS.4200",
-            "Invalid request: stream_name must have 1 to 60 characters.",
+            &format!(
+                "Invalid request: {} must have 1 to 60 characters.",
+                f.stream_name
+            ),
         ));
     }
     let stream = shared
@@ -398,10 +557,9 @@ fn validate<'s>(
         .by_name(name)
         .or_else(|| {
             request
-                .stream_id
-                .as_ref()
-                .filter(|id| !id.0.is_empty())
-                .and_then(|id| shared.store.by_id(&id.0))
+                .stream_id()
+                .filter(|id| !id.is_empty())
+                .and_then(|id| shared.store.by_id(id))
         })
         .ok_or_else(|| {
             refuse(
@@ -409,9 +567,12 @@ fn validate<'s>(
                 &format!("Stream does not exist. [{}]", name.escape_debug()),
             )
         })?;
-    let records = &request.records;
+    let records = request.records();
     if records.is_empty() {
-        return Err(refuse("DIS.4202", "Empty request: records is empty."));
+        return Err(refuse(
+            "DIS.4202",
+            &format!("Empty request: {} is empty.", f.records),
+        ));
     }
     if records.len() > limits.max_records {
         return Err(refuse(
@@ -423,51 +584,49 @@ fn validate<'s>(
             ),
         ));
     }
+    let not_base64 = |i: usize| {
+        refuse(
+            "DIS.4200",
+            &format!(
+                "Invalid request: {}[{i}].{} is not valid Base64.",
+                f.records, f.data
+            ),
+        )
+    };
     let mut prepared = Vec::with_capacity(records.len());
     let mut total = 0usize;
     let mut keys = 0usize;
     for (i, entry) in records.iter().enumerate() {
-        let data = entry.data.0.as_bytes();
-        if data.len() % 4 != 0 {
-            return Err(refuse(
-                "DIS.4200",
-                &format!("Invalid request: records[{i}].data is not valid Base64."),
-            ));
-        }
-        let pad = data
-            .iter()
-            .rev()
-            .take(2)
-            .take_while(|&&b| b == b'=')
-            .count();
-        let size = data.len() / 4 * 3 - pad;
+        let size = entry.data_size().ok_or_else(|| not_base64(i))?;
         if size > max_record_bytes {
             return Err(refuse(
                 "DIS.4200",
                 &format!(
-                    "Invalid request: records[{i}].data is {size} bytes after Base64 decoding; the limit is {} bytes per record.",
-                    limits.max_record_bytes
+                    "Invalid request: {}[{i}].{} is {size} bytes{}; the limit is {} bytes per record.",
+                    f.records, f.data, f.decoded, limits.max_record_bytes
                 ),
             ));
         }
         total += size;
-        let explicit_hash_key = match &entry.explicit_hash_key {
+        let explicit_hash_key = match entry.explicit_hash_key() {
             None => None,
-            Some(s) => Some(parse_explicit_hash_key(&s.0).ok_or_else(|| {
+            Some(s) => Some(parse_explicit_hash_key(s).ok_or_else(|| {
                 refuse(
                     "DIS.4200",
                     &format!(
-                        "Invalid request: records[{i}].explicit_hash_key must be a decimal integer from 0 to 9223372036854775807."
+                        "Invalid request: {}[{i}].{} must be a decimal integer from 0 to 9223372036854775807.",
+                        f.records, f.explicit_hash_key
                     ),
                 )
             })?),
         };
-        let target = if let Some(pid) = &entry.partition_id {
-            let index = parse_partition_id(&pid.0).ok_or_else(|| {
+        let target = if let Some(pid) = entry.partition_id() {
+            let index = parse_partition_id(pid).ok_or_else(|| {
                 refuse(
                     "DIS.4201",
                     &format!(
-                        "Invalid partition_id in records[{i}]: expected shardId-NNNNNNNNNN or a decimal index."
+                        "Invalid {} in {}[{i}]: expected shardId-NNNNNNNNNN or a decimal index.",
+                        f.partition_id, f.records
                     ),
                 )
             })?;
@@ -475,8 +634,8 @@ fn validate<'s>(
                 return Err(refuse(
                     "DIS.4302",
                     &format!(
-                        "Partition does not exist: records[{i}] names partition {index}; stream {} has {} partitions.",
-                        stream.name, stream.partitions
+                        "Partition does not exist: {}[{i}] names partition {index}; stream {} has {} partitions.",
+                        f.records, stream.name, stream.partitions
                     ),
                 ));
             }
@@ -485,19 +644,18 @@ fn validate<'s>(
             Some(partition_for_hash(h, stream.partitions))
         } else {
             entry
-                .partition_key
-                .as_ref()
-                .filter(|k| !k.0.is_empty())
-                .map(|k| partition_for_hash(hash_partition_key(&k.0), stream.partitions))
+                .partition_key()
+                .filter(|k| !k.is_empty())
+                .map(|k| partition_for_hash(hash_partition_key(k), stream.partitions))
         };
         if shared.retain {
-            keys += entry.partition_key.as_ref().map_or(0, |k| k.0.len());
+            keys += entry.partition_key().map_or(0, str::len);
         }
         prepared.push(Prepared {
             start: 0,
             data_len: size as u32,
             end: 0,
-            has_key: entry.partition_key.is_some(),
+            has_key: entry.partition_key().is_some(),
             target,
             explicit_hash_key,
         });
@@ -507,8 +665,8 @@ fn validate<'s>(
             StatusCode::PAYLOAD_TOO_LARGE,
             "DIS.4200",
             format!(
-                "Request too large: {total} bytes of record data after Base64 decoding; the limit is {} bytes per request.",
-                limits.max_request_bytes
+                "Request too large: {total} bytes of record data{}; the limit is {} bytes per request.",
+                f.decoded, limits.max_request_bytes
             ),
         ));
     }
@@ -516,21 +674,15 @@ fn validate<'s>(
     let mut buf = Vec::with_capacity(total + keys + 3);
     for (i, (entry, prep)) in records.iter().zip(prepared.iter_mut()).enumerate() {
         let start = buf.len();
-        if base64::engine::general_purpose::STANDARD
-            .decode_vec(entry.data.0.as_bytes(), &mut buf)
-            .is_err()
-        {
-            return Err(refuse(
-                "DIS.4200",
-                &format!("Invalid request: records[{i}].data is not valid Base64."),
-            ));
+        if !entry.decode_into(&mut buf) {
+            return Err(not_base64(i));
         }
         prep.start = start;
         prep.data_len = (buf.len() - start) as u32;
         if shared.retain
-            && let Some(key) = &entry.partition_key
+            && let Some(key) = entry.partition_key()
         {
-            buf.extend_from_slice(key.0.as_bytes());
+            buf.extend_from_slice(key.as_bytes());
         }
         prep.end = buf.len();
     }
@@ -540,14 +692,14 @@ fn validate<'s>(
 /// Marks a failed record in the per-request result list.
 const FAILED: u32 = u32::MAX;
 
-/// Assigns partitions and sequence numbers, keeps the records, and writes the 200 answer.
+/// Assigns partitions and sequence numbers and keeps the records.
 fn store(
     shared: &Shared,
     stream: &Stream,
     prepared: &[Prepared],
     data: Bytes,
     failures: Option<&[bool]>,
-) -> Vec<u8> {
+) -> Outcome {
     let retain = shared.retain;
     let mut results: Vec<(u32, u64)> = Vec::with_capacity(prepared.len());
     let mut failed = 0u64;
@@ -594,27 +746,78 @@ fn store(
     Counters::add(&shared.stats.records_stored, stored);
     Counters::add(&shared.stats.records_failed, failed);
     Counters::add(&shared.stats.records_throttled, throttled);
-
-    let mut out = Vec::with_capacity(48 + results.len() * 64);
-    out.extend_from_slice(b"{\"failed_record_count\":");
-    push_u64(&mut out, failed + throttled);
-    out.extend_from_slice(b",\"records\":[");
-    for (i, &(index, seq)) in results.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        if index == FAILED {
-            out.extend_from_slice(
-                b"{\"error_code\":\"DIS.4303\",\"error_message\":\"Exceeded traffic control limit.\"}",
-            );
-        } else {
-            out.extend_from_slice(b"{\"partition_id\":\"");
-            push_shard_id(&mut out, index);
-            out.extend_from_slice(b"\",\"sequence_number\":\"");
-            push_u64(&mut out, seq);
-            out.extend_from_slice(b"\"}");
-        }
+    // Quota throttling and injected failures are both DIS.4303 in the answer.
+    Outcome {
+        results,
+        failed: failed + throttled,
     }
-    out.extend_from_slice(b"]}");
-    out
+}
+
+/// What [`store`] did with each record of a request.
+struct Outcome {
+    /// Per record, in request order: `(partition, sequence number)`, or `(FAILED, 0)`.
+    results: Vec<(u32, u64)>,
+    failed: u64,
+}
+
+/// The code and message of a record refused by traffic control (quota or injected).
+const THROTTLED_CODE: &str = "DIS.4303";
+const THROTTLED_MESSAGE: &str = "Exceeded traffic control limit.";
+
+impl Outcome {
+    /// The 200 answer in JSON, written by hand into one buffer.
+    fn json(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(48 + self.results.len() * 64);
+        out.extend_from_slice(b"{\"failed_record_count\":");
+        push_u64(&mut out, self.failed);
+        out.extend_from_slice(b",\"records\":[");
+        for (i, &(index, seq)) in self.results.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            if index == FAILED {
+                out.extend_from_slice(b"{\"error_code\":\"");
+                out.extend_from_slice(THROTTLED_CODE.as_bytes());
+                out.extend_from_slice(b"\",\"error_message\":\"");
+                out.extend_from_slice(THROTTLED_MESSAGE.as_bytes());
+                out.extend_from_slice(b"\"}");
+            } else {
+                out.extend_from_slice(b"{\"partition_id\":\"");
+                push_shard_id(&mut out, index);
+                out.extend_from_slice(b"\",\"sequence_number\":\"");
+                push_u64(&mut out, seq);
+                out.extend_from_slice(b"\"}");
+            }
+        }
+        out.extend_from_slice(b"]}");
+        out
+    }
+
+    /// The 200 answer in protobuf: a `PutRecordsResult`, `failedRecordCount` always present.
+    fn protobuf(&self) -> Vec<u8> {
+        let records = self
+            .results
+            .iter()
+            .map(|&(index, seq)| {
+                if index == FAILED {
+                    proto::PutRecordsResultEntry {
+                        error_code: Some(THROTTLED_CODE.to_owned()),
+                        error_message: Some(THROTTLED_MESSAGE.to_owned()),
+                        ..Default::default()
+                    }
+                } else {
+                    proto::PutRecordsResultEntry {
+                        shard_id: Some(shard_id(index)),
+                        sequence_number: Some(seq.to_string()),
+                        ..Default::default()
+                    }
+                }
+            })
+            .collect();
+        proto::PutRecordsResult {
+            failed_record_count: Some(i32::try_from(self.failed).unwrap_or(i32::MAX)),
+            records,
+        }
+        .encode_to_vec()
+    }
 }

@@ -39,7 +39,7 @@ fn not_found() -> Resp {
     dis_error(
         StatusCode::NOT_FOUND,
         "DIS.4300",
-        "No such path. SendRecords is POST /v2/{project_id}/records.",
+        "No such path. SendRecords is POST /v2/{project_id}/records (or records/).",
     )
 }
 
@@ -62,7 +62,10 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Abor
         let is_send = path
             .strip_prefix("/v2/")
             .and_then(|rest| rest.split_once('/'))
-            .is_some_and(|(project, tail)| !project.is_empty() && tail == "records");
+            .is_some_and(|(project, tail)| {
+                // `records/`: Huawei's hand-written SDKs post there, and DIS takes it.
+                !project.is_empty() && (tail == "records" || tail == "records/")
+            });
         if !is_send {
             Counters::add(&shared.stats.rejected_requests, 1);
             Ok(not_found())

@@ -172,6 +172,7 @@ impl Shared {
                 token: config.token,
                 aksk: config.aksk,
                 accept_token: config.accept_token,
+                accept_any_signature: config.accept_any_signature,
                 clock: config.clock,
             },
             conn_limits: ConnLimits {

@@ -551,7 +551,9 @@ async fn paths_and_methods() {
         ("GET", "/v2/p/records", 405),
         ("PUT", "/v2/p/records", 405),
         ("POST", "/v2//records", 404),
-        ("POST", "/v2/p/records/", 404),
+        ("GET", "/v2/p/records/", 405),
+        ("POST", "/v2/p/records//", 404),
+        ("POST", "/v2/p/records/x", 404),
         ("POST", "/v2/p/streams", 404),
         ("POST", "/v1/p/records", 404),
         ("POST", "/", 404),
@@ -578,6 +580,16 @@ async fn paths_and_methods() {
             got.1
         );
     }
+    // A trailing slash, as Huawei's hand-written SDKs post (DIS takes it).
+    let resp = env
+        .http
+        .post(format!("{base}/v2/p/records/"))
+        .header("X-Auth-Token", "t")
+        .json(&req(vec![rec("slash")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
     // Query strings are ignored on the SendRecords path.
     let resp = env
         .http
@@ -588,6 +600,7 @@ async fn paths_and_methods() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
+    assert_eq!(env.stored().len(), 2);
     // Unknown stream on the read-back path.
     let got = env.get_records("nope").await;
     assert_dis_error(&got, 404, "DIS.4301");
