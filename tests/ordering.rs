@@ -1,0 +1,160 @@
+//! Ordered mode under every fault the local endpoint injects, and under its quotas: for each
+//! partition key, the acknowledged records appear in the stream (sequence-number order within
+//! their partition) in input order. Checked against the endpoint's read-back.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use dis_local::{Faults, LocalConfig, LocalDis, StreamConfig};
+use dis_records::{
+    Credentials, Delivery, DisClient, Producer, ProducerConfig, Record, RetryPolicy,
+};
+
+fn payload(i: u64) -> String {
+    format!("record-{i:08}")
+}
+
+/// Sends `n` records over `keys` keys in ordered mode. `adaptive`: pace each partition from the
+/// throttling (for quotas; injected random DIS.4303 failures do not depend on the rate, and
+/// pacing down from them only slows the run).
+async fn run_ordered(
+    dis: &LocalDis,
+    n: u64,
+    keys: u64,
+    partitions: u32,
+    adaptive: bool,
+) -> Vec<Delivery> {
+    let client = DisClient::builder(dis.endpoint(), "p")
+        .credentials(Credentials::token("t"))
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let config = ProducerConfig::default()
+        .with_order_by_key(true)
+        .with_partitions(partitions)
+        .with_adaptive(adaptive)
+        .with_retry(
+            RetryPolicy::default()
+                .with_max_attempts(30)
+                .with_backoff(Duration::from_millis(1), 2.0, Duration::from_millis(20))
+                .with_retry_ambiguous(true),
+        );
+    let producer = Producer::new(client, "s", config).unwrap();
+    let mut out = Vec::new();
+    let summary = producer
+        .send_all(
+            (0..n).map(|i| Record::new(payload(i)).with_partition_key(format!("key-{}", i % keys))),
+            |d| out.push(d),
+        )
+        .await;
+    assert_eq!(summary.sent, n);
+    out
+}
+
+/// Checks the guarantee against what the endpoint stored; returns (acknowledged, failed).
+fn check_order(dis: &LocalDis, deliveries: &[Delivery], keys: u64) -> (usize, usize) {
+    // Where each copy of each record is in the stream.
+    let stored = dis.records("s").unwrap();
+    let mut position: HashMap<(String, String), (String, u64)> = HashMap::new();
+    for r in &stored {
+        let data = String::from_utf8(r.data.to_vec()).unwrap();
+        let seq: u64 = r.sequence_number.parse().unwrap();
+        position.insert(
+            (r.partition_id.clone(), r.sequence_number.clone()),
+            (data, seq),
+        );
+    }
+    let mut by_key: HashMap<u64, Vec<(u64, String, u64)>> = HashMap::new();
+    let mut failed = 0;
+    for d in deliveries {
+        match &d.result {
+            Ok(ack) => {
+                // The acknowledgement points at this record's copy in the stream.
+                let (data, seq) = position
+                    .get(&(ack.partition_id.clone(), ack.sequence_number.clone()))
+                    .unwrap_or_else(|| panic!("record {} acknowledged but not stored", d.id));
+                assert_eq!(data, &payload(d.id));
+                by_key
+                    .entry(d.id % keys)
+                    .or_default()
+                    .push((d.id, ack.partition_id.clone(), *seq));
+            }
+            Err(e) => {
+                if failed < 3 {
+                    println!("record {} failed after {} tries: {e}", d.id, d.attempts);
+                }
+                failed += 1
+            }
+        }
+    }
+    let mut acknowledged = 0;
+    for (key, mut acks) in by_key {
+        acks.sort_by_key(|(id, _, _)| *id);
+        acknowledged += acks.len();
+        for pair in acks.windows(2) {
+            let ((a, pa, sa), (b, pb, sb)) = (&pair[0], &pair[1]);
+            assert_eq!(pa, pb, "key {key}: one partition");
+            assert!(
+                sa < sb,
+                "key {key}: record {b} (seq {sb}) is before record {a} (seq {sa})"
+            );
+        }
+    }
+    (acknowledged, failed)
+}
+
+async fn faulty() -> LocalDis {
+    let faults = Faults::default()
+        .with_fail_records(0.3)
+        .with_fail_requests(0.05)
+        .with_drop_before(0.02)
+        .with_drop_after(0.02)
+        .with_seed(42);
+    LocalDis::start(
+        LocalConfig::default()
+            .with_streams([StreamConfig::new("s", 4)])
+            .with_faults(faults),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ordered_under_faults_with_10_keys() {
+    let dis = faulty().await;
+    let deliveries = run_ordered(&dis, 3_000, 10, 4, false).await;
+    let (acknowledged, failed) = check_order(&dis, &deliveries, 10);
+    println!("10 keys: {acknowledged} acknowledged in key order, {failed} failed");
+    assert_eq!(acknowledged + failed, 3_000);
+    assert!(acknowledged > 2_900, "{acknowledged}");
+    let stats = dis.stats();
+    assert!(stats.records_failed > 0 && stats.failed_requests > 0 && stats.dropped_after > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ordered_under_faults_with_1000_keys() {
+    let dis = faulty().await;
+    let deliveries = run_ordered(&dis, 20_000, 1_000, 4, false).await;
+    let (acknowledged, failed) = check_order(&dis, &deliveries, 1_000);
+    println!("1000 keys: {acknowledged} acknowledged in key order, {failed} failed");
+    assert_eq!(acknowledged + failed, 20_000);
+    assert!(acknowledged > 19_500, "{acknowledged}");
+}
+
+/// Throttling by the endpoint's quotas: order holds, and nothing fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ordered_under_quotas() {
+    let dis = LocalDis::start(
+        LocalConfig::default()
+            .with_streams([StreamConfig::new("s", 2)])
+            .with_quotas(true)
+            .with_quota_scale(1.0),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let deliveries = run_ordered(&dis, 4_000, 10, 2, true).await;
+    let (acknowledged, failed) = check_order(&dis, &deliveries, 10);
+    assert_eq!((acknowledged, failed), (4_000, 0));
+}
