@@ -15,7 +15,10 @@ const MIN_RATE: f64 = 10.0;
 const MAX_RATE: f64 = 1_000_000.0;
 /// Growth after an answer without throttling, as a share of the rate: additive in effect, as
 /// answers come at a pace proportional to the rate.
-const INCREASE: f64 = 0.05;
+const INCREASE: f64 = 0.08;
+/// Time a partition left unused (batching, a slow answer) that may be made up for at once: a
+/// small burst, as DIS's buckets allow one second's worth.
+const CATCH_UP: Duration = Duration::from_millis(250);
 
 /// One partition's pace: the rate, and when the next records may go.
 #[derive(Debug)]
@@ -50,9 +53,9 @@ impl Pacer {
     pub(crate) fn reserve(&self, records: usize) -> Duration {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        let start = s.next.max(now);
+        let start = s.next.max(now.checked_sub(CATCH_UP).unwrap_or(now));
         s.next = start + Duration::from_secs_f64(records as f64 / s.rate);
-        start - now
+        start.saturating_duration_since(now)
     }
 
     /// What DIS answered to `sent` records: `throttled` of them were refused with `DIS.4303`.
@@ -84,7 +87,7 @@ mod tests {
         p.feedback(100, 50);
         assert!((p.rate() - 750.0).abs() < 1e-6, "{}", p.rate());
         p.feedback(100, 0);
-        assert!((p.rate() - 787.5).abs() < 1e-6, "{}", p.rate());
+        assert!((p.rate() - 810.0).abs() < 1e-6, "{}", p.rate());
         for _ in 0..1000 {
             p.feedback(10, 10);
         }
