@@ -150,6 +150,7 @@ impl Send {
                 pending.iter().map(|p| &p.record),
                 &mut body,
             );
+            let sent_at = Instant::now();
             let send = client.send_body(body, *format, pending.len());
             let result = tokio::select! {
                 result = send.instrument(span.clone()) => result,
@@ -247,7 +248,7 @@ impl Send {
                 throttled_total += throttled as u64;
             }
             if let Some(pacer) = pacer {
-                pacer.feedback(pending.len(), throttled);
+                pacer.feedback(pending.len(), throttled, sent_at);
             }
 
             // Hand out the finished records; keep the rest.

@@ -155,10 +155,12 @@ impl Engine {
             let draining = !input_open || !flush_waiters.is_empty();
             let now = Instant::now();
             for lane in 0..run.lanes.len() {
-                let ready = run.lanes[lane]
-                    .open
-                    .as_ref()
-                    .is_some_and(|b| draining || now.duration_since(b.since) >= self.config.linger);
+                // Ordered mode: a lane with nothing in flight sends at once (its batch grew while
+                // the last request was out; lingering would only add to every round trip).
+                let eager = self.config.order_by_key && run.lanes[lane].in_flight == 0;
+                let ready = run.lanes[lane].open.as_ref().is_some_and(|b| {
+                    draining || eager || now.duration_since(b.since) >= self.config.linger
+                });
                 if ready && run.has_room(lane) {
                     run.dispatch(lane);
                 }

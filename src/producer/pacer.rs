@@ -7,14 +7,16 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// DIS's documented quota of a common stream's partition, the first guess of the rate.
+/// DIS's documented quota of a common stream's partition, the first guess of the rate (an
+/// advanced stream's partition, 2,000 records/s, is reached by the additive increase in a few
+/// seconds).
 const START_RATE: f64 = 1000.0;
 /// The rate never falls below this (records/s), so that a partition always makes progress.
 const MIN_RATE: f64 = 10.0;
 /// ... nor rises above this: far beyond any DIS quota.
 const MAX_RATE: f64 = 1_000_000.0;
-/// Growth after an answer without throttling, as a share of the rate: additive in effect, as
-/// answers come at a pace proportional to the rate.
+/// Growth after an answer without throttling, once throttling has been seen, as a share of the
+/// rate: additive in effect, as answers come at a pace proportional to the rate.
 const INCREASE: f64 = 0.08;
 /// Time a partition left unused (batching, a slow answer) that may be made up for at once: a
 /// small burst, as DIS's buckets allow one second's worth.
@@ -30,6 +32,9 @@ pub(crate) struct Pacer {
 struct State {
     rate: f64,
     next: Instant,
+    /// When the rate last went down: throttling of requests sent before that was already
+    /// answered for (one decrease per round, as in TCP).
+    lowered_at: Instant,
 }
 
 impl Pacer {
@@ -38,6 +43,7 @@ impl Pacer {
             state: Mutex::new(State {
                 rate: START_RATE,
                 next: Instant::now(),
+                lowered_at: Instant::now(),
             }),
         }
     }
@@ -62,11 +68,19 @@ impl Pacer {
     /// A clean answer raises the rate; throttling lowers it in proportion to the share refused
     /// (a rate `r` above a quota `q` sees about `(r - q) / r` refused, and `r * (1 - f / 2)`
     /// then lands halfway back to `q`).
-    pub(crate) fn feedback(&self, sent: usize, throttled: usize) {
+    /// `sent_at`: when the request went out; throttling of a request sent before the last
+    /// decrease does not lower the rate again.
+    pub(crate) fn feedback(&self, sent: usize, throttled: usize, sent_at: Instant) {
         if sent == 0 {
             return;
         }
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if throttled > 0 {
+            if sent_at < s.lowered_at {
+                return;
+            }
+            s.lowered_at = Instant::now();
+        }
         s.rate = if throttled == 0 {
             s.rate * (1.0 + INCREASE)
         } else {
@@ -84,12 +98,12 @@ mod tests {
     #[test]
     fn throttling_lowers_the_rate_and_clean_answers_raise_it() {
         let p = Pacer::new();
-        p.feedback(100, 50);
+        p.feedback(100, 50, Instant::now());
         assert!((p.rate() - 750.0).abs() < 1e-6, "{}", p.rate());
-        p.feedback(100, 0);
+        p.feedback(100, 0, Instant::now());
         assert!((p.rate() - 810.0).abs() < 1e-6, "{}", p.rate());
         for _ in 0..1000 {
-            p.feedback(10, 10);
+            p.feedback(10, 10, Instant::now());
         }
         assert_eq!(p.rate(), MIN_RATE);
     }
