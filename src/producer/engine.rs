@@ -81,14 +81,14 @@ struct Run<'a, F> {
     on_delivery: F,
     /// Bumped to tell the requests in flight that their records expired.
     expire: watch::Sender<u64>,
-    /// Records without a partition, spread over the lanes in turn.
-    next_lane: usize,
 }
 
 impl Engine {
+    /// With the partition count known: a lane per partition, and one more for the records
+    /// without a partition key, which DIS spreads over the partitions itself.
     fn lanes(&self) -> usize {
         match self.config.partitions {
-            Some(p) => p as usize,
+            Some(p) => p as usize + 1,
             None if self.config.order_by_key => self.config.max_in_flight,
             None => 1,
         }
@@ -121,9 +121,14 @@ impl Engine {
                 waiting: VecDeque::new(),
                 waiting_keys: HashMap::new(),
                 active: HashSet::new(),
-                pacer: adaptive.then(|| Arc::new(Pacer::new())),
+                pacer: adaptive.then(|| Arc::new(Pacer::new(1))),
             })
-            .collect();
+            .collect::<Vec<Lane>>();
+        // The lane of the records DIS spreads: paced for all the partitions together.
+        let mut lanes = lanes;
+        if let (true, Some(p), Some(last)) = (adaptive, self.config.partitions, lanes.last_mut()) {
+            last.pacer = Some(Arc::new(Pacer::new(p)));
+        }
         let (expire, _) = watch::channel(0u64);
         let mut run = Run {
             engine: self,
@@ -132,7 +137,6 @@ impl Engine {
             summary: Summary::default(),
             on_delivery,
             expire,
-            next_lane: 0,
         };
         let mut next_id = 0u64;
         // A record whose lane has no room yet; input waits until it is placed.
@@ -283,10 +287,8 @@ impl<F: FnMut(Delivery)> Run<'_, F> {
         if let Some(partitions) = config.partitions {
             return match partition_of(record, partitions) {
                 Some(p) => p as usize,
-                None => {
-                    self.next_lane = (self.next_lane + 1) % self.lanes.len();
-                    self.next_lane
-                }
+                // DIS spreads these itself: their own lane, paced for all partitions.
+                None => partitions as usize,
             };
         }
         if !config.order_by_key {

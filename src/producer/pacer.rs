@@ -14,10 +14,10 @@ const START_RATE: f64 = 1000.0;
 /// The rate never falls below this (records/s), so that a partition always makes progress.
 const MIN_RATE: f64 = 10.0;
 /// ... nor rises above this: far beyond any DIS quota.
-const MAX_RATE: f64 = 1_000_000.0;
+const MAX_RATE: f64 = 100_000_000.0;
 /// Growth after an answer without throttling, once throttling has been seen, as a share of the
 /// rate: additive in effect, as answers come at a pace proportional to the rate.
-const INCREASE: f64 = 0.08;
+const INCREASE: f64 = 0.10;
 /// Time a partition left unused (batching, a slow answer) that may be made up for at once: a
 /// small burst, as DIS's buckets allow one second's worth.
 const CATCH_UP: Duration = Duration::from_millis(250);
@@ -38,10 +38,12 @@ struct State {
 }
 
 impl Pacer {
-    pub(crate) fn new() -> Pacer {
+    /// A pacer for `partitions` partitions' worth of records (1 for a partition's own lane;
+    /// all of them for the records DIS spreads itself).
+    pub(crate) fn new(partitions: u32) -> Pacer {
         Pacer {
             state: Mutex::new(State {
-                rate: START_RATE,
+                rate: START_RATE * f64::from(partitions.max(1)),
                 next: Instant::now(),
                 lowered_at: Instant::now(),
             }),
@@ -97,11 +99,11 @@ mod tests {
 
     #[test]
     fn throttling_lowers_the_rate_and_clean_answers_raise_it() {
-        let p = Pacer::new();
+        let p = Pacer::new(1);
         p.feedback(100, 50, Instant::now());
         assert!((p.rate() - 750.0).abs() < 1e-6, "{}", p.rate());
         p.feedback(100, 0, Instant::now());
-        assert!((p.rate() - 810.0).abs() < 1e-6, "{}", p.rate());
+        assert!((p.rate() - 825.0).abs() < 1e-6, "{}", p.rate());
         for _ in 0..1000 {
             p.feedback(10, 10, Instant::now());
         }
@@ -110,7 +112,7 @@ mod tests {
 
     #[test]
     fn reservations_are_spaced_by_the_rate() {
-        let p = Pacer::new();
+        let p = Pacer::new(1);
         assert_eq!(p.reserve(500), Duration::ZERO);
         // 500 records at 1000/s take half a second: the next ones wait for it.
         let wait = p.reserve(100);
