@@ -1,6 +1,11 @@
 //! A record as the user hands it in: raw bytes plus optional routing.
 
+use std::time::Duration;
+
 use bytes::Bytes;
+
+/// Longest deadline a record may be given (as the producer's own).
+const MAX_DEADLINE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// One record to upload: raw bytes plus optional routing. Base64 happens at the wire.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -14,6 +19,9 @@ pub struct Record {
     pub partition_id: Option<String>,
     /// Overrides the hash of `partition_key` (decimal, 0..=9223372036854775807).
     pub explicit_hash_key: Option<String>,
+    /// How long the producer may take to deliver it; `None`: the producer's
+    /// [`ProducerConfig::with_deadline`](crate::ProducerConfig::with_deadline). Not sent.
+    pub deadline: Option<Duration>,
 }
 
 impl Record {
@@ -41,6 +49,14 @@ impl Record {
     /// Sets `explicit_hash_key`.
     pub fn with_explicit_hash_key(mut self, key: impl Into<String>) -> Self {
         self.explicit_hash_key = Some(key.into());
+        self
+    }
+
+    /// Gives this record its own deadline in a producer (at most 7 days): undelivered that
+    /// long after the producer takes it in, it comes back as
+    /// [`Failure::Expired`](crate::Failure::Expired).
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline.min(MAX_DEADLINE));
         self
     }
 }

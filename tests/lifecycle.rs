@@ -206,3 +206,34 @@ async fn stats_are_readable_while_a_spawned_producer_runs() {
     let summary = handle.close(Duration::from_secs(10)).await;
     assert_eq!(summary.acknowledged, 3000);
 }
+
+#[tokio::test]
+async fn a_record_may_have_its_own_deadline() {
+    let server = CannedServer::start(|req| answer(req, true)).await;
+    let config = ProducerConfig::default()
+        .with_deadline(Duration::from_millis(800))
+        .with_retry(RetryPolicy::default().with_backoff(
+            Duration::from_millis(10),
+            1.0,
+            Duration::from_millis(10),
+        ));
+    let producer = Producer::new(client(&server.endpoint), "s", config).unwrap();
+    let mut out = Vec::new();
+    let records = [
+        Record::new("short").with_deadline(Duration::from_millis(150)),
+        Record::new("default"),
+    ];
+    producer.send_all(records, |d| out.push(d)).await;
+    out.sort_by_key(|d| d.id);
+    assert!(
+        out.iter()
+            .all(|d| matches!(d.result, Err(Failure::Expired { .. })))
+    );
+    // The short one stopped being sent long before the other.
+    assert!(
+        out[0].attempts * 2 < out[1].attempts,
+        "{} vs {}",
+        out[0].attempts,
+        out[1].attempts
+    );
+}

@@ -215,7 +215,8 @@ impl Engine {
                                 // The index in a validation error is the record's input position.
                                 let checked = request::check(&record, id as usize, self.client.limits());
                                 self.stats.taken_in(from_buffer, checked.is_ok());
-                                let pending = Pending::new(id, record, self.config.deadline, permit);
+                                let deadline = record.deadline.unwrap_or(self.config.deadline);
+                                let pending = Pending::new(id, record, deadline, permit);
                                 match checked {
                                     Err(e) => run.deliver(vec![pending.into_delivery(Err(Failure::Invalid(e)))]),
                                     Ok(()) if terminal => run.deliver(vec![pending.into_delivery(Err(Failure::Expired { unanswered: false }))]),
