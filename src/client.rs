@@ -11,7 +11,7 @@ use crate::auth::{Auth, Clock, Credentials};
 use crate::body::BodyFormat;
 use crate::endpoint;
 use crate::error::{Error, mapping};
-use crate::ext::{AnswerLimits, Context, HeadSlot};
+use crate::ext::{AnswerLimits, Context, HeadSlot, ResponseHead};
 use crate::generated::{Client, types};
 use crate::outcome::SendOutcome;
 use crate::record::Record;
@@ -168,6 +168,19 @@ impl DisClient {
         self.send_request(&body).await
     }
 
+    /// The context of one call carrying `records` records: this client's credentials, the
+    /// bounds of an answer to that many records, and the slot the answer's head goes into
+    /// (progenitor's `InvalidResponsePayload` keeps neither status nor headers).
+    fn call_context(&self, records: usize) -> (Context, HeadSlot) {
+        let slot = HeadSlot::default();
+        let context = Context {
+            auth: self.client.inner().auth.clone(),
+            head: Some(slot.clone()),
+            limits: AnswerLimits::for_records(records),
+        };
+        (context, slot)
+    }
+
     /// Sends a body the producer wrote (`body.rs`) for `records` records, with the same
     /// credentials, bounds and error mapping as the generated client, and reads the answer.
     pub(crate) async fn send_body(
@@ -176,12 +189,7 @@ impl DisClient {
         format: BodyFormat,
         records: usize,
     ) -> Result<SendOutcome, Error> {
-        let slot = HeadSlot::default();
-        let context = Context {
-            auth: self.client.inner().auth.clone(),
-            head: Some(slot.clone()),
-            limits: AnswerLimits::for_records(records),
-        };
+        let (context, slot) = self.call_context(records);
         let url = format!("{}/v2/{}/records", self.client.baseurl(), self.project_id);
         let http = self.client.client();
         let mut request = http
@@ -196,7 +204,7 @@ impl DisClient {
             .execute(http, request, "sendRecords")
             .await
             .map_err(mapping::transport)?;
-        let head = std::mem::take(&mut *slot.lock().unwrap_or_else(|e| e.into_inner()));
+        let head = take_head(&slot);
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -214,18 +222,12 @@ impl DisClient {
         &self,
         body: &types::PutRecordsRequest,
     ) -> Result<SendOutcome, Error> {
-        // A client value for this call only, carrying the slot its answer's head goes into:
-        // progenitor's `InvalidResponsePayload` keeps neither status nor headers.
-        let slot = HeadSlot::default();
-        let context = Context {
-            auth: self.client.inner().auth.clone(),
-            head: Some(slot.clone()),
-            limits: AnswerLimits::for_records(body.records.len()),
-        };
+        // A client value for this call only, carrying its context.
+        let (context, slot) = self.call_context(body.records.len());
         let call =
             Client::new_with_client(self.client.baseurl(), self.client.client().clone(), context);
         let result = call.send_records(&self.project_id, body).await;
-        let head = std::mem::take(&mut *slot.lock().unwrap_or_else(|e| e.into_inner()));
+        let head = take_head(&slot);
         match result {
             Ok(response) => {
                 SendOutcome::from_result(response.into_inner(), body.records.len(), head.request_id)
@@ -233,4 +235,9 @@ impl DisClient {
             Err(e) => Err(mapping::from_generated(e, head).await),
         }
     }
+}
+
+/// The head an answer left in its call's slot.
+fn take_head(slot: &HeadSlot) -> ResponseHead {
+    std::mem::take(&mut *slot.lock().unwrap_or_else(|e| e.into_inner()))
 }

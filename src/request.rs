@@ -6,41 +6,49 @@ use crate::generated::types;
 use crate::record::Record;
 use crate::validate::{self, Limits};
 
+/// The checked form of a record's `explicit_hash_key` and `partition_id`.
+type Keys = (
+    Option<types::PutRecordsRequestEntryExplicitHashKey>,
+    Option<types::PutRecordsRequestEntryPartitionId>,
+);
+
+/// Checks `record` as record `index` of a request: its size, and its `explicit_hash_key` and
+/// `partition_id` against the spec's patterns, through the generated newtypes (built only for
+/// the keys a record has).
+fn checked(record: &Record, index: usize, limits: &Limits) -> Result<Keys, ValidationError> {
+    validate::record_size(index, record.data.len(), limits)?;
+    let hash = record
+        .explicit_hash_key
+        .as_deref()
+        .map(|k| validate::explicit_hash_key(index, k))
+        .transpose()?;
+    let id = record
+        .partition_id
+        .as_deref()
+        .map(|p| validate::partition_id(index, p))
+        .transpose()?;
+    Ok((hash, id))
+}
+
 /// Checks `record` as record `index` of a request and makes its wire entry.
 pub(crate) fn entry(
     record: &Record,
     index: usize,
     limits: &Limits,
 ) -> Result<types::PutRecordsRequestEntry, ValidationError> {
-    validate::record_size(index, record.data.len(), limits)?;
+    let (explicit_hash_key, partition_id) = checked(record, index, limits)?;
     Ok(types::PutRecordsRequestEntry {
         data: Base64Data(record.data.clone()),
-        explicit_hash_key: record
-            .explicit_hash_key
-            .as_deref()
-            .map(|k| validate::explicit_hash_key(index, k))
-            .transpose()?,
-        partition_id: record
-            .partition_id
-            .as_deref()
-            .map(|p| validate::partition_id(index, p))
-            .transpose()?,
+        explicit_hash_key,
+        partition_id,
         partition_key: record.partition_key.clone(),
     })
 }
 
 /// Checks `record` as record `index` of a request, building nothing (the producer writes its
-/// body itself): its size, and its `explicit_hash_key` and `partition_id` patterns, through the
-/// spec's newtypes like [`entry`].
+/// body itself).
 pub(crate) fn check(record: &Record, index: usize, limits: &Limits) -> Result<(), ValidationError> {
-    validate::record_size(index, record.data.len(), limits)?;
-    if let Some(k) = &record.explicit_hash_key {
-        validate::explicit_hash_key(index, k)?;
-    }
-    if let Some(p) = &record.partition_id {
-        validate::partition_id(index, p)?;
-    }
-    Ok(())
+    checked(record, index, limits).map(|_| ())
 }
 
 /// Validates `records` for `stream_name` and builds the generated request body.

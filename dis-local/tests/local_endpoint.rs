@@ -1,6 +1,8 @@
 //! Tests of the local DIS endpoint (`dis_local`), speaking raw HTTP with reqwest to 127.0.0.1
 //! only.
 
+mod support;
+
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -11,45 +13,12 @@ use dis_local::{
     LocalConfig, LocalDis, StoredRecord, StreamConfig, hash_partition_key, partition_for_hash,
 };
 use serde_json::{Value, json};
+use support::{Env, client};
 
 const MAX: u64 = i64::MAX as u64;
 const AVG4: u64 = MAX / 4;
 
-fn client() -> reqwest::Client {
-    // reqwest is built with `rustls-no-provider`: give it a provider even for plain http.
-    // Another test may have installed it already: that error is fine.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("reqwest client")
-}
-
-struct Env {
-    dis: LocalDis,
-    http: reqwest::Client,
-}
-
 impl Env {
-    async fn start(config: LocalConfig) -> Env {
-        let dis = LocalDis::start(config, "127.0.0.1:0".parse().unwrap())
-            .await
-            .expect("start");
-        Env {
-            dis,
-            http: client(),
-        }
-    }
-
-    async fn default() -> Env {
-        Env::start(LocalConfig::default()).await
-    }
-
-    fn url(&self) -> String {
-        format!("{}/v2/0123456789abcdef/records", self.dis.endpoint())
-    }
-
     /// POSTs a JSON value with a token and the Huawei SDK content type.
     async fn post(&self, body: &Value) -> (u16, Value) {
         let resp = self

@@ -6,14 +6,17 @@
 //! The messages below are this test's own, written from the Python SDK's `record_pb2` (field
 //! numbers) with every field optional: they share nothing with dis-local's or the client's.
 
+mod support;
+
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use dis_local::{Faults, LocalConfig, LocalDis, StreamConfig};
+use dis_local::{Faults, LocalConfig, StreamConfig};
 use dis_records::sign::{self, SignableRequest};
 use prost::Message as _;
 use serde_json::{Value, json};
+use support::Env;
 
 #[derive(Clone, PartialEq, prost::Message)]
 struct PutRecordsRequest {
@@ -76,21 +79,6 @@ struct PutRecordsResultEntry {
 
 const PROTOBUF: &str = "application/x-protobuf; charset=utf-8";
 
-fn client() -> reqwest::Client {
-    // reqwest is built with `rustls-no-provider`: give it a provider even for plain http.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("reqwest client")
-}
-
-struct Env {
-    dis: LocalDis,
-    http: reqwest::Client,
-}
-
 /// An answer: status, `Content-Type`, body.
 struct Answer {
     status: u16,
@@ -134,24 +122,6 @@ impl Answer {
 }
 
 impl Env {
-    async fn start(config: LocalConfig) -> Env {
-        let dis = LocalDis::start(config, "127.0.0.1:0".parse().unwrap())
-            .await
-            .expect("start");
-        Env {
-            dis,
-            http: client(),
-        }
-    }
-
-    async fn default() -> Env {
-        Env::start(LocalConfig::default()).await
-    }
-
-    fn url(&self) -> String {
-        format!("{}/v2/0123456789abcdef/records", self.dis.endpoint())
-    }
-
     async fn send(&self, rb: reqwest::RequestBuilder) -> Answer {
         let resp = rb.send().await.expect("send");
         let status = resp.status().as_u16();

@@ -7,43 +7,21 @@
 //! the elapsed times measured around each request (never a tight wall-clock bound), so a
 //! loaded machine widens them instead of failing.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use dis_local::{Faults, LocalConfig, LocalDis, StreamConfig, StreamKind};
 use serde_json::{Value, json};
+use support::Env;
 
 /// A common stream at this scale: 10 records/s and 10,485.76 bytes/s per partition; an
 /// advanced one: 20 records/s and 52,428.8 bytes/s.
 const SCALE: f64 = 0.01;
 
-fn client() -> reqwest::Client {
-    // reqwest is built with `rustls-no-provider`: give it a provider even for plain http.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("reqwest client")
-}
-
-struct Env {
-    dis: LocalDis,
-    http: reqwest::Client,
-}
-
 impl Env {
-    async fn start(config: LocalConfig) -> Env {
-        let dis = LocalDis::start(config, "127.0.0.1:0".parse().unwrap())
-            .await
-            .expect("start");
-        Env {
-            dis,
-            http: client(),
-        }
-    }
-
     /// Quotas on at `scale` for these streams.
     async fn quotas(scale: f64, streams: impl IntoIterator<Item = StreamConfig>) -> Env {
         Env::start(

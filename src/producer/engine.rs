@@ -54,7 +54,7 @@ struct Lane {
 /// Requests in flight, each answering with its lane, its outcomes and how many tries it made.
 type Flights = JoinSet<attempts::Flown>;
 
-/// Most records waiting for their key, per lane, before input stops being read.
+/// Most records waiting for their key, in all lanes, before input stops being read.
 const MAX_WAITING: usize = 10_000;
 
 /// The producer's engine: batches input into lanes, keeps the window of requests full, and
@@ -81,6 +81,10 @@ struct Run<'a, F> {
     on_delivery: F,
     /// Bumped to tell the requests in flight that their records expired.
     expire: watch::Sender<u64>,
+    /// Requests in flight, over all lanes.
+    in_flight: usize,
+    /// Records waiting for their key, over all lanes.
+    waiting: usize,
 }
 
 impl Engine {
@@ -137,6 +141,8 @@ impl Engine {
             summary: Summary::default(),
             on_delivery,
             expire,
+            in_flight: 0,
+            waiting: 0,
         };
         let mut next_id = 0u64;
         // A record whose lane has no room yet; input waits until it is placed.
@@ -169,10 +175,9 @@ impl Engine {
                     run.dispatch(lane);
                 }
             }
-            let waiting: usize = run.lanes.iter().map(|l| l.waiting.len()).sum();
             let idle = run.flights.is_empty()
                 && stash.is_none()
-                && waiting == 0
+                && run.waiting == 0
                 && run.lanes.iter().all(|l| l.open.is_none());
             if idle {
                 for (w, _) in flush_waiters.drain(..) {
@@ -198,7 +203,7 @@ impl Engine {
                 .filter(|_| !flush_expired);
             let pull = input_open
                 && (terminal
-                    || (stash.is_none() && flush_waiters.is_empty() && waiting < MAX_WAITING));
+                    || (stash.is_none() && flush_waiters.is_empty() && run.waiting < MAX_WAITING));
 
             tokio::select! {
                 next = input.next(), if pull => {
@@ -226,7 +231,7 @@ impl Engine {
                                     }
                                 }
                                 let room = terminal || (stash.is_none()
-                                    && run.lanes.iter().map(|l| l.waiting.len()).sum::<usize>() < MAX_WAITING);
+                                    && run.waiting < MAX_WAITING);
                                 if room {
                                     next = input.next().now_or_never();
                                 }
@@ -238,17 +243,19 @@ impl Engine {
                     let attempts::Flown { lane, deliveries, requests, throttled } =
                         done.expect("a request task panicked");
                     run.lanes[lane].in_flight -= 1;
+                    run.in_flight -= 1;
                     run.summary.requests += requests;
                     run.summary.throttled += throttled;
-                    let keys: Vec<String> = if self.config.order_by_key {
-                        deliveries.iter().filter_map(|d| order_key(&d.record).map(str::to_owned)).collect()
-                    } else {
-                        Vec::new()
-                    };
-                    run.deliver(deliveries);
-                    for key in keys {
-                        run.lanes[lane].active.remove(&key);
+                    // The keys of these records come free (ordered mode).
+                    if self.config.order_by_key {
+                        let active = &mut run.lanes[lane].active;
+                        for d in &deliveries {
+                            if let Some(key) = order_key(&d.record) {
+                                active.remove(key);
+                            }
+                        }
                     }
+                    run.deliver(deliveries);
                     if terminal {
                         run.expire_held(&mut stash);
                     } else {
@@ -278,9 +285,8 @@ impl Engine {
 impl<F: FnMut(Delivery)> Run<'_, F> {
     /// True when `lane` may start another request.
     fn has_room(&self, lane: usize) -> bool {
-        let total: usize = self.lanes.iter().map(|l| l.in_flight).sum();
         self.lanes[lane].in_flight < self.engine.lane_capacity()
-            && total < self.engine.config.max_in_flight
+            && self.in_flight < self.engine.config.max_in_flight
     }
 
     fn lane_of(&mut self, record: &Record) -> usize {
@@ -319,6 +325,7 @@ impl<F: FnMut(Delivery)> Run<'_, F> {
             if l.active.contains(key) || l.waiting_keys.contains_key(key) {
                 *l.waiting_keys.entry(key.to_owned()).or_default() += 1;
                 l.waiting.push_back(pending);
+                self.waiting += 1;
                 return None;
             }
         }
@@ -330,6 +337,7 @@ impl<F: FnMut(Delivery)> Run<'_, F> {
         if self.lanes[lane].waiting.is_empty() {
             return;
         }
+        let before = self.lanes[lane].waiting.len();
         let mut held = HashSet::new();
         let mut keep = VecDeque::new();
         while let Some(pending) = self.lanes[lane].waiting.pop_front() {
@@ -354,6 +362,7 @@ impl<F: FnMut(Delivery)> Run<'_, F> {
                 keep.push_back(back);
             }
         }
+        self.waiting -= before - keep.len();
         self.lanes[lane].waiting = keep;
     }
 
@@ -393,6 +402,7 @@ impl<F: FnMut(Delivery)> Run<'_, F> {
             return;
         };
         self.lanes[lane].in_flight += 1;
+        self.in_flight += 1;
         let engine = self.engine;
         let send = attempts::Send {
             client: engine.client.clone(),
@@ -417,6 +427,7 @@ impl<F: FnMut(Delivery)> Run<'_, F> {
             l.waiting_keys.clear();
             l.active.clear();
         }
+        self.waiting = 0;
         let expired = held
             .into_iter()
             .map(|p| p.into_delivery(Err(Failure::Expired { unanswered: false })))

@@ -44,13 +44,7 @@ impl ProducerHandle {
         self.tx
             .send(Input::Record(record, Some(permit)))
             .await
-            .map_err(|e| {
-                self.stats.taken_in(true, false);
-                match e.0 {
-                    Input::Record(r, _) => r,
-                    Input::Flush(..) => unreachable!("a record was sent"),
-                }
-            })
+            .map_err(|e| self.handed_back(e.0))
     }
 
     /// Hands one record in if the buffer has room now; else gives it straight back.
@@ -65,13 +59,16 @@ impl ProducerHandle {
         self.stats.buffered();
         self.tx
             .try_send(Input::Record(record, Some(permit)))
-            .map_err(|e| {
-                self.stats.taken_in(true, false);
-                match e.into_inner() {
-                    Input::Record(r, _) => r,
-                    Input::Flush(..) => unreachable!("a record was sent"),
-                }
-            })
+            .map_err(|e| self.handed_back(e.into_inner()))
+    }
+
+    /// The record of an input the producer did not take (it has stopped, or it is full).
+    fn handed_back(&self, input: Input) -> Record {
+        self.stats.taken_in(true, false);
+        match input {
+            Input::Record(r, _) => r,
+            Input::Flush(..) => unreachable!("a record was sent"),
+        }
     }
 
     /// Sends what is batched now and waits until every record handed in so far has had its

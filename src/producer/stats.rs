@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::delivery::{Delivery, Failure};
@@ -27,9 +28,12 @@ pub struct ProducerStats {
     pub send_rate: f64,
 }
 
-/// The live counters behind [`ProducerStats`].
+/// The live counters behind [`ProducerStats`]. The two that move once per record on the way in
+/// are atomics; the rest, updated once per request, share a lock.
 #[derive(Debug)]
 pub(crate) struct StatsCell {
+    buffered: AtomicU64,
+    in_flight: AtomicU64,
     inner: Mutex<Inner>,
 }
 
@@ -46,6 +50,8 @@ const RATE_WINDOW: Duration = Duration::from_secs(1);
 impl StatsCell {
     pub(crate) fn new(partitions: usize) -> StatsCell {
         StatsCell {
+            buffered: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
             inner: Mutex::new(Inner {
                 stats: ProducerStats {
                     throttled: vec![0; partitions.max(1)],
@@ -66,6 +72,8 @@ impl StatsCell {
         self.with(|i| {
             let elapsed = i.window_start.elapsed();
             let mut stats = i.stats.clone();
+            stats.buffered = self.buffered.load(Ordering::Relaxed);
+            stats.in_flight = self.in_flight.load(Ordering::Relaxed);
             if elapsed >= RATE_WINDOW {
                 // No outcome for a while: the rate has fallen.
                 stats.send_rate = stats
@@ -78,19 +86,17 @@ impl StatsCell {
 
     /// A record handed to a spawned producer's buffer.
     pub(crate) fn buffered(&self) {
-        self.with(|i| i.stats.buffered += 1);
+        self.buffered.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A record taken out of the buffer (`from_buffer`) and, when `valid`, into a batch.
     pub(crate) fn taken_in(&self, from_buffer: bool, valid: bool) {
-        self.with(|i| {
-            if from_buffer {
-                i.stats.buffered = i.stats.buffered.saturating_sub(1);
-            }
-            if valid {
-                i.stats.in_flight += 1;
-            }
-        });
+        if from_buffer {
+            decrement(&self.buffered, 1);
+        }
+        if valid {
+            self.in_flight.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// `n` answers `DIS.4303` for `partition`.
@@ -103,12 +109,14 @@ impl StatsCell {
 
     /// Counts the outcomes of `deliveries`.
     pub(crate) fn delivered(&self, deliveries: &[Delivery]) {
+        // Invalid records were never taken in.
+        let taken = deliveries
+            .iter()
+            .filter(|d| !matches!(d.result, Err(Failure::Invalid(_))))
+            .count();
+        decrement(&self.in_flight, taken as u64);
         self.with(|i| {
             for d in deliveries {
-                // Invalid records were never taken in.
-                if !matches!(d.result, Err(Failure::Invalid(_))) {
-                    i.stats.in_flight = i.stats.in_flight.saturating_sub(1);
-                }
                 match &d.result {
                     Ok(_) => {
                         i.stats.acknowledged += 1;
@@ -125,6 +133,13 @@ impl StatsCell {
             }
         });
     }
+}
+
+/// Lowers `counter` by `n`, never below 0.
+fn decrement(counter: &AtomicU64, n: u64) {
+    let _ = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+        Some(v.saturating_sub(n))
+    });
 }
 
 /// The key a failure is counted under.
