@@ -4,6 +4,8 @@
 use std::{env, fs, path::Path, process::exit};
 
 const SPEC: &str = "openapi/dis-records.yaml";
+/// The operation the hand-written layer sends itself, besides the generated method.
+const OPERATION: &str = "sendRecords";
 
 /// Stops the build with one readable line (file, line, problem) instead of a panic backtrace.
 fn fail(problem: impl std::fmt::Display) -> ! {
@@ -40,10 +42,25 @@ fn main() {
         .generate_tokens(&spec)
         .unwrap_or_else(|e| fail(format!("progenitor: {e}")));
     let file = syn::parse2(tokens).unwrap_or_else(|e| fail(format!("generated code: {e}")));
+    // The operation's path, for the hand-written layer's own requests (protobuf bodies, reused
+    // buffers): they go where the generated method sends.
+    let path = spec
+        .paths
+        .paths
+        .iter()
+        .find(|(_, item)| {
+            item.as_item()
+                .and_then(|i| i.post.as_ref())
+                .and_then(|o| o.operation_id.as_deref())
+                == Some(OPERATION)
+        })
+        .map(|(path, _)| path)
+        .unwrap_or_else(|| fail(format!("no POST operation {OPERATION}")));
+    let code = format!(
+        "{}\n/// The path of `{OPERATION}`, from the spec.\npub(crate) const SEND_RECORDS_PATH: &str = {path:?};\n",
+        prettyplease::unparse(&file)
+    );
     let out = Path::new(&env::var("OUT_DIR").unwrap()).to_owned();
-    fs::write(
-        out.join("dis_records_client.rs"),
-        prettyplease::unparse(&file),
-    )
-    .unwrap_or_else(|e| fail(format!("write: {e}")));
+    fs::write(out.join("dis_records_client.rs"), code)
+        .unwrap_or_else(|e| fail(format!("write: {e}")));
 }

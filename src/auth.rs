@@ -13,7 +13,7 @@ use std::time::SystemTime;
 use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::error::Error;
+use crate::error::{ConfigError, Error, RequestError};
 use crate::sign;
 
 /// Environment variable for an IAM token (`X-Auth-Token`).
@@ -86,29 +86,28 @@ impl Credentials {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let (ak, sk, st) = (get(ENV_AK), get(ENV_SK), get(ENV_SECURITY_TOKEN));
         let checked = |c: Credentials| {
-            c.check().map(|()| Some(c)).map_err(|(field, problem)| {
-                let var = match field {
-                    "ak" => ENV_AK,
-                    "sk" => ENV_SK,
-                    "security_token" => ENV_SECURITY_TOKEN,
-                    _ => ENV_TOKEN,
-                };
-                Error::Config(format!("{var}: {problem}"))
-            })
+            c.check()
+                .map(|()| Some(c))
+                .map_err(|p| Error::Config(ConfigError::new(p.part.env_var(), p.problem)))
         };
         let found = match (ak, sk) {
             (Some(ak), Some(sk)) => Ok(Some(match st {
                 Some(st) => Credentials::temporary(ak, sk, st),
                 None => Credentials::aksk(ak, sk),
             })),
-            (Some(_), None) => Err(Error::Config(format!(
-                "{ENV_AK} is set but {ENV_SK} is not: both are needed for AK/SK signing"
+            (Some(_), None) => Err(Error::Config(ConfigError::new(
+                ENV_SK,
+                format!("{ENV_AK} is set but {ENV_SK} is not: both are needed for AK/SK signing"),
             ))),
-            (None, Some(_)) => Err(Error::Config(format!(
-                "{ENV_SK} is set but {ENV_AK} is not: both are needed for AK/SK signing"
+            (None, Some(_)) => Err(Error::Config(ConfigError::new(
+                ENV_AK,
+                format!("{ENV_SK} is set but {ENV_AK} is not: both are needed for AK/SK signing"),
             ))),
-            (None, None) if st.is_some() => Err(Error::Config(format!(
-                "{ENV_SECURITY_TOKEN} is set but {ENV_AK} and {ENV_SK} are not: a security token needs its AK/SK pair"
+            (None, None) if st.is_some() => Err(Error::Config(ConfigError::new(
+                ENV_SECURITY_TOKEN,
+                format!(
+                    "{ENV_SECURITY_TOKEN} is set but {ENV_AK} and {ENV_SK} are not: a security token needs its AK/SK pair"
+                ),
             ))),
             (None, None) => Ok(get(ENV_TOKEN).map(Credentials::token)),
         }?;
@@ -117,15 +116,15 @@ impl Credentials {
 
     /// Checks that every part can go into a header as it is: not empty, printable ASCII
     /// without spaces, and an access key of letters, digits, `-` and `_` only (it is written
-    /// into the `Authorization` header's structure). Returns the field and the problem.
-    pub(crate) fn check(&self) -> Result<(), (&'static str, String)> {
-        fn visible(field: &'static str, value: &str) -> Result<(), (&'static str, String)> {
+    /// into the `Authorization` header's structure). Returns the part and the problem.
+    pub(crate) fn check(&self) -> Result<(), CredentialProblem> {
+        fn visible(part: Part, value: &str) -> Result<(), CredentialProblem> {
             if value.is_empty() {
-                return Err((field, "must not be empty".into()));
+                return Err(CredentialProblem::new(part, "must not be empty"));
             }
             match value.bytes().position(|b| !(0x21..=0x7e).contains(&b)) {
-                Some(at) => Err((
-                    field,
+                Some(at) => Err(CredentialProblem::new(
+                    part,
                     format!(
                         "character {} is not printable ASCII (a space, a control character such as a trailing newline, or non-ASCII)",
                         at + 1
@@ -135,28 +134,28 @@ impl Credentials {
             }
         }
         match &self.0 {
-            Kind::Token(token) => visible("token", token.expose_secret()),
+            Kind::Token(token) => visible(Part::Token, token.expose_secret()),
             Kind::AkSk {
                 ak,
                 sk,
                 security_token,
             } => {
-                visible("ak", ak)?;
+                visible(Part::Ak, ak)?;
                 if let Some(at) = ak
                     .bytes()
                     .position(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
                 {
-                    return Err((
-                        "ak",
+                    return Err(CredentialProblem::new(
+                        Part::Ak,
                         format!(
                             "character {} is not a letter, digit, - or _ (an access key goes into the Authorization header)",
                             at + 1
                         ),
                     ));
                 }
-                visible("sk", sk.expose_secret())?;
+                visible(Part::Sk, sk.expose_secret())?;
                 match security_token {
-                    Some(t) => visible("security_token", t.expose_secret()),
+                    Some(t) => visible(Part::SecurityToken, t.expose_secret()),
                     None => Ok(()),
                 }
             }
@@ -179,6 +178,53 @@ impl fmt::Debug for Credentials {
                     &security_token.as_ref().map(|_| "[REDACTED]"),
                 )
                 .finish(),
+        }
+    }
+}
+
+/// A part of a set of credentials, named as in code and as in the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    Token,
+    Ak,
+    Sk,
+    SecurityToken,
+}
+
+impl Part {
+    /// Its name in code (`Credentials`' fields).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Part::Token => "token",
+            Part::Ak => "ak",
+            Part::Sk => "sk",
+            Part::SecurityToken => "security_token",
+        }
+    }
+
+    /// The environment variable [`Credentials::from_env`] reads it from.
+    pub(crate) fn env_var(self) -> &'static str {
+        match self {
+            Part::Token => ENV_TOKEN,
+            Part::Ak => ENV_AK,
+            Part::Sk => ENV_SK,
+            Part::SecurityToken => ENV_SECURITY_TOKEN,
+        }
+    }
+}
+
+/// What is wrong with one part of a set of credentials (never its value).
+#[derive(Debug, Clone)]
+pub(crate) struct CredentialProblem {
+    pub(crate) part: Part,
+    pub(crate) problem: String,
+}
+
+impl CredentialProblem {
+    fn new(part: Part, problem: impl Into<String>) -> Self {
+        CredentialProblem {
+            part,
+            problem: problem.into(),
         }
     }
 }
@@ -221,12 +267,14 @@ impl Auth {
     /// Adds the credentials to a request that is about to be sent: a sensitive
     /// `X-Auth-Token`, or the `SDK-HMAC-SHA256` headers over the request as it stands. Called
     /// on every try, so that every retry carries a fresh `X-Sdk-Date` and signature.
-    pub(crate) fn apply(&self, request: &mut reqwest::Request) -> Result<(), String> {
+    pub(crate) fn apply(&self, request: &mut reqwest::Request) -> Result<(), RequestError> {
         match self.credentials.as_ref().map(|c| &c.0) {
             None => Ok(()),
             Some(Kind::Token(token)) => {
                 let mut value = HeaderValue::from_str(token.expose_secret()).map_err(|_| {
-                    "X-Auth-Token: the token is not a valid header value".to_owned()
+                    RequestError::Header {
+                        header: "X-Auth-Token".into(),
+                    }
                 })?;
                 value.set_sensitive(true);
                 request
@@ -258,18 +306,21 @@ fn sign_request(
     security_token: Option<&str>,
     project_id: &str,
     now: SystemTime,
-) -> Result<(), String> {
+) -> Result<(), RequestError> {
     let url = request.url().clone();
     let host = sign::host_header(
         url.scheme(),
-        url.host_str().ok_or("the endpoint URL has no host")?,
+        url.host_str().ok_or(RequestError::NoHost)?,
         url.port(),
     );
+    let invalid = |name: &str| RequestError::Header {
+        header: name.to_owned(),
+    };
     let headers = request.headers_mut();
-    let mut put = |name: &str, value: &str, sensitive: bool| -> Result<(), String> {
-        let mut v = HeaderValue::from_str(value).map_err(|_| format!("{name}: invalid value"))?;
+    let mut put = |name: &str, value: &str, sensitive: bool| -> Result<(), RequestError> {
+        let mut v = HeaderValue::from_str(value).map_err(|_| invalid(name))?;
         v.set_sensitive(sensitive);
-        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("{name}: {e}"))?;
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid(name))?;
         headers.insert(name, v);
         Ok(())
     };
@@ -291,16 +342,14 @@ fn sign_request(
         || request.body().is_some_and(|b| b.as_bytes().is_none());
     if unsigned {
         let name = HeaderName::from_bytes(sign::HEADER_CONTENT_SHA256.as_bytes())
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| invalid(sign::HEADER_CONTENT_SHA256))?;
         request
             .headers_mut()
             .insert(name, HeaderValue::from_static(sign::UNSIGNED_PAYLOAD));
     }
     let mut signed_headers = Vec::with_capacity(request.headers().len());
     for (name, value) in request.headers() {
-        let value = value
-            .to_str()
-            .map_err(|_| format!("header {name}: not printable ASCII, cannot be signed"))?;
+        let value = value.to_str().map_err(|_| invalid(name.as_str()))?;
         signed_headers.push((name.as_str().to_owned(), value.to_owned()));
     }
     let authorization = sign::sign(
@@ -314,10 +363,10 @@ fn sign_request(
         ak,
         sk,
     );
-    let authorization = HeaderValue::from_str(&authorization)
-        .map_err(|_| "Authorization: invalid value".to_owned())?;
-    let name =
-        HeaderName::from_bytes(sign::HEADER_AUTHORIZATION.as_bytes()).map_err(|e| e.to_string())?;
+    let authorization =
+        HeaderValue::from_str(&authorization).map_err(|_| invalid(sign::HEADER_AUTHORIZATION))?;
+    let name = HeaderName::from_bytes(sign::HEADER_AUTHORIZATION.as_bytes())
+        .map_err(|_| invalid(sign::HEADER_AUTHORIZATION))?;
     request.headers_mut().insert(name, authorization);
     Ok(())
 }

@@ -5,17 +5,19 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use progenitor_client::ClientInfo;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName};
 
 use crate::answer;
 use crate::auth::{Auth, Clock, Credentials};
 use crate::body::BodyFormat;
 use crate::endpoint;
-use crate::error::{Error, mapping};
-use crate::ext::{AnswerLimits, Context, HeadSlot, ResponseHead};
-use crate::generated::{Client, types};
+use crate::error::{ConfigError, Error, RequestError};
+use crate::ext::Context;
+use crate::generated::{Client, SEND_RECORDS_PATH, types};
 use crate::outcome::SendOutcome;
 use crate::record::Record;
 use crate::request;
+use crate::transport::{self, AnswerLimits};
 use crate::validate::Limits;
 
 /// Builds a [`DisClient`].
@@ -72,8 +74,8 @@ impl DisClientBuilder {
         let endpoint = endpoint::endpoint_url(&self.endpoint)?;
         check_project_id(&self.project_id)?;
         if let Some(credentials) = &self.credentials {
-            credentials.check().map_err(|(field, problem)| {
-                Error::Config(format!("credentials: {field}: {problem}"))
+            credentials.check().map_err(|p| {
+                ConfigError::new(format!("credentials: {}", p.part.name()), p.problem)
             })?;
         }
         self.limits.check()?;
@@ -83,13 +85,23 @@ impl DisClientBuilder {
             self.project_id.clone(),
             self.clock,
         ));
+        // The operation's URL, as the generated method builds it: the spec's path with the
+        // project ID percent-encoded.
+        let path = SEND_RECORDS_PATH.replace(
+            "{project_id}",
+            &progenitor_client::encode_path(&self.project_id),
+        );
+        let url = reqwest::Url::parse(&format!("{endpoint}{path}"))
+            .map_err(|e| ConfigError::caused_by("endpoint", e.to_string(), e))?;
         let context = Context {
-            auth,
-            head: None,
-            limits: AnswerLimits::at_most(self.limits.max_records_per_request),
+            auth: auth.clone(),
+            limits: AnswerLimits::for_records(self.limits.max_records_per_request),
         };
         Ok(DisClient {
-            client: Client::new_with_client(&endpoint, http, context),
+            client: Client::new_with_client(&endpoint, http.clone(), context),
+            http,
+            url,
+            auth,
             project_id: self.project_id,
             limits: self.limits,
         })
@@ -110,8 +122,11 @@ fn check_project_id(project_id: &str) -> Result<(), Error> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Config(format!(
-            "project_id {project_id:?}: expected 1 to {MAX_PROJECT_ID_LEN} letters, digits, - or _ (a Huawei project ID is 32 hexadecimal characters)"
+        Err(Error::Config(ConfigError::new(
+            "project_id",
+            format!(
+                "{project_id:?}: expected 1 to {MAX_PROJECT_ID_LEN} letters, digits, - or _ (a Huawei project ID is 32 hexadecimal characters)"
+            ),
         )))
     }
 }
@@ -119,7 +134,12 @@ fn check_project_id(project_id: &str) -> Result<(), Error> {
 /// A DIS client: the generated [`Client`] plus credentials, limits and validation.
 #[derive(Clone)]
 pub struct DisClient {
+    /// The generated client, for [`DisClient::generated`].
     client: Client,
+    http: reqwest::Client,
+    /// Where SendRecords goes.
+    url: reqwest::Url,
+    auth: Arc<Auth>,
     project_id: String,
     limits: Limits,
 }
@@ -129,7 +149,7 @@ impl fmt::Debug for DisClient {
         f.debug_struct("DisClient")
             .field("endpoint", &self.client.baseurl())
             .field("project_id", &self.project_id)
-            .field("auth", &self.client.inner().auth)
+            .field("auth", &self.auth)
             .field("limits", &self.limits)
             .finish()
     }
@@ -164,80 +184,35 @@ impl DisClient {
     /// [`RecordResult::Failed`](crate::RecordResult::Failed) in the outcome, by position;
     /// nothing is retried here (the [`Producer`](crate::Producer) does that).
     pub async fn send(&self, stream_name: &str, records: &[Record]) -> Result<SendOutcome, Error> {
-        let body = request::build(stream_name, records, &self.limits)?;
-        self.send_request(&body).await
+        let request = request::build(stream_name, records, &self.limits)?;
+        self.call(&request, BodyFormat::Json).await
     }
 
-    /// The context of one call carrying `records` records: this client's credentials, the
-    /// bounds of an answer to that many records, and the slot the answer's head goes into
-    /// (progenitor's `InvalidResponsePayload` keeps neither status nor headers).
-    fn call_context(&self, records: usize) -> (Context, HeadSlot) {
-        let slot = HeadSlot::default();
-        let context = Context {
-            auth: self.client.inner().auth.clone(),
-            head: Some(slot.clone()),
-            limits: AnswerLimits::for_records(records),
-        };
-        (context, slot)
-    }
-
-    /// Sends a body the producer wrote (`body.rs`) for `records` records, with the same
-    /// credentials, bounds and error mapping as the generated client, and reads the answer.
-    pub(crate) async fn send_body(
+    /// The SendRecords pipeline every path shares: the generated `request` written in
+    /// `format`, sent with this client's credentials by the one transport, and its answer read
+    /// by the one reader.
+    pub(crate) async fn call(
         &self,
-        body: Vec<u8>,
+        request: &types::PutRecordsRequest,
         format: BodyFormat,
-        records: usize,
     ) -> Result<SendOutcome, Error> {
-        let (context, slot) = self.call_context(records);
-        let url = format!("{}/v2/{}/records", self.client.baseurl(), self.project_id);
-        let http = self.client.client();
-        let mut request = http
-            .post(url)
-            .header(reqwest::header::CONTENT_TYPE, format.content_type())
-            .header(reqwest::header::ACCEPT, format.content_type())
+        let sent = request.records.len();
+        let mut body = Vec::with_capacity(request::body_size(request));
+        format.encode(request, &mut body);
+        let http_request = self
+            .http
+            .post(self.url.clone())
+            .header(CONTENT_TYPE, format.content_type())
+            .header(ACCEPT, format.content_type())
+            .header(
+                HeaderName::from_static("api-version"),
+                <Client as ClientInfo<Context>>::api_version(),
+            )
             .body(body)
             .build()
-            .map_err(|e| Error::Request(e.to_string()))?;
-        context.prepare(&mut request).map_err(Error::Request)?;
-        let response = context
-            .execute(http, request, "sendRecords")
-            .await
-            .map_err(mapping::transport)?;
-        let head = take_head(&slot);
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        // Already read whole, within its bound, by `execute`.
-        let bytes = response.bytes().await.map_err(mapping::transport)?;
-        answer::read(status, &content_type, &bytes, records, head)
+            .map_err(|e| RequestError::Build(Arc::new(e)))?;
+        let limits = AnswerLimits::for_records(sent);
+        let answer = transport::exchange(&self.http, &self.auth, http_request, limits).await?;
+        answer::read(answer, sent)
     }
-
-    /// Sends a request body built (and validated) by [`request::build`].
-    pub(crate) async fn send_request(
-        &self,
-        body: &types::PutRecordsRequest,
-    ) -> Result<SendOutcome, Error> {
-        // A client value for this call only, carrying its context.
-        let (context, slot) = self.call_context(body.records.len());
-        let call =
-            Client::new_with_client(self.client.baseurl(), self.client.client().clone(), context);
-        let result = call.send_records(&self.project_id, body).await;
-        let head = take_head(&slot);
-        match result {
-            Ok(response) => {
-                SendOutcome::from_result(response.into_inner(), body.records.len(), head.request_id)
-            }
-            Err(e) => Err(mapping::from_generated(e, head).await),
-        }
-    }
-}
-
-/// The head an answer left in its call's slot.
-fn take_head(slot: &HeadSlot) -> ResponseHead {
-    std::mem::take(&mut *slot.lock().unwrap_or_else(|e| e.into_inner()))
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::error::Error;
+use crate::error::{ConfigError, Error};
 
 /// Resolves an endpoint: a region name (`cn-north-4` becomes
 /// `https://dis.cn-north-4.myhuaweicloud.com`) or a full `http(s)://` URL. A trailing `/` is
@@ -19,22 +19,27 @@ pub(crate) fn endpoint_url(endpoint: &str) -> Result<String, Error> {
     {
         format!("https://dis.{endpoint}.myhuaweicloud.com")
     } else {
-        return Err(Error::Config(format!(
-            "endpoint {endpoint:?}: expected a region name such as cn-north-4 or an http(s):// URL"
+        return Err(Error::Config(ConfigError::new(
+            "endpoint",
+            format!("{endpoint:?}: expected a region name such as cn-north-4 or an http(s):// URL"),
         )));
     };
-    let parsed =
-        reqwest::Url::parse(&url).map_err(|e| Error::Config(format!("endpoint {url:?}: {e}")))?;
+    let parsed = reqwest::Url::parse(&url)
+        .map_err(|e| ConfigError::caused_by("endpoint", format!("{url:?}: {e}"), e))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(Error::Config(format!(
-            "endpoint {url:?}: expected an http(s):// URL with a host"
+        return Err(Error::Config(ConfigError::new(
+            "endpoint",
+            format!("{url:?}: expected an http(s):// URL with a host"),
         )));
     }
     // Request paths are appended to the endpoint: a query or fragment would swallow them, and
     // user:password would be sent as Basic auth and printed by Debug.
     let refuse = |what: &str| {
-        Err(Error::Config(format!(
-            "endpoint: {what} is not allowed in the endpoint URL; give scheme, host, port and path only"
+        Err(Error::Config(ConfigError::new(
+            "endpoint",
+            format!(
+                "{what} is not allowed in the endpoint URL; give scheme, host, port and path only"
+            ),
         )))
     };
     if parsed.query().is_some() || url.contains('?') {
@@ -76,7 +81,7 @@ pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, Error> {
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("dis-records/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| Error::Config(format!("HTTP client: {e}")))
+        .map_err(|e| Error::Config(ConfigError::caused_by("HTTP client", e.to_string(), e)))
 }
 
 #[cfg(test)]

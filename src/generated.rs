@@ -11,6 +11,8 @@
 
 pub use crate::ext::{Base64Data, Context};
 
+use crate::transport::{self, Cut};
+
 #[allow(missing_docs, clippy::all, clippy::pedantic, unused_imports)]
 mod client {
     include!(concat!(env!("OUT_DIR"), "/dis_records_client.rs"));
@@ -18,16 +20,18 @@ mod client {
 
 pub use client::*;
 
-// progenitor's hooks, wired to the hand-written layer (`src/ext.rs`): every request gets its
-// credentials before each try, every answer is read within bounds and its head noted, and an
-// answer out of bounds is an error.
+// progenitor's hooks, wired to the hand-written layer: every request gets its credentials
+// before each try (`src/ext.rs`), and every answer is read within bounds by the transport the
+// rest of the crate uses (`src/transport.rs`); an answer cut at its bound is an error.
 impl progenitor_client::ClientHooks<Context> for Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
         _info: &progenitor_client::OperationInfo,
     ) -> Result<(), Error<E>> {
-        self.inner().prepare(request).map_err(Error::Custom)
+        self.inner()
+            .prepare(request)
+            .map_err(|e| Error::Custom(e.to_string()))
     }
 
     async fn post<E>(
@@ -35,23 +39,25 @@ impl progenitor_client::ClientHooks<Context> for Client {
         result: &reqwest::Result<reqwest::Response>,
         _info: &progenitor_client::OperationInfo,
     ) -> Result<(), Error<E>> {
-        match result
+        let cut = result
             .as_ref()
             .ok()
-            .and_then(|r| r.extensions().get::<crate::ext::Unreadable>())
-        {
-            Some(unreadable) => Err(Error::Custom(unreadable.0.clone())),
-            None => Ok(()),
+            .and_then(|r| r.extensions().get::<Cut>());
+        match cut {
+            Some(Cut::TooLarge { cap }) => Err(Error::Custom(format!(
+                "the answer is larger than {cap} bytes, the bound for this request; not read further"
+            ))),
+            _ => Ok(()),
         }
     }
 
     async fn exec(
         &self,
         request: reqwest::Request,
-        info: &progenitor_client::OperationInfo,
+        _info: &progenitor_client::OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        self.inner()
-            .execute(self.client(), request, info.operation_id)
+        transport::read_within(self.client(), request, self.inner().limits)
             .await
+            .map(transport::Answer::into_response)
     }
 }

@@ -17,13 +17,14 @@ mod proto;
 mod record;
 mod request;
 pub mod sign;
+mod transport;
 mod validate;
 
 pub use crate::{
     auth::Credentials,
     body::BodyFormat,
     client::{DisClient, DisClientBuilder},
-    error::{Error, ValidationError},
+    error::{ConfigError, Error, RequestError, ValidationError},
     outcome::{RecordResult, SendOutcome},
     producer::{
         Producer,

@@ -1,7 +1,9 @@
 //! The protobuf messages of SendRecords, as Huawei's hand-written DIS SDKs (Java, Python) send
-//! and read them (`Content-Type: application/x-protobuf`). Field numbers follow the Python SDK's
-//! generated `record_pb2`; `openapi/dis-records.proto` is the reviewer's copy. Derived with
-//! prost, so no `protoc` is needed to build.
+//! and read them (`Content-Type: application/x-protobuf`), and their conversions from and into
+//! the generated types: protobuf is another serializer of the same request, not another
+//! request. Field numbers follow the Python SDK's generated `record_pb2` and
+//! `openapi/dis-records.proto`; `tests/protobuf_descriptors.rs` compiles that file and checks
+//! these messages against it. Derived with prost, so no `protoc` is needed to build.
 //!
 //! Huawei's copies differ in their labels (Java's marks the stream fields optional, Python's
 //! marks `streamName`, `streamId` and `failedRecordCount` required): bodies written here always
@@ -33,6 +35,9 @@ pub(crate) struct PutRecordsRequestEntry {
     pub(crate) timestamp: Option<i64>,
 }
 
+/// The field number of `PutRecordsResult.records`.
+const RESULT_RECORDS_TAG: u32 = 22;
+
 /// `PutRecordsResult`.
 #[derive(Clone, PartialEq, prost::Message)]
 pub(crate) struct PutRecordsResult {
@@ -53,4 +58,82 @@ pub(crate) struct PutRecordsResultEntry {
     pub(crate) error_code: Option<String>,
     #[prost(string, optional, tag = "26")]
     pub(crate) error_message: Option<String>,
+}
+
+impl From<&crate::generated::types::PutRecordsRequest> for PutRecordsRequest {
+    fn from(request: &crate::generated::types::PutRecordsRequest) -> Self {
+        PutRecordsRequest {
+            stream_name: Some(request.stream_name.to_string()),
+            records: request
+                .records
+                .iter()
+                .map(|e| PutRecordsRequestEntry {
+                    // A reference count, not a copy of the payload.
+                    data: Some(e.data.0.clone()),
+                    explicit_hash_key: e.explicit_hash_key.as_ref().map(|k| k.to_string()),
+                    partition_key: e.partition_key.clone(),
+                    partition_id: e.partition_id.as_ref().map(|p| p.to_string()),
+                    timestamp: None,
+                })
+                .collect(),
+            // Python's copy of the message marks streamId required: always present, empty when
+            // the stream is named.
+            stream_id: Some(request.stream_id.clone().unwrap_or_default()),
+        }
+    }
+}
+
+// `..Default::default()`: a field the spec adds to the answer (none of protobuf's) stays empty
+// rather than breaking the build (tests/regeneration.rs adds one).
+#[allow(clippy::needless_update)]
+impl From<PutRecordsResult> for crate::generated::types::PutRecordsResult {
+    fn from(result: PutRecordsResult) -> Self {
+        crate::generated::types::PutRecordsResult {
+            failed_record_count: result.failed_record_count,
+            records: result
+                .records
+                .into_iter()
+                .map(|e| crate::generated::types::PutRecordsResultEntry {
+                    partition_id: e.shard_id,
+                    sequence_number: e.sequence_number,
+                    error_code: e.error_code,
+                    error_message: e.error_message,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+}
+
+/// Counts the result entries of an encoded `PutRecordsResult` without decoding them.
+pub(crate) fn result_entries(mut body: &[u8]) -> Result<usize, prost::DecodeError> {
+    use prost::encoding::{DecodeContext, WireType, decode_key, skip_field};
+    let mut entries = 0usize;
+    while !body.is_empty() {
+        let (tag, wire_type) = decode_key(&mut body)?;
+        if tag == RESULT_RECORDS_TAG && wire_type == WireType::LengthDelimited {
+            entries += 1;
+        }
+        skip_field(wire_type, tag, &mut body, DecodeContext::default())?;
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message as _;
+
+    use super::*;
+
+    #[test]
+    fn result_entries_are_counted_by_their_field_number() {
+        let result = PutRecordsResult {
+            failed_record_count: Some(1),
+            records: vec![PutRecordsResultEntry::default(); 3],
+        };
+        assert_eq!(result_entries(&result.encode_to_vec()).unwrap(), 3);
+        assert_eq!(result_entries(&[]).unwrap(), 0);
+        assert!(result_entries(&[0xff]).is_err());
+    }
 }

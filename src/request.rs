@@ -1,4 +1,7 @@
-//! Turns records into the generated request body, checking every DIS limit on the way.
+//! Records in, the generated request out: every DIS limit checked on the way, and the way back
+//! from a wire entry to the caller's record.
+
+use std::time::Duration;
 
 use crate::error::ValidationError;
 use crate::ext::Base64Data;
@@ -30,7 +33,8 @@ fn checked(record: &Record, index: usize, limits: &Limits) -> Result<Keys, Valid
     Ok((hash, id))
 }
 
-/// Checks `record` as record `index` of a request and makes its wire entry.
+/// Checks `record` as record `index` of a request and makes its wire entry (the data shared,
+/// not copied).
 pub(crate) fn entry(
     record: &Record,
     index: usize,
@@ -45,10 +49,41 @@ pub(crate) fn entry(
     })
 }
 
-/// Checks `record` as record `index` of a request, building nothing (the producer writes its
-/// body itself).
-pub(crate) fn check(record: &Record, index: usize, limits: &Limits) -> Result<(), ValidationError> {
-    checked(record, index, limits).map(|_| ())
+/// A record refused by validation, handed back with what is wrong with it.
+pub(crate) type Refused = (ValidationError, Record);
+
+/// As [`entry`], taking the record: its wire entry and its deadline, or the record back with
+/// what is wrong with it.
+pub(crate) fn into_entry(
+    record: Record,
+    index: usize,
+    limits: &Limits,
+) -> Result<(types::PutRecordsRequestEntry, Option<Duration>), Box<Refused>> {
+    match checked(&record, index, limits) {
+        Err(e) => Err(Box::new((e, record))),
+        Ok((explicit_hash_key, partition_id)) => Ok((
+            types::PutRecordsRequestEntry {
+                data: Base64Data(record.data),
+                explicit_hash_key,
+                partition_id,
+                partition_key: record.partition_key,
+            },
+            record.deadline,
+        )),
+    }
+}
+
+/// The caller's record again, from its wire entry and its deadline.
+pub(crate) fn record_of(
+    entry: types::PutRecordsRequestEntry,
+    deadline: Option<Duration>,
+) -> Record {
+    let mut record = Record::new(entry.data.0);
+    record.partition_key = entry.partition_key;
+    record.partition_id = entry.partition_id.map(String::from);
+    record.explicit_hash_key = entry.explicit_hash_key.map(String::from);
+    record.deadline = deadline;
+    record
 }
 
 /// Validates `records` for `stream_name` and builds the generated request body.
@@ -67,10 +102,42 @@ pub(crate) fn build(
         .collect::<Result<Vec<_>, _>>()?;
     let total: usize = records.iter().map(|r| r.data.len()).sum();
     validate::request_bytes(total, limits)?;
-    let records = entries;
     Ok(types::PutRecordsRequest {
         stream_name,
         stream_id: None,
-        records,
+        records: entries,
     })
+}
+
+/// Room in a JSON body for what surrounds the entries (`{"stream_name":...,"records":[...]}`).
+pub(crate) const BODY_FRAME: usize = 512;
+/// What one entry adds around its fields (`{"data":"","partition_key":""},` and the like).
+const ENTRY_FRAME: usize = 96;
+
+/// Length of `s` as a JSON string's contents (escapes included).
+fn json_len(s: &str) -> usize {
+    s.bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..0x20 => 6,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// Bytes `entry` adds to a JSON request body: its data in Base64, its keys escaped, framing.
+pub(crate) fn wire_size(entry: &types::PutRecordsRequestEntry) -> usize {
+    let keys = [
+        entry.partition_key.as_deref(),
+        entry.partition_id.as_deref().map(String::as_str),
+        entry.explicit_hash_key.as_deref().map(String::as_str),
+    ];
+    entry.data.0.len().div_ceil(3) * 4
+        + keys.iter().flatten().map(|k| json_len(k)).sum::<usize>()
+        + ENTRY_FRAME
+}
+
+/// The size of `request`'s JSON body, about: room to write it without growing.
+pub(crate) fn body_size(request: &types::PutRecordsRequest) -> usize {
+    BODY_FRAME + request.records.iter().map(wire_size).sum::<usize>()
 }

@@ -5,7 +5,7 @@
 //! truth; this module turns their errors into [`ValidationError`]s that name the field, the
 //! record's index and the limit.
 
-use crate::error::{Error, ValidationError};
+use crate::error::{ConfigError, Error, ValidationError};
 use crate::generated::types;
 
 /// `stream_name`'s maximum length in the DIS document (表3: 最大长度 60).
@@ -77,8 +77,9 @@ impl Limits {
     /// `max_record_bytes` in 1..=`max_request_bytes`.
     pub(crate) fn check(&self) -> Result<(), Error> {
         let bad = |field: &str, value: usize, bound: String| {
-            Err(Error::Config(format!(
-                "limits: {field} is {value}, it must be in {bound}"
+            Err(Error::Config(ConfigError::new(
+                format!("limits: {field}"),
+                format!("is {value}, it must be in {bound}"),
             )))
         };
         if !(1..=MAX_RECORDS_PER_REQUEST_BOUND).contains(&self.max_records_per_request) {

@@ -1,10 +1,10 @@
-//! How progenitor's errors, and the HTTP client's, become the crate's [`Error`].
+//! How answers that are not results, and the HTTP client's errors, become the crate's [`Error`].
 
 use std::sync::Arc;
 
 use super::{Cause, Error};
-use crate::ext::ResponseHead;
 use crate::generated::types;
+use crate::transport::{Answer, Cut};
 
 /// The start of a raw body, for messages (never more than 512 bytes of it).
 pub(crate) fn snippet(body: &[u8]) -> String {
@@ -58,12 +58,12 @@ pub(crate) fn unreadable(
 /// A non-200 answer: DIS (or a proxy in front of it) refused the request with `status`, or, for
 /// a status no DIS answer has (1xx to a POST, a 2xx other than 200), an answer whose records'
 /// fate is unknown.
-fn refused(status: u16, code: Option<String>, message: String, head: &ResponseHead) -> Error {
+fn refused(status: u16, code: Option<String>, message: String, answer: &Answer) -> Error {
     if status < 200 {
         return unreadable(
             Some(status),
             format!("protocol error: HTTP {status} is no answer to a POST"),
-            head.request_id.clone(),
+            answer.request_id(),
             None,
         );
     }
@@ -75,7 +75,7 @@ fn refused(status: u16, code: Option<String>, message: String, head: &ResponseHe
                 "unexpected HTTP {status} to SendRecords: {}",
                 cut(message, 256)
             ),
-            head.request_id.clone(),
+            answer.request_id(),
             None,
         );
     }
@@ -83,87 +83,26 @@ fn refused(status: u16, code: Option<String>, message: String, head: &ResponseHe
         status,
         code: code.map(|c| cut(c, MAX_CODE_CHARS)),
         message: cut(message, MAX_MESSAGE_CHARS),
-        request_id: head.request_id.clone(),
-        retry_after: head.retry_after,
-    }
-}
-
-/// What a body that is not a DIS error body says: the failure to read it, or its start.
-fn unparsed_body(body: &[u8], head: &ResponseHead) -> String {
-    match &head.body_error {
-        Some(err) => format!("reading the error body failed: {err}"),
-        None => snippet(body),
+        request_id: answer.request_id(),
+        retry_after: answer.retry_after(),
     }
 }
 
 /// A non-200 answer, from its status and (bounded) body, which may or may not be a DIS error
 /// body of either shape.
-pub(crate) fn from_error_answer(status: u16, body: &[u8], head: ResponseHead) -> Error {
-    let (code, message) = match serde_json::from_slice::<types::DisError>(body) {
+pub(crate) fn from_error_answer(answer: &Answer) -> Error {
+    let status = answer.status.as_u16();
+    let (code, message) = match serde_json::from_slice::<types::DisError>(&answer.body) {
         Ok(e) => {
             let (code, message) = dis_error_parts(e);
             (code, message.unwrap_or_default())
         }
-        Err(_) => (None, unparsed_body(body, &head)),
+        Err(_) => match &answer.cut {
+            Some(Cut::Failed(err)) => (None, format!("reading the error body failed: {err}")),
+            _ => (None, snippet(&answer.body)),
+        },
     };
-    refused(status, code, message, &head)
-}
-
-/// Turns progenitor's error into the crate's one error type. `head` is the head of the answer
-/// (status, `X-Request-Id`, `Retry-After`, and what went wrong reading it) as the exec hook
-/// read it.
-pub(crate) async fn from_generated(
-    e: progenitor_client::Error<types::DisError>,
-    head: ResponseHead,
-) -> Error {
-    use progenitor_client::Error as E;
-    if let Some(message) = head.unreadable.clone() {
-        return unreadable(head.status, message, head.request_id, None);
-    }
-    match e {
-        E::ErrorResponse(rv) => {
-            let status = rv.status().as_u16();
-            let (code, message) = dis_error_parts(rv.into_inner());
-            refused(status, code, message.unwrap_or_default(), &head)
-        }
-        E::UnexpectedResponse(response) => {
-            let status = response.status().as_u16();
-            // The exec hook has read the body already, within its bound.
-            let body = response.bytes().await.unwrap_or_default();
-            // A status the spec does not list (502, 504, ...) may still carry a DIS body.
-            from_error_answer(status, &body, head)
-        }
-        // A listed status whose body is not a DIS error body (an HTML page from a proxy, say),
-        // or a 200 whose body is not a PutRecordsResult.
-        E::InvalidResponsePayload(body, err) => match head.status {
-            Some(status) if status != 200 => {
-                let message = unparsed_body(&body, &head);
-                refused(status, None, message, &head)
-            }
-            _ => unreadable(
-                head.status,
-                format!("{err}; body starts: {}", snippet(&body)),
-                head.request_id,
-                Some(Arc::new(err)),
-            ),
-        },
-        E::ResponseBodyError(err) => match head.status {
-            Some(status) if status != 200 => refused(
-                status,
-                None,
-                format!("reading the error body failed: {err}"),
-                &head,
-            ),
-            _ => unreadable(
-                head.status,
-                format!("reading the body failed: {err}"),
-                head.request_id,
-                Some(Arc::new(err)),
-            ),
-        },
-        E::CommunicationError(err) | E::InvalidUpgrade(err) => transport(err),
-        E::Custom(message) | E::InvalidRequest(message) => Error::Request(message),
-    }
+    refused(status, code, message, answer)
 }
 
 /// Classifies a transport failure: only a failed connect is known not to have delivered.

@@ -78,6 +78,62 @@ pub enum ValidationError {
     },
 }
 
+/// A setting that cannot be used, found before anything is sent: which one, and why.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{setting}: {problem}")]
+#[non_exhaustive]
+pub struct ConfigError {
+    /// The setting or environment variable: `endpoint`, `project_id`, `HUAWEICLOUD_SDK_SK`,
+    /// `producer: max_in_flight`, `limits: max_request_bytes`, ...
+    pub setting: String,
+    /// What is wrong with it, and the bound it must respect.
+    pub problem: String,
+    /// The underlying error, when there is one (a URL that does not parse, say).
+    #[source]
+    pub source: Option<Cause>,
+}
+
+impl ConfigError {
+    /// `setting` is wrong: `problem`.
+    pub(crate) fn new(setting: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+        ConfigError {
+            setting: setting.into(),
+            problem: problem.into(),
+            source: None,
+        }
+    }
+
+    /// As [`ConfigError::new`], keeping the error that says why.
+    pub(crate) fn caused_by(
+        setting: impl Into<String>,
+        problem: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> ConfigError {
+        ConfigError {
+            source: Some(Arc::new(source)),
+            ..ConfigError::new(setting, problem)
+        }
+    }
+}
+
+/// Why a request could not be prepared; nothing was sent.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The HTTP client could not build the request.
+    #[error("building the request: {0}")]
+    Build(#[source] Cause),
+    /// A credential or signing header cannot be a header value.
+    #[error("{header}: not a valid header value (printable ASCII)")]
+    Header {
+        /// The header's name.
+        header: String,
+    },
+    /// The endpoint URL has no host to sign.
+    #[error("the endpoint URL has no host")]
+    NoHost,
+}
+
 /// Everything that can go wrong while sending records.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -85,12 +141,12 @@ pub enum Error {
     /// The request breaks a DIS limit; nothing was sent.
     #[error("invalid request, nothing sent: {0}")]
     Invalid(#[from] ValidationError),
-    /// Configuration or credentials are missing or malformed.
+    /// Configuration or credentials are missing or malformed: the setting, and what is wrong.
     #[error("configuration: {0}")]
-    Config(String),
+    Config(#[from] ConfigError),
     /// Signing or preparing the request failed; nothing was sent.
     #[error("request not sent: {0}")]
-    Request(String),
+    Request(#[from] RequestError),
     /// The request could not be completed on the network (connect, TLS, timeout, reset).
     #[error("transport: {message}")]
     #[non_exhaustive]
@@ -176,8 +232,8 @@ impl Error {
         }
     }
 
-    /// The `X-Request-Id` of the answer, if there was one.
-    pub(crate) fn request_id(&self) -> Option<&str> {
+    /// The `X-Request-Id` of the answer, if there was one (for Huawei support).
+    pub fn request_id(&self) -> Option<&str> {
         match self {
             Error::Dis { request_id, .. } | Error::InvalidResponse { request_id, .. } => {
                 request_id.as_deref()

@@ -18,7 +18,7 @@ use super::delivery::{Ack, Delivery, Failure};
 use super::engine::until_expired;
 use super::pacer::Pacer;
 use super::stats::StatsCell;
-use crate::body::{self, BodyFormat};
+use crate::body::BodyFormat;
 use crate::client::DisClient;
 use crate::error::Error;
 use crate::generated::types;
@@ -84,10 +84,7 @@ impl Send {
         } = self;
         let seen = *expired.borrow_and_update();
         let Batch {
-            mut pending,
-            wire,
-            lane,
-            ..
+            mut pending, lane, ..
         } = batch;
         let mut out = Vec::with_capacity(pending.len());
         let mut rng = SmallRng::from_os_rng();
@@ -131,7 +128,7 @@ impl Send {
                 p.attempts += 1;
             }
             requests += 1;
-            let bytes: usize = pending.iter().map(|p| p.record.data.len()).sum();
+            let bytes: usize = pending.iter().map(|p| p.entry.data.0.len()).sum();
             let span = tracing::info_span!(
                 "dis.put_records",
                 stream = stream.as_str(),
@@ -142,16 +139,14 @@ impl Send {
                 failed = tracing::field::Empty,
                 request_id = tracing::field::Empty,
             );
-            // The body, written afresh for this try (one buffer, sized from the batch's estimate).
-            let mut body = Vec::with_capacity(wire);
-            body::write(
-                *format,
-                stream.as_str(),
-                pending.iter().map(|p| &p.record),
-                &mut body,
-            );
+            // The generated request for this try: the records' data shared, not copied.
+            let request = types::PutRecordsRequest {
+                stream_name: stream.clone(),
+                stream_id: None,
+                records: pending.iter().map(|p| p.entry.clone()).collect(),
+            };
             let sent_at = Instant::now();
-            let send = client.send_body(body, *format, pending.len());
+            let send = client.call(&request, *format);
             let result = tokio::select! {
                 result = send.instrument(span.clone()) => result,
                 _ = until_expired(&mut expired, seen) => {

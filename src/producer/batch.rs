@@ -4,13 +4,17 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 use super::delivery::{Ack, Delivery, Failure};
-use crate::record::Record;
+use crate::generated::types;
+use crate::request;
 use crate::validate::Limits;
 
-/// A record waiting in a batch, with the tries it has made and its deadline.
+/// A record waiting in a batch, as its checked wire entry, with the tries it has made and its
+/// deadline.
 pub(crate) struct Pending {
     pub(crate) id: u64,
-    pub(crate) record: Record,
+    pub(crate) entry: types::PutRecordsRequestEntry,
+    /// The record's own deadline setting, handed back with it.
+    pub(crate) record_deadline: Option<std::time::Duration>,
     pub(crate) attempts: u32,
     pub(crate) ambiguous_attempts: u32,
     /// Undelivered past this instant, it ends as expired.
@@ -20,16 +24,19 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
-    /// Record `id`, taken in now, to be delivered within `deadline` (bounded by the config).
+    /// Record `id` (checked into `entry`), taken in now, to be delivered within `deadline`
+    /// (its own `record_deadline`, else the config's).
     pub(crate) fn new(
         id: u64,
-        record: Record,
+        entry: types::PutRecordsRequestEntry,
+        record_deadline: Option<std::time::Duration>,
         deadline: std::time::Duration,
         permit: Option<OwnedSemaphorePermit>,
     ) -> Pending {
         Pending {
             id,
-            record,
+            entry,
+            record_deadline,
             attempts: 0,
             ambiguous_attempts: 0,
             deadline: Instant::now() + deadline,
@@ -37,11 +44,16 @@ impl Pending {
         }
     }
 
+    /// The record's partition key.
+    pub(crate) fn partition_key(&self) -> Option<&str> {
+        self.entry.partition_key.as_deref()
+    }
+
     /// The record's outcome, with the tries it made.
     pub(crate) fn into_delivery(self, result: Result<Ack, Failure>) -> Delivery {
         Delivery {
             id: self.id,
-            record: self.record,
+            record: request::record_of(self.entry, self.record_deadline),
             attempts: self.attempts,
             ambiguous_attempts: self.ambiguous_attempts,
             result,
@@ -60,43 +72,11 @@ pub(crate) struct Batch {
     pub(crate) since: Instant,
 }
 
-/// Room in a body for the JSON around the entries (`{"stream_name":...,"records":[...]}`).
-const BODY_FRAME: usize = 512;
-/// What one entry adds around its fields (`{"data":"","partition_key":""},` and the like).
-const ENTRY_FRAME: usize = 96;
-
-/// Length of `s` as a JSON string's contents (escapes included).
-fn json_len(s: &str) -> usize {
-    s.bytes()
-        .map(|b| match b {
-            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
-            0..0x20 => 6,
-            _ => 1,
-        })
-        .sum()
-}
-
-/// Bytes `record` adds to a JSON request body: its data in Base64, its keys escaped, framing.
-pub(crate) fn wire_size(record: &Record) -> usize {
-    let keys = [
-        &record.partition_key,
-        &record.partition_id,
-        &record.explicit_hash_key,
-    ];
-    record.data.len().div_ceil(3) * 4
-        + keys
-            .iter()
-            .filter_map(|k| k.as_deref())
-            .map(json_len)
-            .sum::<usize>()
-        + ENTRY_FRAME
-}
-
 /// Largest JSON body the producer writes: the request's data budget in Base64, plus room for
 /// keys and framing. Partition keys are not in DIS's data budget, but they are on the wire: 500
 /// records with 8 KiB keys would otherwise make a 4 MB body that an endpoint refuses (413).
 pub(crate) fn max_wire_bytes(limits: &Limits) -> usize {
-    limits.max_request_bytes.div_ceil(3) * 4 + 64 * 1024 + BODY_FRAME
+    limits.max_request_bytes.div_ceil(3) * 4 + 64 * 1024 + request::BODY_FRAME
 }
 
 impl Batch {
@@ -105,23 +85,23 @@ impl Batch {
             lane,
             pending: Vec::new(),
             bytes: 0,
-            wire: BODY_FRAME,
+            wire: request::BODY_FRAME,
             since: Instant::now(),
         }
     }
 
-    /// True when `record` still fits this batch: by count, by DIS's data budget, and by the
+    /// True when `pending` still fits this batch: by count, by DIS's data budget, and by the
     /// size of the body on the wire.
-    pub(crate) fn fits(&self, record: &Record, limits: &Limits) -> bool {
+    pub(crate) fn fits(&self, pending: &Pending, limits: &Limits) -> bool {
         self.pending.len() < limits.max_records_per_request
-            && self.bytes + record.data.len() <= limits.max_request_bytes
-            && self.wire + wire_size(record) <= max_wire_bytes(limits)
+            && self.bytes + pending.entry.data.0.len() <= limits.max_request_bytes
+            && self.wire + request::wire_size(&pending.entry) <= max_wire_bytes(limits)
     }
 
     /// Adds a record.
     pub(crate) fn push(&mut self, pending: Pending) {
-        self.bytes += pending.record.data.len();
-        self.wire += wire_size(&pending.record);
+        self.bytes += pending.entry.data.0.len();
+        self.wire += request::wire_size(&pending.entry);
         self.pending.push(pending);
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use rand::Rng;
 
 use crate::body::BodyFormat;
-use crate::error::Error;
+use crate::error::{ConfigError, Error};
 
 /// When and how often to send again. Build it from the default with the `with_*` methods.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,7 +81,7 @@ impl RetryPolicy {
     /// Checks that the policy can be followed: at least one try, a finite multiplier of at
     /// least 1, and waits of at most an hour.
     pub(crate) fn check(&self) -> Result<(), Error> {
-        let bad = |m: &str| Err(Error::Config(format!("retry policy: {m}")));
+        let bad = |m: &str| Err(Error::Config(ConfigError::new("retry policy", m)));
         if self.max_attempts == 0 {
             return bad("max_attempts must be at least 1");
         }
@@ -245,41 +245,51 @@ impl ProducerConfig {
     /// Checks every setting against a bound, so that none can panic or exhaust memory later.
     pub(crate) fn check(&self) -> Result<(), Error> {
         if !(1..=MAX_IN_FLIGHT_BOUND).contains(&self.max_in_flight) {
-            return Err(Error::Config(format!(
-                "producer: max_in_flight is {}, it must be in 1..={MAX_IN_FLIGHT_BOUND}",
-                self.max_in_flight
+            return Err(Error::Config(ConfigError::new(
+                "producer: max_in_flight",
+                format!(
+                    "is {}, it must be in 1..={MAX_IN_FLIGHT_BOUND}",
+                    self.max_in_flight
+                ),
             )));
         }
         if self.linger > MAX_LINGER {
-            return Err(Error::Config(format!(
-                "producer: linger is {:?}, it must be at most {MAX_LINGER:?}",
-                self.linger
+            return Err(Error::Config(ConfigError::new(
+                "producer: linger",
+                format!("is {:?}, it must be at most {MAX_LINGER:?}", self.linger),
             )));
         }
         if let Some(p) = self.partitions
             && !(1..=MAX_PARTITIONS).contains(&p)
         {
-            return Err(Error::Config(format!(
-                "producer: partitions is {p}, it must be in 1..={MAX_PARTITIONS}"
+            return Err(Error::Config(ConfigError::new(
+                "producer: partitions",
+                format!("is {p}, it must be in 1..={MAX_PARTITIONS}"),
             )));
         }
         if self.deadline.is_zero() || self.deadline > MAX_DEADLINE {
-            return Err(Error::Config(format!(
-                "producer: deadline is {:?}, it must be more than 0 and at most 7 days",
-                self.deadline
+            return Err(Error::Config(ConfigError::new(
+                "producer: deadline",
+                format!(
+                    "is {:?}, it must be more than 0 and at most 7 days",
+                    self.deadline
+                ),
             )));
         }
         if !(1..=MAX_BUFFER_RECORDS).contains(&self.buffer_records) {
-            return Err(Error::Config(format!(
-                "producer: buffer records is {}, it must be in 1..={MAX_BUFFER_RECORDS}",
-                self.buffer_records
+            return Err(Error::Config(ConfigError::new(
+                "producer: buffer records",
+                format!(
+                    "is {}, it must be in 1..={MAX_BUFFER_RECORDS}",
+                    self.buffer_records
+                ),
             )));
         }
         // A record of 1 MiB must fit, and the semaphore counts at most u32::MAX >> 3 permits.
         if !(1024 * 1024..=MAX_BUFFER_BYTES).contains(&self.buffer_bytes) {
-            return Err(Error::Config(format!(
-                "producer: buffer bytes is {}, it must be in 1 MiB..=512 MiB",
-                self.buffer_bytes
+            return Err(Error::Config(ConfigError::new(
+                "producer: buffer bytes",
+                format!("is {}, it must be in 1 MiB..=512 MiB", self.buffer_bytes),
             )));
         }
         self.retry.check()

@@ -21,6 +21,19 @@ pub struct Delivery {
     pub result: Result<Ack, Failure>,
 }
 
+impl Delivery {
+    /// Record `id` refused before sending: it breaks a DIS limit.
+    pub(crate) fn invalid(id: u64, record: Record, error: ValidationError) -> Delivery {
+        Delivery {
+            id,
+            record,
+            attempts: 0,
+            ambiguous_attempts: 0,
+            result: Err(Failure::Invalid(error)),
+        }
+    }
+}
+
 /// A record DIS stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

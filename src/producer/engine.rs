@@ -67,11 +67,6 @@ pub(crate) struct Engine {
     pub(crate) stats: Arc<StatsCell>,
 }
 
-/// The key that orders a record (ordered mode): its partition key.
-fn order_key(record: &Record) -> Option<&str> {
-    record.partition_key.as_deref()
-}
-
 /// The state of one run of the engine.
 struct Run<'a, F> {
     engine: &'a Engine,
@@ -218,16 +213,22 @@ impl Engine {
                                 next_id += 1;
                                 run.summary.sent += 1;
                                 // The index in a validation error is the record's input position.
-                                let checked = request::check(&record, id as usize, self.client.limits());
+                                let checked = request::into_entry(record, id as usize, self.client.limits());
                                 self.stats.taken_in(from_buffer, checked.is_ok());
-                                let deadline = record.deadline.unwrap_or(self.config.deadline);
-                                let pending = Pending::new(id, record, deadline, permit);
                                 match checked {
-                                    Err(e) => run.deliver(vec![pending.into_delivery(Err(Failure::Invalid(e)))]),
-                                    Ok(()) if terminal => run.deliver(vec![pending.into_delivery(Err(Failure::Expired { unanswered: false }))]),
-                                    Ok(()) => {
-                                        let lane = run.lane_of(&pending.record);
-                                        stash = run.admit(lane, pending).map(|p| (lane, p));
+                                    Err(refused) => {
+                                        let (e, record) = *refused;
+                                        run.deliver(vec![Delivery::invalid(id, record, e)]);
+                                    }
+                                    Ok((entry, own)) => {
+                                        let deadline = own.unwrap_or(self.config.deadline);
+                                        let pending = Pending::new(id, entry, own, deadline, permit);
+                                        if terminal {
+                                            run.deliver(vec![pending.into_delivery(Err(Failure::Expired { unanswered: false }))]);
+                                        } else {
+                                            let lane = run.lane_of(&pending);
+                                            stash = run.admit(lane, pending).map(|p| (lane, p));
+                                        }
                                     }
                                 }
                                 let room = terminal || (stash.is_none()
@@ -250,7 +251,7 @@ impl Engine {
                     if self.config.order_by_key {
                         let active = &mut run.lanes[lane].active;
                         for d in &deliveries {
-                            if let Some(key) = order_key(&d.record) {
+                            if let Some(key) = d.record.partition_key.as_deref() {
                                 active.remove(key);
                             }
                         }
@@ -289,10 +290,10 @@ impl<F: FnMut(Delivery)> Run<'_, F> {
             && self.in_flight < self.engine.config.max_in_flight
     }
 
-    fn lane_of(&mut self, record: &Record) -> usize {
+    fn lane_of(&mut self, pending: &Pending) -> usize {
         let config = &self.engine.config;
         if let Some(partitions) = config.partitions {
-            return match partition_of(record, partitions) {
+            return match partition_of(&pending.entry, partitions) {
                 Some(p) => p as usize,
                 // DIS spreads these itself: their own lane, paced for all partitions.
                 None => partitions as usize,
@@ -302,7 +303,7 @@ impl<F: FnMut(Delivery)> Run<'_, F> {
             return 0;
         }
         let mut h = DefaultHasher::new();
-        record.partition_key.hash(&mut h);
+        pending.entry.partition_key.hash(&mut h);
         (h.finish() % self.lanes.len() as u64) as usize
     }
 
@@ -319,7 +320,7 @@ impl<F: FnMut(Delivery)> Run<'_, F> {
     /// record of its key. Gives it back when the lane has no room.
     fn admit(&mut self, lane: usize, pending: Pending) -> Option<Pending> {
         if self.engine.config.order_by_key
-            && let Some(key) = order_key(&pending.record)
+            && let Some(key) = pending.partition_key()
         {
             let l = &mut self.lanes[lane];
             if l.active.contains(key) || l.waiting_keys.contains_key(key) {
@@ -341,7 +342,7 @@ impl<F: FnMut(Delivery)> Run<'_, F> {
         let mut held = HashSet::new();
         let mut keep = VecDeque::new();
         while let Some(pending) = self.lanes[lane].waiting.pop_front() {
-            let key = order_key(&pending.record).unwrap_or_default().to_owned();
+            let key = pending.partition_key().unwrap_or_default().to_owned();
             let l = &mut self.lanes[lane];
             if l.active.contains(&key) || held.contains(&key) {
                 held.insert(key);
@@ -373,7 +374,7 @@ impl<F: FnMut(Delivery)> Run<'_, F> {
         let full = self.lanes[lane]
             .open
             .as_ref()
-            .is_some_and(|b| !b.fits(&pending.record, &limits));
+            .is_some_and(|b| !b.fits(&pending, &limits));
         if full {
             if !self.has_room(lane) {
                 return Some(pending);
@@ -381,7 +382,7 @@ impl<F: FnMut(Delivery)> Run<'_, F> {
             self.dispatch(lane);
         }
         if self.engine.config.order_by_key
-            && let Some(key) = order_key(&pending.record)
+            && let Some(key) = pending.partition_key()
         {
             self.lanes[lane].active.insert(key.to_owned());
         }

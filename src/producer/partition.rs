@@ -3,7 +3,7 @@
 
 use md5::{Digest, Md5};
 
-use crate::record::Record;
+use crate::generated::types;
 
 /// Largest hash value DIS accepts (Java `Long.MAX_VALUE`).
 const MAX_HASH: u64 = i64::MAX as u64;
@@ -29,24 +29,24 @@ fn partition_for_hash(hash: u64, partitions: u32) -> u32 {
     index.min(p - 1) as u32
 }
 
-/// The partition `record` goes to in a stream of `partitions`: its `partition_id`, else its
+/// The partition `entry` goes to in a stream of `partitions`: its `partition_id`, else its
 /// `explicit_hash_key`, else the hash of its `partition_key`; `None` for a record with none of
 /// them (DIS spreads those itself). Values that do not parse were refused by validation.
-pub(crate) fn partition_of(record: &Record, partitions: u32) -> Option<u32> {
-    if let Some(id) = &record.partition_id {
+pub(crate) fn partition_of(entry: &types::PutRecordsRequestEntry, partitions: u32) -> Option<u32> {
+    if let Some(id) = entry.partition_id.as_deref() {
         let digits = id.strip_prefix("shardId-").unwrap_or(id);
         return digits
             .parse::<u64>()
             .ok()
             .map(|i| i.min(u64::from(partitions.max(1) - 1)) as u32);
     }
-    if let Some(hash) = &record.explicit_hash_key {
+    if let Some(hash) = entry.explicit_hash_key.as_deref() {
         return hash
             .parse::<u64>()
             .ok()
             .map(|h| partition_for_hash(h, partitions));
     }
-    record
+    entry
         .partition_key
         .as_deref()
         .filter(|k| !k.is_empty())
@@ -56,6 +56,12 @@ pub(crate) fn partition_of(record: &Record, partitions: u32) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::Record;
+
+    fn partition_of(record: &Record, partitions: u32) -> Option<u32> {
+        let entry = crate::request::entry(record, 0, &crate::Limits::default()).unwrap();
+        super::partition_of(&entry, partitions)
+    }
 
     #[test]
     fn the_java_producer_mapping() {
