@@ -196,7 +196,17 @@ impl DisClient {
         request: &types::PutRecordsRequest,
         format: BodyFormat,
     ) -> Result<SendOutcome, Error> {
-        let sent = request.records.len();
+        let http_request = self.prepare(request, format)?;
+        self.execute(http_request, request.records.len()).await
+    }
+
+    /// The pipeline's first stage: `request` written in `format` into the HTTP request (the
+    /// body owns its bytes; `request` is free again when this returns).
+    pub(crate) fn prepare(
+        &self,
+        request: &types::PutRecordsRequest,
+        format: BodyFormat,
+    ) -> Result<reqwest::Request, Error> {
         let mut body = Vec::with_capacity(request::body_size(request));
         format.encode(request, &mut body);
         let http_request = self
@@ -211,6 +221,16 @@ impl DisClient {
             .body(body)
             .build()
             .map_err(|e| RequestError::Build(Arc::new(e)))?;
+        Ok(http_request)
+    }
+
+    /// The pipeline's second stage: a prepared request of `sent` records sent by the one
+    /// transport, and its answer read by the one reader.
+    pub(crate) async fn execute(
+        &self,
+        http_request: reqwest::Request,
+        sent: usize,
+    ) -> Result<SendOutcome, Error> {
         let limits = AnswerLimits::for_records(sent);
         let answer = transport::exchange(&self.http, &self.auth, http_request, limits).await?;
         answer::read(answer, sent)

@@ -37,38 +37,13 @@ pub struct SendOutcome {
     pub request_id: Option<String>,
 }
 
-/// One result entry as an answer holds it, whatever its format.
-pub(crate) struct EntryView<'a> {
-    pub(crate) partition_id: Option<&'a str>,
-    pub(crate) sequence_number: Option<&'a str>,
-    pub(crate) error_code: Option<&'a str>,
-    pub(crate) error_message: Option<&'a str>,
-}
-
 impl SendOutcome {
-    /// Reads a 200 answer (the generated client's) to a request of `sent` records.
+    /// Reads a 200 answer, in the generated type whatever its format, to a request of `sent`
+    /// records. A count that does not match, or an entry with neither a sequence number nor an
+    /// error code, is an unreadable answer. `failed_record_count` is checked against the
+    /// entries, which decide. The entries' strings are moved, not copied.
     pub(crate) fn from_result(
         result: types::PutRecordsResult,
-        sent: usize,
-        request_id: Option<String>,
-    ) -> Result<SendOutcome, Error> {
-        let entries = result.records.iter().map(|e| EntryView {
-            partition_id: e.partition_id.as_deref(),
-            sequence_number: e.sequence_number.as_deref(),
-            error_code: e.error_code.as_deref(),
-            error_message: e.error_message.as_deref(),
-        });
-        let count = result.failed_record_count.map(i64::from);
-        SendOutcome::from_entries(entries, result.records.len(), count, sent, request_id)
-    }
-
-    /// Reads the `len` result entries of a 200 answer to a request of `sent` records. A count
-    /// that does not match, or an entry with neither a sequence number nor an error code, is
-    /// an unreadable answer. `failed_record_count` is checked against the entries, which decide.
-    pub(crate) fn from_entries<'a>(
-        entries: impl Iterator<Item = EntryView<'a>>,
-        len: usize,
-        failed_record_count: Option<i64>,
         sent: usize,
         request_id: Option<String>,
     ) -> Result<SendOutcome, Error> {
@@ -78,31 +53,34 @@ impl SendOutcome {
             request_id: request_id.clone(),
             source: None,
         };
+        let len = result.records.len();
         if len != sent {
             return Err(invalid(format!("{len} results for {sent} records")));
         }
         let mut failed = 0usize;
-        let results = entries
+        let results = result
+            .records
+            .into_iter()
             .enumerate()
             .map(|(i, entry)| match entry {
-                EntryView {
+                types::PutRecordsResultEntry {
                     error_code: Some(code),
                     error_message,
                     ..
                 } if !code.is_empty() => {
                     failed += 1;
                     Ok(RecordResult::Failed {
-                        code: code.to_owned(),
-                        message: error_message.unwrap_or_default().to_owned(),
+                        code,
+                        message: error_message.unwrap_or_default(),
                     })
                 }
-                EntryView {
+                types::PutRecordsResultEntry {
                     partition_id: Some(partition_id),
                     sequence_number: Some(sequence_number),
                     ..
                 } => Ok(RecordResult::Stored {
-                    partition_id: partition_id.to_owned(),
-                    sequence_number: sequence_number.to_owned(),
+                    partition_id,
+                    sequence_number,
                 }),
                 _ => Err(invalid(format!(
                     "records[{i}] has neither an error_code nor a partition_id and sequence_number"
@@ -111,8 +89,8 @@ impl SendOutcome {
             .collect::<Result<Vec<_>, _>>()?;
         let failed = i32::try_from(failed).unwrap_or(i32::MAX);
         // The entries decide; a count that disagrees with them is reported, not trusted.
-        if let Some(count) = failed_record_count
-            && count != i64::from(failed)
+        if let Some(count) = result.failed_record_count
+            && count != failed
         {
             tracing::warn!(
                 failed_record_count = count,

@@ -111,7 +111,7 @@ pub(crate) fn build(
 
 /// Room in a JSON body for what surrounds the entries (`{"stream_name":...,"records":[...]}`).
 pub(crate) const BODY_FRAME: usize = 512;
-/// What one entry adds around its fields (`{"data":"","partition_key":""},` and the like).
+/// What one entry adds around its fields (its braces, the property names, quotes and commas).
 const ENTRY_FRAME: usize = 96;
 
 /// Length of `s` as a JSON string's contents (escapes included).

@@ -10,7 +10,13 @@
 //! in the copied spec, builds again, and checks that both are in the regenerated client (and
 //! were not before) and that the crate still builds with no other change.
 //!
-//! Cost: two builds of this crate alone (the dependencies are already built by `cargo test`).
+//! Last, it renames a property of the request, `PutRecordsRequestEntry.partition_key`, in a fresh
+//! copy of the spec: the spec drives every JSON byte, so either the build fails naming the
+//! hand-written code that must follow, or the new name is on the wire. A build that passes while
+//! a hand-written writer keeps the old name (silent drift) fails the test; so does a hand-written
+//! JSON writer anywhere in `src/` (a `"partition_key"` string literal).
+//!
+//! Cost: three builds of this crate alone (the dependencies are already built by `cargo test`).
 
 use std::{
     fs,
@@ -281,6 +287,103 @@ fn a_spec_change_shows_up_in_the_generated_client() {
     assert!(
         !stderr.contains("panicked"),
         "a panic, not a message:\n{stderr}"
+    );
+
+    fs::remove_dir_all(&krate).unwrap();
+}
+
+/// The `.rs` files below `dir`.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn a_renamed_request_property_cannot_drift_silently() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // No hand-written JSON writer: the property's name appears in no string literal of `src/`.
+    let mut sources = Vec::new();
+    rust_files(&root.join("src"), &mut sources);
+    for file in &sources {
+        let text = fs::read_to_string(file).unwrap();
+        assert!(
+            !text.contains("\"partition_key\""),
+            "{} writes the property name itself",
+            file.display()
+        );
+    }
+
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let work = target_dir.join("regen-check");
+    fs::create_dir_all(&work).unwrap();
+    let _lock = DirLock::acquire(work.join("crate.lock"));
+    let krate = work.join("crate");
+    if krate.exists() {
+        fs::remove_dir_all(&krate).unwrap();
+    }
+    copy_tree(root, &krate);
+
+    let spec_path = krate.join("openapi").join("dis-records.yaml");
+    let spec = fs::read_to_string(&spec_path).unwrap();
+    let entry = spec
+        .find("\n    PutRecordsRequestEntry:\n")
+        .expect("PutRecordsRequestEntry in the spec");
+    let at = entry
+        + spec[entry..]
+            .find("\n        partition_key:\n")
+            .expect("PutRecordsRequestEntry.partition_key")
+        + 1;
+    let renamed = format!(
+        "{}        partition_key_renamed:\n{}",
+        &spec[..at],
+        &spec[at + "        partition_key:\n".len()..]
+    );
+    fs::write(&spec_path, renamed).unwrap();
+
+    let after = build(&krate, &target_dir);
+    if after.errors.is_empty() {
+        // It built: then the generated type carries the new name, and every hand-written path
+        // serializes that type, so the new name is what goes on the wire.
+        let body = struct_body(&after.generated, "PutRecordsRequestEntry");
+        assert!(
+            body.contains("pub partition_key_renamed:") && !body.contains("pub partition_key:"),
+            "the rename did not reach the generated type:\n{body}"
+        );
+        eprintln!("the rename built: the generated type, and so the wire, carry the new name");
+        fs::remove_dir_all(&krate).unwrap();
+        return;
+    }
+    // It did not build: the errors name the hand-written files that must follow, and the field.
+    let named: Vec<&String> = after
+        .errors
+        .iter()
+        .filter(|e| e.contains("partition_key") && e.contains("src/"))
+        .collect();
+    assert!(
+        !named.is_empty(),
+        "the build failed without naming the field in hand-written code: {:?}",
+        after.errors
+    );
+    for e in &named {
+        assert!(
+            !e.contains("dis_records_client.rs"),
+            "the generated code itself broke: {e}"
+        );
+    }
+    eprintln!(
+        "the rename stops the build in: {:?}",
+        named
+            .iter()
+            .filter_map(|e| e.lines().find(|l| l.contains("--> src/")))
+            .collect::<Vec<_>>()
     );
 
     fs::remove_dir_all(&krate).unwrap();

@@ -53,6 +53,34 @@ enum Verdict {
     Again,
 }
 
+/// Runs `f` on the generated request carrying the entries of `pending` (moved in, not
+/// copied), then gives the entries back.
+fn lend_entries<T>(
+    pending: &mut [Pending],
+    stream: &types::PutRecordsRequestStreamName,
+    f: impl FnOnce(&types::PutRecordsRequest) -> T,
+) -> T {
+    let placeholder = || types::PutRecordsRequestEntry {
+        data: Default::default(),
+        explicit_hash_key: None,
+        partition_id: None,
+        partition_key: None,
+    };
+    let request = types::PutRecordsRequest {
+        stream_name: stream.clone(),
+        stream_id: None,
+        records: pending
+            .iter_mut()
+            .map(|p| std::mem::replace(&mut p.entry, placeholder()))
+            .collect(),
+    };
+    let out = f(&request);
+    for (p, entry) in pending.iter_mut().zip(request.records) {
+        p.entry = entry;
+    }
+    out
+}
+
 impl Send {
     /// Sends one batch until every record in it has an outcome. Returns the lane, the
     /// outcomes, and the number of requests made. When the engine bumps `expired` (a flush or
@@ -139,14 +167,18 @@ impl Send {
                 failed = tracing::field::Empty,
                 request_id = tracing::field::Empty,
             );
-            // The generated request for this try: the records' data shared, not copied.
-            let request = types::PutRecordsRequest {
-                stream_name: stream.clone(),
-                stream_id: None,
-                records: pending.iter().map(|p| p.entry.clone()).collect(),
-            };
+            // The generated request for this try, its entries lent by the records and back
+            // once the body is written.
+            let prepared = lend_entries(&mut pending, stream, |request| {
+                client.prepare(request, *format)
+            });
             let sent_at = Instant::now();
-            let send = client.call(&request, *format);
+            let send = async {
+                match prepared {
+                    Ok(http_request) => client.execute(http_request, pending.len()).await,
+                    Err(e) => Err(e),
+                }
+            };
             let result = tokio::select! {
                 result = send.instrument(span.clone()) => result,
                 _ = until_expired(&mut expired, seen) => {
