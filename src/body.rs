@@ -1,5 +1,6 @@
 //! The serializers of a SendRecords request, registered in one place: the generated
-//! `types::PutRecordsRequest` written as JSON (serde, exactly as the spec's types say) or as
+//! `types::PutRecordsRequest` written as JSON (serde, exactly as the spec's types say; sonic-rs
+//! writes the bytes serde_json would, with SIMD string escaping) or as
 //! protobuf (converted into the messages of `openapi/dis-records.proto`, as Huawei's
 //! hand-written SDKs send it).
 
@@ -33,7 +34,8 @@ impl BodyFormat {
     /// Appends `request`, written in this format, to `out`.
     pub fn encode(self, request: &types::PutRecordsRequest, out: &mut Vec<u8>) {
         match self {
-            BodyFormat::Json => serde_json::to_writer(out, request)
+            // sonic-rs writes what serde_json writes (src/body_tests.rs), escaping with SIMD.
+            BodyFormat::Json => sonic_rs::to_writer(out, request)
                 .expect("the generated request serializes into a Vec"),
             BodyFormat::Protobuf => proto::PutRecordsRequest::from(request)
                 .encode(out)

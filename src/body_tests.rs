@@ -73,6 +73,8 @@ proptest! {
     ) {
         let sent = request(&stream, &records);
         let body = json(&sent);
+        // Byte for byte what serde_json writes for the generated request.
+        prop_assert_eq!(&body, &serde_json::to_vec(&sent).unwrap());
         let back: types::PutRecordsRequest = serde_json::from_slice(&body).unwrap();
         prop_assert_eq!(back.stream_name.as_str(), stream.as_str());
         prop_assert_eq!(back.records.len(), records.len());

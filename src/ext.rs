@@ -52,21 +52,29 @@ const CHUNK: usize = 3 * 1024;
 
 impl fmt::Display for Base64Text<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = [0u8; CHUNK / 3 * 4];
+        // Uninitialized: the encoder writes before anything is read (zeroing 4 KiB per record
+        // would cost more than encoding 100 bytes).
+        let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); CHUNK / 3 * 4];
         for chunk in self.0.chunks(CHUNK) {
-            let text =
-                base64_simd::STANDARD.encode_as_str(chunk, base64_simd::Out::from_slice(&mut buf));
-            f.write_str(text)?;
+            let out = base64_simd::Out::from_uninit_slice(&mut buf);
+            f.write_str(base64_simd::STANDARD.encode_as_str(chunk, out))?;
         }
         Ok(())
     }
 }
 
 impl Serialize for Base64Data {
-    /// Writes the Base64 text as a string, streamed into the serializer (serde_json implements
-    /// `collect_str` without an intermediate `String`).
+    /// Writes the Base64 text as a string: up to 3 KiB of data encoded on the stack and handed
+    /// over whole, more streamed through `collect_str` (which serde_json and sonic-rs implement
+    /// without an intermediate `String`). Nothing is allocated.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&Base64Text(&self.0))
+        if self.0.len() <= CHUNK {
+            let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); CHUNK / 3 * 4];
+            let out = base64_simd::Out::from_uninit_slice(&mut buf);
+            serializer.serialize_str(base64_simd::STANDARD.encode_as_str(&self.0, out))
+        } else {
+            serializer.collect_str(&Base64Text(&self.0))
+        }
     }
 }
 
