@@ -1,11 +1,18 @@
 //! One batch on the wire: sent, its answer read per record, and what is worth it sent again,
 //! until every record in it is acknowledged, failed for good, or past its deadline.
 //!
+//! Each round of [`Flight::deliver`] goes through named stages: records past their deadline
+//! leave ([`Tries::drop_late`]), the partition's pace is kept ([`Flight::pace`]), one request
+//! goes out ([`Flight::send_once`]), a batch too large for the endpoint is halved
+//! ([`Tries::halve`]), every record gets its verdict ([`Flight::judge`]), and what is left
+//! waits its backoff ([`Flight::back_off`]).
+//!
 //! Throttling is not failure: a record refused with `DIS.4303` is sent again until its
 //! deadline, paced by its partition's rate when the producer adapts. Other errors keep a
 //! bounded number of tries.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use rand::{SeedableRng, rngs::SmallRng};
 use tokio::sync::watch;
@@ -22,14 +29,13 @@ use crate::body::BodyFormat;
 use crate::client::DisClient;
 use crate::error::Error;
 use crate::generated::types;
-use crate::outcome::RecordResult;
+use crate::outcome::{RecordResult, SendOutcome};
 
 /// DIS's code for a record refused by traffic control.
 const THROTTLED: &str = "DIS.4303";
 
-/// What a request of the producer needs: where it goes, and how it is written, paced and
-/// retried.
-pub(crate) struct Send {
+/// A batch's flight: where its requests go, and how they are written, paced and retried.
+pub(crate) struct Flight {
     pub(crate) client: DisClient,
     pub(crate) stream: types::PutRecordsRequestStreamName,
     pub(crate) policy: RetryPolicy,
@@ -51,6 +57,116 @@ pub(crate) struct Flown {
 enum Verdict {
     Done(Result<Ack, Failure>),
     Again,
+}
+
+/// The state of one batch's flight.
+struct Tries {
+    lane: usize,
+    /// The records of the next request.
+    pending: Vec<Pending>,
+    /// Halves of a batch refused as too large (413), waiting for their turn.
+    parked: Vec<Vec<Pending>>,
+    /// Outcomes so far.
+    out: Vec<Delivery>,
+    requests: u64,
+    throttled: u64,
+    /// Tries without progress, for the backoff; reset whenever a record gets stored.
+    streak: u32,
+    rng: SmallRng,
+    /// The expiry generation when the flight started; a later one stops it.
+    seen: u64,
+    /// When the last request went out (the pacer's feedback).
+    sent_at: Instant,
+}
+
+/// What one answer said beyond the records' verdicts.
+struct Round {
+    throttled: usize,
+    retry_after: Option<Duration>,
+    progress: bool,
+}
+
+impl Tries {
+    fn new(batch: Batch, seen: u64) -> Tries {
+        Tries {
+            lane: batch.lane,
+            out: Vec::with_capacity(batch.pending.len()),
+            pending: batch.pending,
+            parked: Vec::new(),
+            requests: 0,
+            throttled: 0,
+            streak: 0,
+            rng: SmallRng::from_os_rng(),
+            seen,
+            sent_at: Instant::now(),
+        }
+    }
+
+    /// The records of the next request: what is left, else a parked half. False when nothing
+    /// is left at all.
+    fn next_round(&mut self) -> bool {
+        if self.pending.is_empty() {
+            match self.parked.pop() {
+                Some(half) => self.pending = half,
+                None => return false,
+            }
+        }
+        true
+    }
+
+    /// Records past their deadline go back, unsent this time.
+    fn drop_late(&mut self) {
+        let now = Instant::now();
+        let (late, on_time): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| p.deadline <= now);
+        self.pending = on_time;
+        let expired = Failure::Expired { unanswered: false };
+        self.out.extend(
+            late.into_iter()
+                .map(|p| p.into_delivery(Err(expired.clone()))),
+        );
+    }
+
+    /// Too large for the endpoint (413): nothing was stored, so the batch goes again in two
+    /// halves. True when it was halved.
+    fn halve(&mut self, result: &Result<SendOutcome, Error>) -> bool {
+        if !matches!(result, Err(Error::Dis { status: 413, .. })) || self.pending.len() < 2 {
+            return false;
+        }
+        let at = self.pending.len() / 2;
+        let half = self.pending.split_off(at);
+        self.parked.push(half);
+        true
+    }
+
+    /// The records of the request in flight, expired (`unanswered`: it may have reached DIS).
+    fn expire_pending(&mut self, unanswered: bool) {
+        let expired = Failure::Expired { unanswered };
+        self.out.extend(
+            self.pending
+                .drain(..)
+                .map(|p| p.into_delivery(Err(expired.clone()))),
+        );
+    }
+
+    /// Every record still held, expired unsent.
+    fn expire_all(&mut self) {
+        self.expire_pending(false);
+        let expired = Failure::Expired { unanswered: false };
+        let parked = self.parked.drain(..).flatten();
+        self.out
+            .extend(parked.map(|p| p.into_delivery(Err(expired.clone()))));
+    }
+
+    fn into_flown(self) -> Flown {
+        Flown {
+            lane: self.lane,
+            deliveries: self.out,
+            requests: self.requests,
+            throttled: self.throttled,
+        }
+    }
 }
 
 /// Runs `f` on the generated request carrying the entries of `pending` (moved in, not
@@ -81,239 +197,226 @@ fn lend_entries<T>(
     out
 }
 
-impl Send {
-    /// Sends one batch until every record in it has an outcome. Returns the lane, the
-    /// outcomes, and the number of requests made. When the engine bumps `expired` (a flush or
-    /// close deadline passed), it stops: the records still pending end as
-    /// [`Failure::Expired`].
-    pub(crate) async fn deliver(self, batch: Batch, expired: watch::Receiver<u64>) -> Flown {
-        let lane = batch.lane;
-        let (deliveries, requests, throttled) = self.attempts(batch, expired).await;
-        Flown {
-            lane,
-            deliveries,
-            requests,
-            throttled,
+impl Flight {
+    /// Sends one batch until every record in it has an outcome. When the engine bumps
+    /// `expired` (a flush or close deadline passed), it stops: the records still pending end
+    /// as [`Failure::Expired`].
+    pub(crate) async fn deliver(self, batch: Batch, mut expired: watch::Receiver<u64>) -> Flown {
+        let mut tries = Tries::new(batch, *expired.borrow_and_update());
+        while tries.next_round() {
+            tries.drop_late();
+            if tries.pending.is_empty() {
+                continue;
+            }
+            if !self.pace(&tries, &mut expired).await {
+                break;
+            }
+            let Some(result) = self.send_once(&mut tries, &mut expired).await else {
+                // Cut off unanswered: DIS may have stored them.
+                tries.expire_pending(true);
+                break;
+            };
+            if tries.halve(&result) {
+                tracing::debug!("413: the batch is sent again in two halves");
+                continue;
+            }
+            let round = self.judge(&mut tries, result);
+            if !tries.pending.is_empty() && !self.back_off(&mut tries, round, &mut expired).await {
+                break;
+            }
+        }
+        // Past a flush or close deadline: what was not sent (again) goes back.
+        tries.expire_all();
+        tries.into_flown()
+    }
+
+    /// Waits for the partition's pace (adaptive mode). False when a deadline cut it short.
+    async fn pace(&self, tries: &Tries, expired: &mut watch::Receiver<u64>) -> bool {
+        let Some(pacer) = &self.pacer else {
+            return true;
+        };
+        let wait = pacer.reserve(tries.pending.len());
+        if wait.is_zero() {
+            return true;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => true,
+            _ = until_expired(expired, tries.seen) => false,
         }
     }
 
-    async fn attempts(
+    /// One request with the pending records, traced. `None` when a deadline cut it off before
+    /// its answer.
+    async fn send_once(
         &self,
-        batch: Batch,
-        mut expired: watch::Receiver<u64>,
-    ) -> (Vec<Delivery>, u64, u64) {
-        let Send {
-            client,
-            stream,
-            policy,
-            format,
-            pacer,
-            stats,
-        } = self;
-        let seen = *expired.borrow_and_update();
-        let Batch {
-            mut pending, lane, ..
-        } = batch;
-        let mut out = Vec::with_capacity(pending.len());
-        let mut rng = SmallRng::from_os_rng();
-        let mut requests = 0u64;
-        let mut throttled_total = 0u64;
-        // Tries without progress, for the backoff; reset whenever a record gets stored.
-        let mut streak = 0u32;
-        // Halves of a batch refused as too large (413), waiting for their turn.
-        let mut parked: Vec<Vec<Pending>> = Vec::new();
-
-        loop {
-            if pending.is_empty() {
-                match parked.pop() {
-                    Some(p) => pending = p,
-                    None => break,
+        tries: &mut Tries,
+        expired: &mut watch::Receiver<u64>,
+    ) -> Option<Result<SendOutcome, Error>> {
+        for p in tries.pending.iter_mut() {
+            p.attempts += 1;
+        }
+        tries.requests += 1;
+        let span = tracing::info_span!(
+            "dis.put_records",
+            stream = self.stream.as_str(),
+            records = tries.pending.len(),
+            bytes = tries
+                .pending
+                .iter()
+                .map(|p| p.entry.data.0.len())
+                .sum::<usize>(),
+            attempt = tries.pending.iter().map(|p| p.attempts).max().unwrap_or(1),
+            status = tracing::field::Empty,
+            failed = tracing::field::Empty,
+            request_id = tracing::field::Empty,
+        );
+        // The generated request for this try, its entries lent by the records and back once
+        // the body is written.
+        let prepared = lend_entries(&mut tries.pending, &self.stream, |request| {
+            self.client.prepare(request, self.format)
+        });
+        let sent = tries.pending.len();
+        tries.sent_at = Instant::now();
+        let send = async {
+            match prepared {
+                Ok(http_request) => self.client.execute(http_request, sent).await,
+                Err(e) => Err(e),
+            }
+        };
+        let result = tokio::select! {
+            result = send.instrument(span.clone()) => result,
+            _ = until_expired(expired, tries.seen) => return None,
+        };
+        match &result {
+            Ok(outcome) => {
+                span.record("status", 200);
+                span.record("failed", outcome.failed_record_count);
+                if let Some(id) = &outcome.request_id {
+                    span.record("request_id", id.as_str());
                 }
             }
-            // Records past their deadline go back, unsent this time.
-            let now = Instant::now();
-            let (late, on_time): (Vec<_>, Vec<_>) =
-                pending.into_iter().partition(|p| p.deadline <= now);
-            out.extend(
-                late.into_iter()
-                    .map(|p| p.into_delivery(Err(Failure::Expired { unanswered: false }))),
-            );
-            pending = on_time;
-            if pending.is_empty() {
-                continue;
-            }
-            // The partition's pace (adaptive mode).
-            if let Some(pacer) = pacer {
-                let wait = pacer.reserve(pending.len());
-                if !wait.is_zero() {
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait) => {}
-                        _ = until_expired(&mut expired, seen) => break,
-                    }
+            Err(err) => {
+                if let Some(status) = err.status() {
+                    span.record("status", status);
                 }
-            }
-            for p in pending.iter_mut() {
-                p.attempts += 1;
-            }
-            requests += 1;
-            let bytes: usize = pending.iter().map(|p| p.entry.data.0.len()).sum();
-            let span = tracing::info_span!(
-                "dis.put_records",
-                stream = stream.as_str(),
-                records = pending.len(),
-                bytes,
-                attempt = pending.iter().map(|p| p.attempts).max().unwrap_or(1),
-                status = tracing::field::Empty,
-                failed = tracing::field::Empty,
-                request_id = tracing::field::Empty,
-            );
-            // The generated request for this try, its entries lent by the records and back
-            // once the body is written.
-            let prepared = lend_entries(&mut pending, stream, |request| {
-                client.prepare(request, *format)
-            });
-            let sent_at = Instant::now();
-            let send = async {
-                match prepared {
-                    Ok(http_request) => client.execute(http_request, pending.len()).await,
-                    Err(e) => Err(e),
+                if let Some(id) = err.request_id() {
+                    span.record("request_id", id);
                 }
-            };
-            let result = tokio::select! {
-                result = send.instrument(span.clone()) => result,
-                _ = until_expired(&mut expired, seen) => {
-                    // Cut off unanswered: DIS may have stored them.
-                    let expired = Failure::Expired { unanswered: true };
-                    out.extend(pending.drain(..).map(|p| p.into_delivery(Err(expired.clone()))));
-                    break;
-                }
-            };
-            // Too large for the endpoint (413): nothing was stored, so send it again in halves.
-            if let Err(Error::Dis { status: 413, .. }) = &result
-                && pending.len() > 1
-            {
-                span.record("status", 413);
-                tracing::debug!(parent: &span, "413: the batch is sent again in two halves");
-                let at = pending.len() / 2;
-                parked.push(pending.split_off(at));
-                continue;
-            }
-            let mut retry_after = None;
-            let mut throttled = 0usize;
-            let verdicts: Vec<Verdict> = match result {
-                Ok(outcome) => {
-                    span.record("status", 200);
-                    span.record("failed", outcome.failed_record_count);
-                    if let Some(id) = &outcome.request_id {
-                        span.record("request_id", id.as_str());
-                    }
-                    outcome
-                        .results
-                        .into_iter()
-                        .zip(&pending)
-                        .map(|(r, p)| match r {
-                            RecordResult::Stored {
-                                partition_id,
-                                sequence_number,
-                            } => Verdict::Done(Ok(Ack {
-                                partition_id,
-                                sequence_number,
-                            })),
-                            // Throttling: again until the deadline, whatever the tries.
-                            RecordResult::Failed { code, .. } if code == THROTTLED => {
-                                throttled += 1;
-                                Verdict::Again
-                            }
-                            RecordResult::Failed { code, .. }
-                                if policy.is_retryable_code(&code)
-                                    && p.attempts < policy.max_attempts =>
-                            {
-                                Verdict::Again
-                            }
-                            RecordResult::Failed { code, message } => {
-                                Verdict::Done(Err(Failure::Refused { code, message }))
-                            }
-                        })
-                        .collect()
-                }
-                Err(err) => {
-                    if let Some(status) = err.status() {
-                        span.record("status", status);
-                    }
-                    if let Some(id) = err.request_id() {
-                        span.record("request_id", id);
-                    }
-                    tracing::debug!(parent: &span, error = %err, "request failed");
-                    if let Error::Dis {
-                        retry_after: Some(d),
-                        ..
-                    } = &err
-                    {
-                        retry_after = Some(*d);
-                    }
-                    let again = policy.is_retryable_request(&err);
-                    let ambiguous = err.maybe_duplicated();
-                    // One error for every record of the request, shared, not copied.
-                    let err = Arc::new(err);
-                    pending
-                        .iter_mut()
-                        .map(|p| {
-                            if again && p.attempts < policy.max_attempts {
-                                if ambiguous {
-                                    p.ambiguous_attempts += 1;
-                                }
-                                Verdict::Again
-                            } else {
-                                Verdict::Done(Err(Failure::Request(err.clone())))
-                            }
-                        })
-                        .collect()
-                }
-            };
-            if throttled > 0 {
-                stats.throttled(lane, throttled as u64);
-                throttled_total += throttled as u64;
-            }
-            if let Some(pacer) = pacer {
-                pacer.feedback(pending.len(), throttled, sent_at);
-            }
-
-            // Hand out the finished records; keep the rest.
-            let mut progress = false;
-            let mut keep = Vec::new();
-            for (p, v) in pending.into_iter().zip(verdicts) {
-                match v {
-                    Verdict::Done(result) => {
-                        progress |= result.is_ok();
-                        out.push(p.into_delivery(result));
-                    }
-                    Verdict::Again => keep.push(p),
-                }
-            }
-            pending = keep;
-            if pending.is_empty() {
-                continue;
-            }
-            // Only throttled records left, and a pacer: its pace is the wait.
-            let paced = pacer.is_some() && throttled == pending.len() && retry_after.is_none();
-            if paced {
-                continue;
-            }
-            streak = if progress { 1 } else { streak + 1 };
-            let mut wait = policy.backoff(streak, &mut rng);
-            if let Some(d) = retry_after {
-                wait = wait.max(d.min(policy.max_backoff));
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = until_expired(&mut expired, seen) => break,
+                tracing::debug!(parent: &span, error = %err, "request failed");
             }
         }
-        // Past a flush or close deadline: what was not sent (again) goes back, and so do
-        // parked halves.
-        let expired = Failure::Expired { unanswered: false };
-        let left = pending.into_iter().chain(parked.into_iter().flatten());
-        out.extend(left.map(|p| p.into_delivery(Err(expired.clone()))));
-        (out, requests, throttled_total)
+        Some(result)
+    }
+
+    /// Every pending record's verdict from one answer: finished records go out, the rest stay
+    /// for the next round.
+    fn judge(&self, tries: &mut Tries, result: Result<SendOutcome, Error>) -> Round {
+        let policy = &self.policy;
+        let mut round = Round {
+            throttled: 0,
+            retry_after: None,
+            progress: false,
+        };
+        let verdicts: Vec<Verdict> = match result {
+            Ok(outcome) => outcome
+                .results
+                .into_iter()
+                .zip(&tries.pending)
+                .map(|(r, p)| match r {
+                    RecordResult::Stored {
+                        partition_id,
+                        sequence_number,
+                    } => Verdict::Done(Ok(Ack {
+                        partition_id,
+                        sequence_number,
+                    })),
+                    // Throttling: again until the deadline, whatever the tries.
+                    RecordResult::Failed { code, .. } if code == THROTTLED => {
+                        round.throttled += 1;
+                        Verdict::Again
+                    }
+                    RecordResult::Failed { code, .. }
+                        if policy.is_retryable_code(&code) && p.attempts < policy.max_attempts =>
+                    {
+                        Verdict::Again
+                    }
+                    RecordResult::Failed { code, message } => {
+                        Verdict::Done(Err(Failure::Refused { code, message }))
+                    }
+                })
+                .collect(),
+            Err(err) => {
+                if let Error::Dis {
+                    retry_after: Some(d),
+                    ..
+                } = &err
+                {
+                    round.retry_after = Some(*d);
+                }
+                let again = policy.is_retryable_request(&err);
+                let ambiguous = err.maybe_duplicated();
+                // One error for every record of the request, shared, not copied.
+                let err = Arc::new(err);
+                tries
+                    .pending
+                    .iter_mut()
+                    .map(|p| {
+                        if again && p.attempts < policy.max_attempts {
+                            if ambiguous {
+                                p.ambiguous_attempts += 1;
+                            }
+                            Verdict::Again
+                        } else {
+                            Verdict::Done(Err(Failure::Request(err.clone())))
+                        }
+                    })
+                    .collect()
+            }
+        };
+        if round.throttled > 0 {
+            self.stats.throttled(tries.lane, round.throttled as u64);
+            tries.throttled += round.throttled as u64;
+        }
+        if let Some(pacer) = &self.pacer {
+            pacer.feedback(tries.pending.len(), round.throttled, tries.sent_at);
+        }
+        let mut keep = Vec::new();
+        for (p, v) in std::mem::take(&mut tries.pending).into_iter().zip(verdicts) {
+            match v {
+                Verdict::Done(result) => {
+                    round.progress |= result.is_ok();
+                    tries.out.push(p.into_delivery(result));
+                }
+                Verdict::Again => keep.push(p),
+            }
+        }
+        tries.pending = keep;
+        round
+    }
+
+    /// Waits before the next round: the partition's pace alone when only throttled records
+    /// are left (the next round's `pace` is the wait), else a backoff with jitter, at least
+    /// the answer's `Retry-After`. False when a deadline cut it short.
+    async fn back_off(
+        &self,
+        tries: &mut Tries,
+        round: Round,
+        expired: &mut watch::Receiver<u64>,
+    ) -> bool {
+        let paced = self.pacer.is_some()
+            && round.throttled == tries.pending.len()
+            && round.retry_after.is_none();
+        if paced {
+            return true;
+        }
+        tries.streak = if round.progress { 1 } else { tries.streak + 1 };
+        let mut wait = self.policy.backoff(tries.streak, &mut tries.rng);
+        if let Some(d) = round.retry_after {
+            wait = wait.max(d.min(self.policy.max_backoff));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => true,
+            _ = until_expired(expired, tries.seen) => false,
+        }
     }
 }

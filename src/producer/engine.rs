@@ -67,7 +67,7 @@ pub(crate) struct Engine {
     pub(crate) stats: Arc<StatsCell>,
 }
 
-/// The state of one run of the engine.
+/// The state of one run of the engine, all in one place.
 struct Run<'a, F> {
     engine: &'a Engine,
     lanes: Vec<Lane>,
@@ -80,6 +80,37 @@ struct Run<'a, F> {
     in_flight: usize,
     /// Records waiting for their key, over all lanes.
     waiting: usize,
+    /// The id of the next record taken in (its input position).
+    next_id: u64,
+    /// A record whose lane has no room yet; input waits until it is placed.
+    stash: Option<(usize, Pending)>,
+    /// Flushes waiting for everything taken in before them, with their deadlines.
+    flush_waiters: Vec<(oneshot::Sender<bool>, Instant)>,
+    /// A flush deadline passed since the last flush was answered.
+    flush_expired: bool,
+    input_open: bool,
+    /// The close deadline (a spawned producer's), and whether its handle may still set one.
+    close_at: watch::Receiver<Option<Instant>>,
+    closing: Option<Instant>,
+    watching: bool,
+    /// Past the close deadline: everything ends as expired.
+    terminal: bool,
+}
+
+/// What wakes the engine up.
+enum Event {
+    /// The input had something (`None`: it ended).
+    Input(Option<Input>),
+    /// A batch's flight came back with its outcomes.
+    Landed(attempts::Flown),
+    /// A batch may have lingered long enough.
+    Lingered,
+    /// A flush's deadline passed.
+    FlushDeadline,
+    /// The handle set a close deadline (`None`: the handle is gone).
+    CloseSet(Option<Option<Instant>>),
+    /// The close deadline passed.
+    CloseDeadline,
 }
 
 impl Engine {
@@ -105,15 +136,52 @@ impl Engine {
     /// Runs until `input` ends and every record taken in has its outcome, handed to
     /// `on_delivery`. `close_at` (of a spawned producer) sets a deadline: past it nothing more
     /// is sent, and records held here, in flight or still to come in end as expired.
+    ///
+    /// A record's way: [`Run::take_in`] checks it and puts it in its lane's open batch (or, in
+    /// ordered mode, behind an earlier record of its key); [`Run::send_ready`] sends batches
+    /// that are full, lingered long enough, or are being flushed, each on its own task
+    /// ([`attempts::Flight`]); [`Run::land`] hands the outcomes out and frees the keys.
     pub(crate) async fn run<S: Stream<Item = Input>>(
         &self,
         input: S,
         on_delivery: impl FnMut(Delivery),
-        mut close_at: watch::Receiver<Option<Instant>>,
-        from_buffer: bool,
+        close_at: watch::Receiver<Option<Instant>>,
     ) -> Summary {
-        let adaptive = self.config.adaptive && self.config.partitions.is_some();
-        let lanes = (0..self.lanes())
+        let mut run = Run::new(self, on_delivery, close_at);
+        let mut input = std::pin::pin!(input);
+        loop {
+            run.send_ready();
+            if run.is_idle() {
+                run.answer_flushes();
+                if !run.input_open {
+                    break;
+                }
+            }
+            match run.next_event(&mut input).await {
+                Event::Input(item) => run.take_in(item, &mut input),
+                Event::Landed(flown) => run.land(flown),
+                Event::Lingered => {}
+                Event::FlushDeadline => {
+                    run.flush_expired = true;
+                    run.expire_held();
+                }
+                Event::CloseSet(Some(at)) => run.closing = at,
+                // The handle is gone: nothing more will be said.
+                Event::CloseSet(None) => run.watching = false,
+                Event::CloseDeadline => {
+                    run.terminal = true;
+                    run.expire_held();
+                }
+            }
+        }
+        run.summary
+    }
+}
+
+impl<'a, F: FnMut(Delivery)> Run<'a, F> {
+    fn new(engine: &'a Engine, on_delivery: F, close_at: watch::Receiver<Option<Instant>>) -> Self {
+        let adaptive = engine.config.adaptive && engine.config.partitions.is_some();
+        let mut lanes: Vec<Lane> = (0..engine.lanes())
             .map(|_| Lane {
                 open: None,
                 in_flight: 0,
@@ -122,168 +190,198 @@ impl Engine {
                 active: HashSet::new(),
                 pacer: adaptive.then(|| Arc::new(Pacer::new(1))),
             })
-            .collect::<Vec<Lane>>();
+            .collect();
         // The lane of the records DIS spreads: paced for all the partitions together.
-        let mut lanes = lanes;
-        if let (true, Some(p), Some(last)) = (adaptive, self.config.partitions, lanes.last_mut()) {
+        if let (true, Some(p), Some(last)) = (adaptive, engine.config.partitions, lanes.last_mut())
+        {
             last.pacer = Some(Arc::new(Pacer::new(p)));
         }
-        let (expire, _) = watch::channel(0u64);
-        let mut run = Run {
-            engine: self,
+        let closing = *close_at.borrow();
+        Run {
+            engine,
             lanes,
             flights: JoinSet::new(),
             summary: Summary::default(),
             on_delivery,
-            expire,
+            expire: watch::channel(0u64).0,
             in_flight: 0,
             waiting: 0,
-        };
-        let mut next_id = 0u64;
-        // A record whose lane has no room yet; input waits until it is placed.
-        let mut stash: Option<(usize, Pending)> = None;
-        let mut flush_waiters: Vec<(oneshot::Sender<bool>, Instant)> = Vec::new();
-        // A flush deadline passed since the last flush was answered.
-        let mut flush_expired = false;
-        let mut input_open = true;
-        let mut closing: Option<Instant> = *close_at.borrow();
-        let mut watching = true;
-        // Past the close deadline: everything ends as expired.
-        let mut terminal = false;
-        let mut input = std::pin::pin!(input);
+            next_id: 0,
+            stash: None,
+            flush_waiters: Vec::new(),
+            flush_expired: false,
+            input_open: true,
+            close_at,
+            closing,
+            watching: true,
+            terminal: false,
+        }
+    }
 
-        loop {
-            if let Some((lane, pending)) = stash.take() {
-                stash = run.place(lane, pending).map(|p| (lane, p));
+    /// Stage: the stashed record placed if its lane has room now, and every batch that is
+    /// ready sent: lingered long enough, or all of them while draining (input ended, or a
+    /// flush waits).
+    fn send_ready(&mut self) {
+        if let Some((lane, pending)) = self.stash.take() {
+            self.stash = self.place(lane, pending).map(|p| (lane, p));
+        }
+        let config = &self.engine.config;
+        let draining = !self.input_open || !self.flush_waiters.is_empty();
+        let now = Instant::now();
+        for lane in 0..self.lanes.len() {
+            // Ordered mode: a lane with nothing in flight sends at once (its batch grew while
+            // the last request was out; lingering would only add to every round trip).
+            let eager = config.order_by_key && self.lanes[lane].in_flight == 0;
+            let ready = self.lanes[lane]
+                .open
+                .as_ref()
+                .is_some_and(|b| draining || eager || now.duration_since(b.since) >= config.linger);
+            if ready && self.has_room(lane) {
+                self.dispatch(lane);
             }
-            // Send batches that waited long enough, or all of them when draining.
-            let draining = !input_open || !flush_waiters.is_empty();
-            let now = Instant::now();
-            for lane in 0..run.lanes.len() {
-                // Ordered mode: a lane with nothing in flight sends at once (its batch grew while
-                // the last request was out; lingering would only add to every round trip).
-                let eager = self.config.order_by_key && run.lanes[lane].in_flight == 0;
-                let ready = run.lanes[lane].open.as_ref().is_some_and(|b| {
-                    draining || eager || now.duration_since(b.since) >= self.config.linger
-                });
-                if ready && run.has_room(lane) {
-                    run.dispatch(lane);
-                }
-            }
-            let idle = run.flights.is_empty()
-                && stash.is_none()
-                && run.waiting == 0
-                && run.lanes.iter().all(|l| l.open.is_none());
-            if idle {
-                for (w, _) in flush_waiters.drain(..) {
-                    let _ = w.send(!flush_expired);
-                }
-                flush_expired = false;
-                if !input_open {
-                    break;
-                }
-            }
-            // Only lanes that may send now have a deadline: a full window waits for a flight.
-            let linger = run
-                .lanes
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| run.has_room(*i))
-                .filter_map(|(_, l)| l.open.as_ref().map(|b| b.since + self.config.linger))
-                .min();
-            let flush_deadline = flush_waiters
-                .iter()
-                .map(|(_, at)| *at)
-                .min()
-                .filter(|_| !flush_expired);
-            let pull = input_open
-                && (terminal
-                    || (stash.is_none() && flush_waiters.is_empty() && run.waiting < MAX_WAITING));
+        }
+    }
 
-            tokio::select! {
-                next = input.next(), if pull => {
-                    // Take in what is ready now without going round the select per record.
-                    let mut next = Some(next);
-                    while let Some(item) = next.take() {
-                        match item {
-                            None => input_open = false,
-                            Some(Input::Flush(w, at)) => flush_waiters.push((w, at)),
-                            Some(Input::Record(record, permit)) => {
-                                let id = next_id;
-                                next_id += 1;
-                                run.summary.sent += 1;
-                                // The index in a validation error is the record's input position.
-                                let checked = request::into_entry(record, id as usize, self.client.limits());
-                                self.stats.taken_in(from_buffer, checked.is_ok());
-                                match checked {
-                                    Err(refused) => {
-                                        let (e, record) = *refused;
-                                        run.deliver(vec![Delivery::invalid(id, record, e)]);
-                                    }
-                                    Ok((entry, own)) => {
-                                        let deadline = own.unwrap_or(self.config.deadline);
-                                        let pending = Pending::new(id, entry, own, deadline, permit);
-                                        if terminal {
-                                            run.deliver(vec![pending.into_delivery(Err(Failure::Expired { unanswered: false }))]);
-                                        } else {
-                                            let lane = run.lane_of(&pending);
-                                            stash = run.admit(lane, pending).map(|p| (lane, p));
-                                        }
-                                    }
-                                }
-                                let room = terminal || (stash.is_none()
-                                    && run.waiting < MAX_WAITING);
-                                if room {
-                                    next = input.next().now_or_never();
-                                }
-                            }
-                        }
+    /// True when nothing is held or in flight.
+    fn is_idle(&self) -> bool {
+        self.flights.is_empty()
+            && self.stash.is_none()
+            && self.waiting == 0
+            && self.lanes.iter().all(|l| l.open.is_none())
+    }
+
+    /// Everything taken in has its outcome: the flushes waiting are answered (true when none
+    /// of their deadlines passed).
+    fn answer_flushes(&mut self) {
+        for (w, _) in self.flush_waiters.drain(..) {
+            let _ = w.send(!self.flush_expired);
+        }
+        self.flush_expired = false;
+    }
+
+    /// Waits for the next thing that needs the engine: input (only when there is room for
+    /// it), a flight landing, a batch's linger, a flush or close deadline.
+    async fn next_event<S: Stream<Item = Input>>(
+        &mut self,
+        input: &mut std::pin::Pin<&mut S>,
+    ) -> Event {
+        let linger = self.engine.config.linger;
+        // Only lanes that may send now have a deadline: a full window waits for a flight.
+        let lingered = (0..self.lanes.len())
+            .filter(|&i| self.has_room(i))
+            .filter_map(|i| self.lanes[i].open.as_ref().map(|b| b.since + linger))
+            .min();
+        let flush_deadline = self
+            .flush_waiters
+            .iter()
+            .map(|(_, at)| *at)
+            .min()
+            .filter(|_| !self.flush_expired);
+        let pull = self.input_open
+            && (self.terminal
+                || (self.stash.is_none()
+                    && self.flush_waiters.is_empty()
+                    && self.waiting < MAX_WAITING));
+        let closing = self.closing.filter(|_| !self.terminal);
+        let (flights, close_at, watching) = (&mut self.flights, &mut self.close_at, self.watching);
+        tokio::select! {
+            next = input.next(), if pull => Event::Input(next),
+            Some(done) = flights.join_next(), if !flights.is_empty() => {
+                Event::Landed(done.expect("a request task panicked"))
+            }
+            _ = sleep_until(lingered), if lingered.is_some() => Event::Lingered,
+            _ = sleep_until(flush_deadline), if flush_deadline.is_some() => Event::FlushDeadline,
+            changed = close_at.changed(), if watching => {
+                Event::CloseSet(changed.ok().map(|()| *close_at.borrow()))
+            }
+            _ = sleep_until(closing), if closing.is_some() => Event::CloseDeadline,
+        }
+    }
+
+    /// Event: input arrived. Takes it in, and whatever more is ready now without going round
+    /// the select per record, while there is room.
+    fn take_in<S: Stream<Item = Input>>(
+        &mut self,
+        first: Option<Input>,
+        input: &mut std::pin::Pin<&mut S>,
+    ) {
+        let mut next = Some(first);
+        while let Some(item) = next.take() {
+            match item {
+                None => self.input_open = false,
+                Some(Input::Flush(w, at)) => self.flush_waiters.push((w, at)),
+                Some(Input::Record(record, permit)) => {
+                    self.take_record(record, permit);
+                    let room =
+                        self.terminal || (self.stash.is_none() && self.waiting < MAX_WAITING);
+                    if room {
+                        next = input.next().now_or_never();
                     }
-                },
-                Some(done) = run.flights.join_next(), if !run.flights.is_empty() => {
-                    let attempts::Flown { lane, deliveries, requests, throttled } =
-                        done.expect("a request task panicked");
-                    run.lanes[lane].in_flight -= 1;
-                    run.in_flight -= 1;
-                    run.summary.requests += requests;
-                    run.summary.throttled += throttled;
-                    // The keys of these records come free (ordered mode).
-                    if self.config.order_by_key {
-                        let active = &mut run.lanes[lane].active;
-                        for d in &deliveries {
-                            if let Some(key) = d.record.partition_key.as_deref() {
-                                active.remove(key);
-                            }
-                        }
-                    }
-                    run.deliver(deliveries);
-                    if terminal {
-                        run.expire_held(&mut stash);
-                    } else {
-                        run.promote(lane);
-                    }
-                }
-                _ = sleep_until(linger), if linger.is_some() => {}
-                _ = sleep_until(flush_deadline), if flush_deadline.is_some() => {
-                    flush_expired = true;
-                    run.expire_held(&mut stash);
-                }
-                changed = close_at.changed(), if watching => match changed {
-                    Ok(()) => closing = *close_at.borrow(),
-                    // The handle is gone: nothing more will be said.
-                    Err(_) => watching = false,
-                },
-                _ = sleep_until(closing), if closing.is_some() && !terminal => {
-                    terminal = true;
-                    run.expire_held(&mut stash);
                 }
             }
         }
-        run.summary
     }
-}
 
-impl<F: FnMut(Delivery)> Run<'_, F> {
+    /// One record in: checked (the index in a validation error is its input position) into
+    /// its wire entry, then into its lane, or out at once when invalid or past the close
+    /// deadline.
+    fn take_record(&mut self, record: Record, permit: Option<OwnedSemaphorePermit>) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.summary.sent += 1;
+        let checked = request::into_entry(record, id as usize, self.engine.client.limits());
+        // Only a spawned producer's records carry a share of its buffer.
+        self.engine
+            .stats
+            .taken_in(permit.is_some(), checked.is_ok());
+        let (entry, own_deadline) = match checked {
+            Ok(checked) => checked,
+            Err(refused) => {
+                let (e, record) = *refused;
+                self.deliver(vec![Delivery::invalid(id, record, e)]);
+                return;
+            }
+        };
+        let deadline = own_deadline.unwrap_or(self.engine.config.deadline);
+        let pending = Pending::new(id, entry, own_deadline, deadline, permit);
+        if self.terminal {
+            let expired = Failure::Expired { unanswered: false };
+            self.deliver(vec![pending.into_delivery(Err(expired))]);
+            return;
+        }
+        let lane = self.lane_of(&pending);
+        self.stash = self.admit(lane, pending).map(|p| (lane, p));
+    }
+
+    /// Event: a flight landed. Its outcomes go out, its keys come free (ordered mode), and the
+    /// records waiting for them move up.
+    fn land(&mut self, flown: attempts::Flown) {
+        let attempts::Flown {
+            lane,
+            deliveries,
+            requests,
+            throttled,
+        } = flown;
+        self.lanes[lane].in_flight -= 1;
+        self.in_flight -= 1;
+        self.summary.requests += requests;
+        self.summary.throttled += throttled;
+        if self.engine.config.order_by_key {
+            let active = &mut self.lanes[lane].active;
+            for d in &deliveries {
+                if let Some(key) = d.record.partition_key.as_deref() {
+                    active.remove(key);
+                }
+            }
+        }
+        self.deliver(deliveries);
+        if self.terminal {
+            self.expire_held();
+        } else {
+            self.promote(lane);
+        }
+    }
+
     /// True when `lane` may start another request.
     fn has_room(&self, lane: usize) -> bool {
         self.lanes[lane].in_flight < self.engine.lane_capacity()
@@ -405,7 +503,7 @@ impl<F: FnMut(Delivery)> Run<'_, F> {
         self.lanes[lane].in_flight += 1;
         self.in_flight += 1;
         let engine = self.engine;
-        let send = attempts::Send {
+        let flight = attempts::Flight {
             client: engine.client.clone(),
             stream: engine.stream.clone(),
             policy: engine.config.retry.clone(),
@@ -414,14 +512,14 @@ impl<F: FnMut(Delivery)> Run<'_, F> {
             stats: engine.stats.clone(),
         };
         let expired = self.expire.subscribe();
-        self.flights.spawn(send.deliver(batch, expired));
+        self.flights.spawn(flight.deliver(batch, expired));
     }
 
     /// A deadline passed: the records held here (stashed, batched, waiting) go back unsent,
     /// and the requests in flight are told to stop.
-    fn expire_held(&mut self, stash: &mut Option<(usize, Pending)>) {
+    fn expire_held(&mut self) {
         self.expire.send_modify(|generation| *generation += 1);
-        let mut held: Vec<Pending> = stash.take().map(|(_, p)| p).into_iter().collect();
+        let mut held: Vec<Pending> = self.stash.take().map(|(_, p)| p).into_iter().collect();
         for l in &mut self.lanes {
             held.extend(l.open.take().into_iter().flat_map(|b| b.pending));
             held.extend(l.waiting.drain(..));

@@ -96,7 +96,7 @@ impl Producer {
         let input = futures_util::stream::iter(records.into_iter().map(|r| Input::Record(r, None)));
         // No close deadline: `_never` lives as long as the run and says nothing.
         let (_never, close_at) = watch::channel(None);
-        self.engine.run(input, on_delivery, close_at, false).await
+        self.engine.run(input, on_delivery, close_at).await
     }
 
     /// Starts the producer on its own Tokio task, fed one record at a time through the
@@ -115,7 +115,7 @@ impl Producer {
             let input = futures_util::stream::unfold(rx, |mut rx| async move {
                 rx.recv().await.map(|i| (i, rx))
             });
-            self.engine.run(input, on_delivery, close_at, true).await
+            self.engine.run(input, on_delivery, close_at).await
         });
         ProducerHandle {
             tx,

@@ -89,9 +89,10 @@ impl StatsCell {
         self.buffered.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A record taken out of the buffer (`from_buffer`) and, when `valid`, into a batch.
-    pub(crate) fn taken_in(&self, from_buffer: bool, valid: bool) {
-        if from_buffer {
+    /// A record taken in, out of the buffer when it `was_buffered` (a spawned producer's) and,
+    /// when `valid`, into a batch.
+    pub(crate) fn taken_in(&self, was_buffered: bool, valid: bool) {
+        if was_buffered {
             decrement(&self.buffered, 1);
         }
         if valid {
