@@ -1,7 +1,7 @@
-//! A hostile server and careless callers: each test stands for one finding of the adversarial
-//! review (F1..F12). The server is hand-rolled (tokio, 127.0.0.1:0) and misbehaves on purpose.
+//! A hostile server and careless callers: each test is named for the behaviour it checks. The
+//! server is hand-rolled (tokio, 127.0.0.1:0) and misbehaves on purpose.
 //!
-//! Memory findings (F1-F3) measure the client's peak RSS (`VmHWM`) in a process of their own:
+//! The memory tests (an endless body, too many entries, one huge error) measure the client's peak RSS (`VmHWM`) in a process of their own:
 //! the test re-runs this test binary for just that test with `HOSTILE_CHILD` set, the child does
 //! the work and prints its peak, and the parent asserts the bound.
 
@@ -104,10 +104,10 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// F1: an endless chunked 200 answer must not drive the client to any size.
+/// An endless chunked 200 answer must not drive the client to any size.
 #[test]
-fn f1_endless_body_is_cut_at_a_cap() {
-    if let Some(peak) = in_own_process("f1_endless_body_is_cut_at_a_cap") {
+fn endless_body_is_cut_at_a_cap() {
+    if let Some(peak) = in_own_process("endless_body_is_cut_at_a_cap") {
         assert!(peak < 64 * 1024, "peak {peak} KiB");
         return;
     }
@@ -141,10 +141,10 @@ fn f1_endless_body_is_cut_at_a_cap() {
     assert!(err.maybe_duplicated());
 }
 
-/// F2: one record sent, answered with 3,000,000 result entries.
+/// One record sent, answered with 3,000,000 result entries.
 #[test]
-fn f2_too_many_result_entries_are_not_all_parsed() {
-    if let Some(peak) = in_own_process("f2_too_many_result_entries_are_not_all_parsed") {
+fn too_many_result_entries_are_not_all_parsed() {
+    if let Some(peak) = in_own_process("too_many_result_entries_are_not_all_parsed") {
         assert!(peak < 64 * 1024, "peak {peak} KiB");
         return;
     }
@@ -176,11 +176,11 @@ fn f2_too_many_result_entries_are_not_all_parsed() {
     assert!(matches!(err, Error::InvalidResponse { .. }), "{err:?}");
 }
 
-/// F3: a 400 with a 400 KB message on a batch of 500 records: the message is cut, and the one
+/// A 400 with a 400 KB message on a batch of 500 records: the message is cut, and the one
 /// error is shared by the records, not copied into each.
 #[test]
-fn f3_one_huge_error_is_cut_and_shared() {
-    if let Some(peak) = in_own_process("f3_one_huge_error_is_cut_and_shared") {
+fn one_huge_error_is_cut_and_shared() {
+    if let Some(peak) = in_own_process("one_huge_error_is_cut_and_shared") {
         assert!(peak < 64 * 1024, "peak {peak} KiB");
         return;
     }
@@ -239,9 +239,9 @@ async fn answering(status: u16, body: &'static str) -> String {
     .await
 }
 
-/// F2, within the size bound: more entries than records sent stops the reading.
+/// More entries than records sent stops the reading.
 #[tokio::test]
-async fn f2_more_entries_than_records_within_the_size_bound() {
+async fn more_entries_than_records_within_the_size_bound() {
     let body: &'static str = Box::leak(
         format!(
             r#"{{"failed_record_count":0,"records":[{}{{}}]}}"#,
@@ -261,9 +261,9 @@ async fn f2_more_entries_than_records_within_the_size_bound() {
     );
 }
 
-/// F5: a 2xx other than 200, or a 5xx not known to be safe, may mean the records were stored.
+/// A 2xx other than 200, or a 5xx not known to be safe, may mean the records were stored.
 #[tokio::test]
-async fn f5_unlisted_statuses_are_possible_duplicates() {
+async fn unlisted_statuses_are_possible_duplicates() {
     for status in [201u16, 202, 204, 500, 501, 502, 504, 507, 522, 524, 599] {
         let endpoint = answering(status, "").await;
         let producer = Producer::new(
@@ -298,9 +298,9 @@ async fn f5_unlisted_statuses_are_possible_duplicates() {
     }
 }
 
-/// F6: the project ID must not move the request to another path.
+/// The project ID must not move the request to another path.
 #[test]
-fn f6_project_id_cannot_escape_the_path() {
+fn project_id_cannot_escape_the_path() {
     for bad in ["..", ".", "a/b", "p?x=1", "p#f", "p%2F", "", "p id"] {
         let err = DisClient::builder("http://127.0.0.1:9", bad)
             .build()
@@ -315,10 +315,10 @@ fn f6_project_id_cannot_escape_the_path() {
         .unwrap();
 }
 
-/// F7: an endpoint with a query, a fragment or user:password@ is refused, and no password
+/// An endpoint with a query, a fragment or user:password@ is refused, and no password
 /// reaches Debug output.
 #[test]
-fn f7_endpoints_with_query_fragment_or_userinfo_are_refused() {
+fn endpoints_with_query_fragment_or_userinfo_are_refused() {
     for bad in [
         "http://h/?q=1",
         "http://h/#frag",
@@ -334,10 +334,10 @@ fn f7_endpoints_with_query_fragment_or_userinfo_are_refused() {
     }
 }
 
-/// F8: batches are sized by what goes on the wire: 500 records with 8 KiB partition keys all
+/// Batches are sized by what goes on the wire: 500 records with 8 KiB partition keys all
 /// reach the local endpoint (before: one 4.1 MB body, refused with 413, all 500 failed).
 #[tokio::test]
-async fn f8_batches_count_key_bytes() {
+async fn batches_count_key_bytes() {
     let dis = dis_local::LocalDis::start(
         dis_local::LocalConfig::default().with_streams([dis_local::StreamConfig::new("s", 2)]),
         "127.0.0.1:0".parse().unwrap(),
@@ -362,9 +362,9 @@ async fn f8_batches_count_key_bytes() {
     assert!(summary.requests > 1, "split by wire size: {summary:?}");
 }
 
-/// F8: a 413 splits the batch and sends the halves again (nothing was stored).
+/// A 413 splits the batch and sends the halves again (nothing was stored).
 #[tokio::test]
-async fn f8_a_413_splits_the_batch() {
+async fn a_413_splits_the_batch() {
     let endpoint = hostile(|req, mut sock| async move {
         let n = req.json()["records"].as_array().unwrap().len();
         let answer = if n > 3 {
@@ -402,9 +402,9 @@ async fn f8_a_413_splits_the_batch() {
     assert!(out.iter().all(|d| !d.maybe_duplicated()));
 }
 
-/// F11: settings that would panic or exhaust memory later are refused, naming the field.
+/// Settings that would panic or exhaust memory later are refused, naming the field.
 #[test]
-fn f11_configs_that_would_panic_later_are_refused() {
+fn configs_that_would_panic_later_are_refused() {
     let limits_err = |limits: Limits| {
         DisClient::builder("http://127.0.0.1:9", PROJECT)
             .limits(limits)
@@ -450,10 +450,10 @@ fn f11_configs_that_would_panic_later_are_refused() {
     }
 }
 
-/// F12: credentials that cannot go into a header as they are, refused when the client is
+/// Credentials that cannot go into a header as they are, refused when the client is
 /// built (and, from the environment, naming the variable: unit tests in src/auth.rs).
 #[test]
-fn f12_credentials_are_checked_at_construction() {
+fn credentials_are_checked_at_construction() {
     for (creds, field) in [
         (Credentials::token(""), "token"),
         (Credentials::token("tok\n"), "token"),
@@ -475,9 +475,9 @@ fn f12_credentials_are_checked_at_construction() {
     }
 }
 
-/// F12: one record over the record limit is reported as that record, not as the request.
+/// One record over the record limit is reported as that record, not as the request.
 #[tokio::test]
-async fn f12_a_record_too_large_is_named_before_the_total() {
+async fn a_record_too_large_is_named_before_the_total() {
     let c = DisClient::builder("http://127.0.0.1:9", PROJECT)
         .build()
         .unwrap();
@@ -491,9 +491,9 @@ async fn f12_a_record_too_large_is_named_before_the_total() {
     );
 }
 
-/// F12: a body that stops arriving is a transport timeout (possibly delivered), cause kept.
+/// A body that stops arriving is a transport timeout (possibly delivered), cause kept.
 #[tokio::test]
-async fn f12_a_stalled_body_is_a_transport_timeout() {
+async fn a_stalled_body_is_a_transport_timeout() {
     let endpoint = hostile(|_req, mut sock| async move {
         let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{\"failed";
         let _ = sock.write_all(head.as_bytes()).await;
@@ -519,10 +519,10 @@ async fn f12_a_stalled_body_is_a_transport_timeout() {
     assert!(std::error::Error::source(&err).is_some(), "cause kept");
 }
 
-/// F12: `failed_record_count` is checked against the entries: the entries decide, and a count
+/// `failed_record_count` is checked against the entries: the entries decide, and a count
 /// beyond i32 does not make a complete answer unreadable.
 #[tokio::test]
-async fn f12_the_entries_decide_over_failed_record_count() {
+async fn the_entries_decide_over_failed_record_count() {
     const ENTRIES: &str = r#"[{"partition_id":"shardId-0000000000","sequence_number":"1"},{"error_code":"DIS.4303","error_message":"Exceeded traffic control limit."}]"#;
     for count in ["-5", "0", "7", "3000000000"] {
         let body: &'static str = Box::leak(
@@ -538,9 +538,9 @@ async fn f12_the_entries_decide_over_failed_record_count() {
     }
 }
 
-/// F12: a 101 to a POST is a protocol error, not a DIS refusal.
+/// A 101 to a POST is a protocol error, not a DIS refusal.
 #[tokio::test]
-async fn f12_a_101_is_a_protocol_error() {
+async fn a_101_is_a_protocol_error() {
     let endpoint = hostile(|_req, mut sock| async move {
         let _ = sock
             .write_all(
@@ -558,10 +558,10 @@ async fn f12_a_101_is_a_protocol_error() {
     assert!(err.maybe_duplicated(), "{err:?}");
 }
 
-/// F10: `close` finishes on its own: a callback that ignores the outcomes cannot stall it, and
+/// `close` finishes on its own: a callback that ignores the outcomes cannot stall it, and
 /// past its deadline every record not yet acknowledged comes back.
 #[tokio::test]
-async fn f10_close_returns_every_outcome_within_its_deadline() {
+async fn close_returns_every_outcome_within_its_deadline() {
     // A server that reads the request and never answers.
     let endpoint = hostile(|_req, sock| async move {
         let _open = sock;
