@@ -30,7 +30,7 @@ pub use crate::{
         Producer,
         config::{ProducerConfig, RetryPolicy},
         delivery::{Ack, Delivery, Failure, Summary},
-        handle::ProducerHandle,
+        handle::{ProducerHandle, SendError},
         stats::ProducerStats,
     },
     record::Record,

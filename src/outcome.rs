@@ -79,8 +79,8 @@ impl SendOutcome {
                     sequence_number: Some(sequence_number),
                     ..
                 } => Ok(RecordResult::Stored {
-                    partition_id,
-                    sequence_number,
+                    partition_id: partition_id.into(),
+                    sequence_number: sequence_number.into(),
                 }),
                 _ => Err(invalid(format!(
                     "records[{i}] has neither an error_code nor a partition_id and sequence_number"

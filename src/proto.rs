@@ -86,23 +86,30 @@ impl From<&crate::generated::types::PutRecordsRequest> for PutRecordsRequest {
 // `..Default::default()`: a field the spec adds to the answer (none of protobuf's) stays empty
 // rather than breaking the build (tests/regeneration.rs adds one).
 #[allow(clippy::needless_update)]
-impl From<PutRecordsResult> for crate::generated::types::PutRecordsResult {
-    fn from(result: PutRecordsResult) -> Self {
-        crate::generated::types::PutRecordsResult {
-            failed_record_count: result.failed_record_count,
-            records: result
-                .records
-                .into_iter()
-                .map(|e| crate::generated::types::PutRecordsResultEntry {
-                    partition_id: e.shard_id,
-                    sequence_number: e.sequence_number,
+impl TryFrom<PutRecordsResult> for crate::generated::types::PutRecordsResult {
+    type Error = crate::generated::types::error::ConversionError;
+
+    /// Fails on a value the spec does not allow (a partition id or sequence number of another
+    /// form), as the JSON reader does.
+    fn try_from(result: PutRecordsResult) -> Result<Self, Self::Error> {
+        let records = result
+            .records
+            .into_iter()
+            .map(|e| {
+                Ok(crate::generated::types::PutRecordsResultEntry {
+                    partition_id: e.shard_id.map(TryInto::try_into).transpose()?,
+                    sequence_number: e.sequence_number.map(TryInto::try_into).transpose()?,
                     error_code: e.error_code,
                     error_message: e.error_message,
                     ..Default::default()
                 })
-                .collect(),
+            })
+            .collect::<Result<_, Self::Error>>()?;
+        Ok(crate::generated::types::PutRecordsResult {
+            failed_record_count: result.failed_record_count,
+            records,
             ..Default::default()
-        }
+        })
     }
 }
 

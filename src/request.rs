@@ -20,6 +20,7 @@ type Keys = (
 /// the keys a record has).
 fn checked(record: &Record, index: usize, limits: &Limits) -> Result<Keys, ValidationError> {
     validate::record_size(index, record.data.len(), limits)?;
+    fits_a_request(record, index, limits)?;
     let hash = record
         .explicit_hash_key
         .as_deref()
@@ -125,16 +126,64 @@ fn json_len(s: &str) -> usize {
         .sum()
 }
 
-/// Bytes `entry` adds to a JSON request body: its data in Base64, its keys escaped, framing.
+/// Bytes an entry adds to a JSON request body: its data in Base64, its keys escaped, framing.
+fn entry_wire_size(data: usize, keys: [Option<&str>; 3]) -> usize {
+    data.div_ceil(3) * 4 + keys.iter().flatten().map(|k| json_len(k)).sum::<usize>() + ENTRY_FRAME
+}
+
+/// Bytes `entry` adds to a JSON request body.
 pub(crate) fn wire_size(entry: &types::PutRecordsRequestEntry) -> usize {
     let keys = [
         entry.partition_key.as_deref(),
         entry.partition_id.as_deref().map(String::as_str),
         entry.explicit_hash_key.as_deref().map(String::as_str),
     ];
-    entry.data.0.len().div_ceil(3) * 4
-        + keys.iter().flatten().map(|k| json_len(k)).sum::<usize>()
-        + ENTRY_FRAME
+    entry_wire_size(entry.data.0.len(), keys)
+}
+
+/// Largest JSON body sent: the request's data budget in Base64, plus room for keys and
+/// framing. Partition keys are not in DIS's data budget, but they are on the wire: 500 records
+/// with 8 KiB keys would otherwise make a 4 MB body that an endpoint refuses (413).
+pub(crate) fn max_wire_bytes(limits: &Limits) -> usize {
+    limits.max_request_bytes.div_ceil(3) * 4 + 64 * 1024 + BODY_FRAME
+}
+
+/// Checks that `record`'s entry fits one request's body.
+fn fits_a_request(record: &Record, index: usize, limits: &Limits) -> Result<(), ValidationError> {
+    let keys = [
+        record.partition_key.as_deref(),
+        record.partition_id.as_deref(),
+        record.explicit_hash_key.as_deref(),
+    ];
+    let wire = entry_wire_size(record.data.len(), keys);
+    let max = max_wire_bytes(limits) - BODY_FRAME;
+    validate::entry_size(
+        index,
+        record.data.len(),
+        keys.map(|k| k.map_or(0, str::len)),
+        wire,
+        max,
+    )
+}
+
+/// Checks `record` alone, as the only record of a request, building nothing.
+pub(crate) fn check(record: &Record, limits: &Limits) -> Result<(), ValidationError> {
+    checked(record, 0, limits).map(|_| ())
+}
+
+/// The bytes a producer holds for `record` while it waits: its data and its keys.
+pub(crate) fn held_bytes(record: &Record) -> usize {
+    let keys = [
+        &record.partition_key,
+        &record.partition_id,
+        &record.explicit_hash_key,
+    ];
+    record.data.len()
+        + keys
+            .iter()
+            .filter_map(|k| k.as_ref())
+            .map(String::len)
+            .sum::<usize>()
 }
 
 /// The size of `request`'s JSON body, about: room to write it without growing.

@@ -188,3 +188,32 @@ pub(crate) fn request_bytes(total_bytes: usize, limits: &Limits) -> Result<(), V
     }
     Ok(())
 }
+
+/// Checks that record `index`'s entry, `wire` bytes in a JSON body, fits one request's body
+/// (`max`); when not, the error names its largest part: `data` (`data` bytes) or one of its
+/// keys (`keys`: the sizes of `partition_key`, `partition_id`, `explicit_hash_key`).
+pub(crate) fn entry_size(
+    index: usize,
+    data: usize,
+    keys: [usize; 3],
+    wire: usize,
+    max: usize,
+) -> Result<(), ValidationError> {
+    if wire <= max {
+        return Ok(());
+    }
+    let names = ["partition_key", "partition_id", "explicit_hash_key"];
+    let (field, field_bytes) = names
+        .into_iter()
+        .zip(keys)
+        .chain([("data", data)])
+        .max_by_key(|(_, n)| *n)
+        .unwrap_or(("data", data));
+    Err(ValidationError::EntryTooLarge {
+        index,
+        field,
+        field_bytes,
+        wire,
+        max,
+    })
+}

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use dis_records::{
     Credentials, Delivery, DisClient, Failure, Producer, ProducerConfig, Record, RetryPolicy,
+    SendError,
 };
 use support::{CannedServer, json_response};
 use tokio::io::AsyncWriteExt;
@@ -81,7 +82,12 @@ async fn the_buffer_is_bounded_in_bytes_and_try_send_hands_the_record_back() {
     let back = handle
         .try_send(big())
         .expect_err("no room for a second 700 KiB");
-    assert_eq!(back.data.len(), 700 * 1024, "the record itself comes back");
+    assert!(matches!(back, SendError::Full(_)), "{back:?}");
+    assert_eq!(
+        back.into_record().data.len(),
+        700 * 1024,
+        "the record itself comes back"
+    );
     // `send` waits for room rather than failing.
     let waited = tokio::time::timeout(Duration::from_millis(300), handle.send(big())).await;
     assert!(waited.is_err(), "send waits while the buffer is full");

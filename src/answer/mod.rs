@@ -96,5 +96,12 @@ fn protobuf(body: &[u8], sent: usize) -> Result<types::PutRecordsResult, Unreada
         return Err(too_many(sent));
     }
     let answer = proto::PutRecordsResult::decode(body).map_err(undecodable)?;
-    Ok(answer.into())
+    answer
+        .try_into()
+        .map_err(|e: types::error::ConversionError| {
+            (
+                format!("the protobuf answer holds a value the spec does not allow: {e}"),
+                Some(Arc::new(e) as Cause),
+            )
+        })
 }

@@ -67,8 +67,9 @@ fn refused(status: u16, code: Option<String>, message: String, answer: &Answer) 
             None,
         );
     }
-    if (201..300).contains(&status) {
-        // Success of some kind, but not DIS's: the records may well be stored.
+    if !(400..600).contains(&status) {
+        // Success of some kind (2xx), a redirect (3xx) or no status HTTP has: not a refusal
+        // DIS gives, so the records may well be stored.
         return unreadable(
             Some(status),
             format!(

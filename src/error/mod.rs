@@ -56,6 +56,23 @@ pub enum ValidationError {
         /// The configured limit.
         max: usize,
     },
+    /// One record's entry is larger on the wire than a request may be: its keys with its data
+    /// in Base64 (keys are not in DIS's data budget, but they are in the body).
+    #[error(
+        "records[{index}].{field}: {field_bytes} bytes; the entry takes {wire} bytes on the wire, more than one request may carry ({max})"
+    )]
+    EntryTooLarge {
+        /// Position of the record in the request.
+        index: usize,
+        /// The largest part of the entry (`partition_key`, `data`, ...).
+        field: &'static str,
+        /// That part's size in bytes.
+        field_bytes: usize,
+        /// The entry's size in a JSON body.
+        wire: usize,
+        /// The most one request's body may carry.
+        max: usize,
+    },
     /// `explicit_hash_key` is not a decimal integer in range.
     #[error(
         "records[{index}].explicit_hash_key: {value:?} is not a decimal integer in 0..=9223372036854775807"

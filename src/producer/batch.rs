@@ -72,13 +72,6 @@ pub(crate) struct Batch {
     pub(crate) since: Instant,
 }
 
-/// Largest JSON body the producer writes: the request's data budget in Base64, plus room for
-/// keys and framing. Partition keys are not in DIS's data budget, but they are on the wire: 500
-/// records with 8 KiB keys would otherwise make a 4 MB body that an endpoint refuses (413).
-pub(crate) fn max_wire_bytes(limits: &Limits) -> usize {
-    limits.max_request_bytes.div_ceil(3) * 4 + 64 * 1024 + request::BODY_FRAME
-}
-
 impl Batch {
     pub(crate) fn new(lane: usize) -> Batch {
         Batch {
@@ -95,7 +88,7 @@ impl Batch {
     pub(crate) fn fits(&self, pending: &Pending, limits: &Limits) -> bool {
         self.pending.len() < limits.max_records_per_request
             && self.bytes + pending.entry.data.0.len() <= limits.max_request_bytes
-            && self.wire + request::wire_size(&pending.entry) <= max_wire_bytes(limits)
+            && self.wire + request::wire_size(&pending.entry) <= request::max_wire_bytes(limits)
     }
 
     /// Adds a record.

@@ -109,6 +109,9 @@ pub struct Summary {
     pub requests: u64,
     /// Record answers `DIS.4303` (traffic control): each throttled try of a record counts.
     pub throttled: u64,
+    /// Calls of the delivery callback that panicked. The panic is caught: the outcome it was
+    /// given counts as handed back, and the producer goes on.
+    pub callback_panics: u64,
 }
 
 impl Summary {

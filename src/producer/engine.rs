@@ -405,12 +405,19 @@ impl<'a, F: FnMut(Delivery)> Run<'a, F> {
         (h.finish() % self.lanes.len() as u64) as usize
     }
 
-    /// Hands outcomes out: to the totals, the stats and the caller.
+    /// Hands outcomes out: to the totals, the stats and the caller. A callback that panics is
+    /// caught and counted: its outcome counts as handed back, and the others still go out.
     fn deliver(&mut self, deliveries: Vec<Delivery>) {
         self.engine.stats.delivered(&deliveries);
         for d in deliveries {
             self.summary.add(&d);
-            (self.on_delivery)(d);
+            let on_delivery = &mut self.on_delivery;
+            let call = std::panic::AssertUnwindSafe(|| on_delivery(d));
+            if std::panic::catch_unwind(call).is_err() {
+                self.summary.callback_panics += 1;
+                self.engine.stats.callback_panicked();
+                tracing::error!("the delivery callback panicked; the producer goes on");
+            }
         }
     }
 

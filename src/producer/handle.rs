@@ -9,7 +9,10 @@ use tokio::time::Instant;
 use super::delivery::Summary;
 use super::engine::Input;
 use super::stats::{ProducerStats, StatsCell};
+use crate::error::ValidationError;
 use crate::record::Record;
+use crate::request;
+use crate::validate::Limits;
 
 /// Feeds a spawned producer. Its buffer is bounded in records and in bytes
 /// ([`ProducerConfig::with_buffer`](crate::ProducerConfig::with_buffer)). Dropping it without
@@ -20,55 +23,98 @@ pub struct ProducerHandle {
     pub(crate) task: tokio::task::JoinHandle<Summary>,
     pub(crate) close_at: watch::Sender<Option<Instant>>,
     pub(crate) bytes: Arc<Semaphore>,
+    /// The byte budget's size (`ProducerConfig::with_buffer`).
+    pub(crate) budget: usize,
+    /// The client's limits, checked before a record is taken.
+    pub(crate) limits: Limits,
     pub(crate) stats: Arc<StatsCell>,
 }
 
-/// The permits a record of `len` bytes takes in the byte budget (a record of 0 bytes takes 1).
-fn permits(len: usize) -> u32 {
-    u32::try_from(len.max(1)).unwrap_or(u32::MAX)
+/// A record a [`ProducerHandle`] did not take, handed back with the reason.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// It breaks a DIS limit (the error names the field and the limit); nothing was buffered.
+    #[error("record refused: {error}")]
+    Invalid {
+        /// The record (boxed: the error stays small).
+        record: Box<Record>,
+        /// What is wrong with it.
+        error: ValidationError,
+    },
+    /// The buffer has no room now (`try_send` only).
+    #[error("the producer's buffer is full")]
+    Full(Record),
+    /// The producer has stopped.
+    #[error("the producer has stopped")]
+    Stopped(Record),
+}
+
+impl SendError {
+    /// The record, handed back.
+    pub fn into_record(self) -> Record {
+        match self {
+            SendError::Invalid { record, .. } => *record,
+            SendError::Full(record) | SendError::Stopped(record) => record,
+        }
+    }
+}
+
+/// The instant `within` from now; a `within` too large for the clock is a century.
+fn after(within: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(within)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
 }
 
 impl ProducerHandle {
-    /// Hands one record in; waits while the buffer is full (in records or in bytes). Gives the
-    /// record back if the producer has stopped.
-    pub async fn send(&self, record: Record) -> Result<(), Record> {
-        let Ok(permit) = self
-            .bytes
-            .clone()
-            .acquire_many_owned(permits(record.data.len()))
-            .await
-        else {
-            return Err(record);
-        };
-        self.stats.buffered();
-        self.tx
-            .send(Input::Record(record, Some(permit)))
-            .await
-            .map_err(|e| self.handed_back(e.0))
-    }
-
-    /// Hands one record in if the buffer has room now; else gives it straight back.
-    pub fn try_send(&self, record: Record) -> Result<(), Record> {
-        let Ok(permit) = self
-            .bytes
-            .clone()
-            .try_acquire_many_owned(permits(record.data.len()))
-        else {
-            return Err(record);
-        };
-        self.stats.buffered();
-        self.tx
-            .try_send(Input::Record(record, Some(permit)))
-            .map_err(|e| self.handed_back(e.into_inner()))
-    }
-
-    /// The record of an input the producer did not take (it has stopped, or it is full).
-    fn handed_back(&self, input: Input) -> Record {
-        self.stats.taken_in(true, false);
-        match input {
-            Input::Record(r, _) => r,
-            Input::Flush(..) => unreachable!("a record was sent"),
+    /// Checks `record` against the client's limits, and counts the share of the byte budget it
+    /// takes: every byte held for it, data and keys (at least 1, at most the whole budget).
+    fn admit(&self, record: Record) -> Result<(Record, u32), SendError> {
+        if let Err(error) = request::check(&record, &self.limits) {
+            return Err(SendError::Invalid {
+                record: Box::new(record),
+                error,
+            });
         }
+        let held = request::held_bytes(&record).clamp(1, self.budget);
+        Ok((record, u32::try_from(held).unwrap_or(u32::MAX)))
+    }
+
+    /// Hands one record in; waits while the buffer is full (in records or in bytes). Gives the
+    /// record back, with the reason, if it breaks a DIS limit (checked here, before anything is
+    /// held) or the producer has stopped.
+    ///
+    /// Cancel-safe: a `send` dropped while it waits has handed nothing in and counted nothing.
+    pub async fn send(&self, record: Record) -> Result<(), SendError> {
+        let (record, permits) = self.admit(record)?;
+        let Ok(permit) = self.bytes.clone().acquire_many_owned(permits).await else {
+            return Err(SendError::Stopped(record));
+        };
+        // A slot first (waiting for it is cancel-safe), then the count, then the record.
+        let Ok(slot) = self.tx.reserve().await else {
+            return Err(SendError::Stopped(record));
+        };
+        self.stats.buffered();
+        slot.send(Input::Record(record, Some(permit)));
+        Ok(())
+    }
+
+    /// Hands one record in if the buffer has room now; else gives it straight back, with the
+    /// reason.
+    pub fn try_send(&self, record: Record) -> Result<(), SendError> {
+        let (record, permits) = self.admit(record)?;
+        let Ok(permit) = self.bytes.clone().try_acquire_many_owned(permits) else {
+            return Err(SendError::Full(record));
+        };
+        let slot = match self.tx.try_reserve() {
+            Ok(slot) => slot,
+            Err(mpsc::error::TrySendError::Full(())) => return Err(SendError::Full(record)),
+            Err(mpsc::error::TrySendError::Closed(())) => return Err(SendError::Stopped(record)),
+        };
+        self.stats.buffered();
+        slot.send(Input::Record(record, Some(permit)));
+        Ok(())
     }
 
     /// Sends what is batched now and waits until every record handed in so far has had its
@@ -76,13 +122,21 @@ impl ProducerHandle {
     /// `within`. Past it, those not yet acknowledged are given back as
     /// [`Failure::Expired`](crate::Failure::Expired) (they are not sent again), and the
     /// producer goes on with later records. Returns true when everything was delivered in time.
+    ///
+    /// It returns within `within` (any `Duration`) in every case: when the buffer is so full
+    /// that the flush cannot even be queued behind the records by then, it returns false and
+    /// nothing is expired.
     pub async fn flush(&self, within: Duration) -> bool {
         let (tx, rx) = oneshot::channel();
-        let at = Instant::now() + within;
-        if self.tx.send(Input::Flush(tx, at)).await.is_err() {
+        let at = after(within);
+        let queued = tokio::time::timeout_at(at, self.tx.send(Input::Flush(tx, at))).await;
+        if !matches!(queued, Ok(Ok(()))) {
             return false;
         }
-        rx.await.unwrap_or(false)
+        // The engine answers by `at` (it expires what is left then); the timeout is a backstop.
+        tokio::time::timeout_at(at + Duration::from_secs(1), rx)
+            .await
+            .is_ok_and(|answer| answer.unwrap_or(false))
     }
 
     /// A snapshot of the producer's counters, at any time.
@@ -102,7 +156,7 @@ impl ProducerHandle {
             tx, task, close_at, ..
         } = self;
         // Out of band: the buffer may be full.
-        let _ = close_at.send(Some(Instant::now() + within));
+        let _ = close_at.send(Some(after(within)));
         drop(tx);
         task.await.expect("the producer task panicked")
     }

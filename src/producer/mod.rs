@@ -109,6 +109,8 @@ impl Producer {
         let config = &self.engine.config;
         let (tx, rx) = mpsc::channel::<Input>(config.buffer_records);
         let bytes = Arc::new(Semaphore::new(config.buffer_bytes));
+        let buffer_bytes = config.buffer_bytes;
+        let limits = *self.engine.client.limits();
         let (close_tx, close_at) = watch::channel(None);
         let stats = self.engine.stats.clone();
         let task = tokio::spawn(async move {
@@ -122,6 +124,8 @@ impl Producer {
             task,
             close_at: close_tx,
             bytes,
+            budget: buffer_bytes,
+            limits,
             stats,
         }
     }

@@ -26,6 +26,8 @@ pub struct ProducerStats {
     pub throttled: Vec<u64>,
     /// Records acknowledged per second over the last second or so.
     pub send_rate: f64,
+    /// Calls of the delivery callback that panicked (caught; the producer went on).
+    pub callback_panics: u64,
 }
 
 /// The live counters behind [`ProducerStats`]. The two that move once per record on the way in
@@ -82,6 +84,11 @@ impl StatsCell {
             }
             stats
         })
+    }
+
+    /// The delivery callback panicked once.
+    pub(crate) fn callback_panicked(&self) {
+        self.with(|i| i.stats.callback_panics += 1);
     }
 
     /// A record handed to a spawned producer's buffer.

@@ -1,0 +1,285 @@
+//! What the caller of a producer may do carelessly, and what a server may answer that makes no
+//! sense: a callback that panics, futures dropped halfway, deadlines of any size, answers whose
+//! values the spec does not allow. Loopback only.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use dis_local::{LocalConfig, LocalDis, StreamConfig};
+use dis_records::{
+    Credentials, DisClient, Error, Limits, Producer, ProducerConfig, Record, SendError,
+};
+use support::{CannedServer, json_response, response};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+
+fn client(endpoint: &str) -> DisClient {
+    DisClient::builder(endpoint, "p")
+        .credentials(Credentials::token("t"))
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+async fn local() -> LocalDis {
+    LocalDis::start(
+        LocalConfig::default().with_streams([StreamConfig::new("s", 2)]),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap()
+}
+
+/// A server that reads requests and never answers them.
+async fn silent() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                while support::read_request(&mut sock).await.is_some() {}
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    endpoint
+}
+
+fn small_batches() -> ProducerConfig {
+    ProducerConfig::default()
+        .with_linger(Duration::from_millis(1))
+        .with_max_in_flight(2)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_callback_loses_no_outcome_in_a_spawned_producer() {
+    let dis = local().await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let handle = Producer::new(client(&dis.endpoint()), "s", small_batches())
+        .unwrap()
+        .spawn(move |_| {
+            // Every tenth outcome makes the callback panic.
+            if seen.fetch_add(1, Ordering::SeqCst) % 10 == 0 {
+                panic!("the caller's bug");
+            }
+        });
+    let work = async {
+        for i in 0..3000 {
+            handle.send(Record::new(format!("r{i}"))).await.unwrap();
+        }
+        let flushed = handle.flush(Duration::from_secs(20)).await;
+        let stats = handle.stats();
+        (flushed, stats, handle.close(Duration::from_secs(20)).await)
+    };
+    let (flushed, stats, summary) = tokio::time::timeout(Duration::from_secs(60), work)
+        .await
+        .expect("the producer wedged");
+    assert!(flushed, "every outcome delivered by the flush");
+    assert_eq!(stats.in_flight, 0);
+    assert_eq!(summary.sent, 3000);
+    assert_eq!(summary.acknowledged + summary.failed, 3000);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        3000,
+        "every outcome reached the callback"
+    );
+    assert_eq!(summary.callback_panics, 300);
+    assert_eq!(stats.callback_panics, 300);
+    let stored: usize = dis.records("s").unwrap().len();
+    assert_eq!(stored as u64, summary.acknowledged);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_all_survives_a_panicking_callback() {
+    let dis = local().await;
+    let producer = Producer::new(client(&dis.endpoint()), "s", small_batches()).unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let summary = producer
+        .send_all((0..5000).map(|i| Record::new(format!("r{i}"))), move |_| {
+            if seen.fetch_add(1, Ordering::SeqCst) == 119 {
+                panic!("the caller's bug");
+            }
+        })
+        .await;
+    assert_eq!(summary.sent, 5000);
+    assert_eq!(summary.acknowledged + summary.failed, 5000);
+    assert_eq!(calls.load(Ordering::SeqCst), 5000);
+    assert_eq!(summary.callback_panics, 1);
+    assert_eq!(dis.records("s").unwrap().len() as u64, summary.acknowledged);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flush_returns_within_its_bound_with_a_full_buffer() {
+    let endpoint = silent().await;
+    let handle = Producer::new(
+        client(&endpoint),
+        "s",
+        small_batches().with_buffer(10, 1024 * 1024),
+    )
+    .unwrap()
+    .spawn(|_| {});
+    // Fill the window and the buffer.
+    let mut accepted = 0;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(2) {
+        match handle.try_send(Record::new("x")) {
+            Ok(()) => accepted += 1,
+            Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+        }
+    }
+    assert!(accepted >= 10, "accepted {accepted}");
+    let start = Instant::now();
+    let flushed = handle.flush(Duration::from_millis(200)).await;
+    let took = start.elapsed();
+    assert!(!flushed, "nothing can be delivered by a silent server");
+    assert!(took < Duration::from_secs(1), "flush(200 ms) took {took:?}");
+    handle.close(Duration::from_millis(100)).await;
+}
+
+#[tokio::test]
+async fn flush_and_close_take_any_duration() {
+    let dis = local().await;
+    let handle = Producer::new(client(&dis.endpoint()), "s", small_batches())
+        .unwrap()
+        .spawn(|_| {});
+    handle.send(Record::new("x")).await.unwrap();
+    assert!(handle.flush(Duration::MAX).await);
+    let summary = handle.close(Duration::MAX).await;
+    assert_eq!(summary.acknowledged, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_sends_leave_the_counters_true() {
+    let endpoint = silent().await;
+    // One record per request and one request in flight: the buffer fills after a few records.
+    let one_per_request = DisClient::builder(&endpoint, "p")
+        .credentials(Credentials::token("t"))
+        .limits(Limits::COMMON.with_max_records_per_request(1))
+        .build()
+        .unwrap();
+    let handle = Producer::new(
+        one_per_request,
+        "s",
+        small_batches()
+            .with_max_in_flight(1)
+            .with_buffer(10, 1024 * 1024),
+    )
+    .unwrap()
+    .spawn(|_| {});
+    let mut accepted = 0u64;
+    for _ in 0..50 {
+        if let Ok(Ok(())) =
+            tokio::time::timeout(Duration::from_millis(5), handle.send(Record::new("x"))).await
+        {
+            accepted += 1;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stats = handle.stats();
+    assert!(
+        stats.buffered + stats.in_flight <= accepted,
+        "buffered {} + in flight {} for {accepted} records accepted",
+        stats.buffered,
+        stats.in_flight
+    );
+    assert!(
+        stats.buffered <= 10,
+        "buffered {} for a buffer of 10",
+        stats.buffered
+    );
+    let summary = handle.close(Duration::from_millis(100)).await;
+    assert_eq!(summary.sent, accepted);
+}
+
+#[tokio::test]
+async fn answers_that_make_no_sense_are_unreadable() {
+    const STORED: &str = r#"{"partition_id":"shardId-0000000001","sequence_number":"7"}"#;
+    let bad_entries = [
+        r#"{"partition_id":"shardId-0000000001","sequence_number":"-1"}"#,
+        r#"{"partition_id":"shardId-0000000001","sequence_number":"abc"}"#,
+        r#"{"partition_id":"shardId-0000000001","sequence_number":""}"#,
+        r#"{"partition_id":"shardId-0000000001","sequence_number":"\u0000\n"}"#,
+        r#"{"partition_id":"","sequence_number":"7"}"#,
+        r#"{"partition_id":"../../etc/passwd","sequence_number":"7"}"#,
+        r#"{"partition_id":"shardId-99999999999999","sequence_number":"7"}"#,
+    ];
+    for entry in bad_entries {
+        let body = format!(r#"{{"failed_record_count":0,"records":[{STORED},{entry}]}}"#);
+        let server = CannedServer::start(move |_| json_response(200, &body)).await;
+        let err = client(&server.endpoint)
+            .send("s", &[Record::new("a"), Record::new("b")])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidResponse { .. }) && err.maybe_duplicated(),
+            "{entry}: {err:?}"
+        );
+    }
+    for status in [304u16, 999] {
+        let server =
+            CannedServer::start(move |_| response(status, &[("content-type", "text/plain")], ""))
+                .await;
+        let err = client(&server.endpoint)
+            .send("s", &[Record::new("a")])
+            .await
+            .unwrap_err();
+        assert!(err.maybe_duplicated(), "HTTP {status}: {err:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_byte_budget_counts_keys_too() {
+    let endpoint = silent().await;
+    let handle = Producer::new(
+        client(&endpoint),
+        "s",
+        small_batches().with_buffer(10_000, 1024 * 1024),
+    )
+    .unwrap()
+    .spawn(|_| {});
+    let key = "k".repeat(32 * 1024);
+    let mut accepted = 0;
+    for _ in 0..10_000 {
+        match handle.try_send(Record::new("").with_partition_key(key.clone())) {
+            Ok(()) => accepted += 1,
+            Err(SendError::Full(_)) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    // 1 MiB of budget holds 32 records with 32 KiB keys, wherever they are.
+    assert!(
+        accepted <= 32,
+        "{accepted} records of 32 KiB keys in a 1 MiB budget"
+    );
+    handle.close(Duration::from_millis(100)).await;
+}
+
+#[tokio::test]
+async fn an_entry_too_large_for_a_request_is_refused_before_anything_is_held() {
+    let endpoint = silent().await;
+    let huge_key = || Record::new("x").with_partition_key("k".repeat(4 * 1024 * 1024));
+    let handle = Producer::new(client(&endpoint), "s", small_batches())
+        .unwrap()
+        .spawn(|_| {});
+    let err = handle.send(huge_key()).await.unwrap_err();
+    assert!(
+        matches!(&err, SendError::Invalid { error, .. } if error.to_string().contains("partition_key")),
+        "{err}"
+    );
+    assert_eq!(handle.stats().buffered, 0);
+    handle.close(Duration::from_millis(100)).await;
+    // The client refuses it too, before sending.
+    let err = client(&endpoint)
+        .send("s", &[huge_key()])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Invalid(e) if e.to_string().starts_with("records[0].partition_key")),
+        "{err}"
+    );
+}
