@@ -283,3 +283,67 @@ async fn an_entry_too_large_for_a_request_is_refused_before_anything_is_held() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handle_dropped_without_close_still_delivers_while_the_runtime_runs() {
+    let dis = local().await;
+    let outcomes = Arc::new(AtomicUsize::new(0));
+    let seen = outcomes.clone();
+    let handle = Producer::new(client(&dis.endpoint()), "s", small_batches())
+        .unwrap()
+        .spawn(move |_| {
+            seen.fetch_add(1, Ordering::SeqCst);
+        });
+    for i in 0..3000 {
+        handle.send(Record::new(format!("r{i}"))).await.unwrap();
+    }
+    drop(handle);
+    let start = Instant::now();
+    while outcomes.load(Ordering::SeqCst) < 3000 && start.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(outcomes.load(Ordering::SeqCst), 3000);
+    assert_eq!(dis.records("s").unwrap().len(), 3000);
+}
+
+#[tokio::test]
+async fn a_protobuf_answer_to_a_json_request_reads_the_same_on_every_path() {
+    // One stored record, answered in protobuf (PutRecordsResult.records = 22, an entry with
+    // shardId = 23 and sequenceNumber = 24) whatever the request's format.
+    let mut entry = Vec::new();
+    prost::encoding::string::encode(23, &"shardId-0000000001".to_owned(), &mut entry);
+    prost::encoding::string::encode(24, &"7".to_owned(), &mut entry);
+    let mut answer = Vec::new();
+    prost::encoding::bytes::encode(22, &entry, &mut answer);
+    let answer = Arc::new(answer);
+    let server = CannedServer::start(move |_| {
+        let mut out = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\n\r\n",
+            answer.len()
+        )
+        .into_bytes();
+        out.extend_from_slice(&answer);
+        out
+    })
+    .await;
+    let outcome = client(&server.endpoint)
+        .send("s", &[Record::new("a")])
+        .await
+        .unwrap();
+    let producer = Producer::new(client(&server.endpoint), "s", small_batches()).unwrap();
+    let acks = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = acks.clone();
+    producer
+        .send_all([Record::new("a")], move |d| {
+            sink.lock().unwrap().push(d.result)
+        })
+        .await;
+    let ack = acks.lock().unwrap()[0].clone().unwrap();
+    assert_eq!(
+        outcome.results[0],
+        dis_records::RecordResult::Stored {
+            partition_id: ack.partition_id,
+            sequence_number: ack.sequence_number,
+        }
+    );
+}

@@ -15,8 +15,12 @@ use crate::request;
 use crate::validate::Limits;
 
 /// Feeds a spawned producer. Its buffer is bounded in records and in bytes
-/// ([`ProducerConfig::with_buffer`](crate::ProducerConfig::with_buffer)). Dropping it without
-/// [`ProducerHandle::close`] still delivers every record already handed in.
+/// ([`ProducerConfig::with_buffer`](crate::ProducerConfig::with_buffer)).
+///
+/// [`ProducerHandle::close`] is the way to end a producer. Dropping the handle without it still
+/// delivers every record already handed in, but only while the Tokio runtime runs: a runtime
+/// shut down first (at the end of `main`, say) cancels the producer's task, and records not yet
+/// delivered then get no outcome (some may be stored).
 #[derive(Debug)]
 pub struct ProducerHandle {
     pub(crate) tx: mpsc::Sender<Input>,
@@ -148,9 +152,11 @@ impl ProducerHandle {
     /// outcome; then returns the totals. Past `within` nothing more is sent or retried: every
     /// record not yet acknowledged, in the buffer or in flight, is given to the callback as
     /// [`Failure::Expired`](crate::Failure::Expired) (flagged when a request carrying it was
-    /// unanswered, see [`Delivery::maybe_duplicated`](crate::Delivery::maybe_duplicated)), so
-    /// this returns soon after `within`, with an outcome for every record, whatever the
-    /// callback does with them.
+    /// unanswered, see [`Delivery::maybe_duplicated`](crate::Delivery::maybe_duplicated)).
+    /// It returns once the callback has been given every outcome: soon after `within`, plus
+    /// the time the callback itself takes for the outcomes still to give (a callback that
+    /// blocks for 5 ms delays `close` by 5 ms per such record; keep it short, or hand the
+    /// outcomes to a channel).
     pub async fn close(self, within: Duration) -> Summary {
         let ProducerHandle {
             tx, task, close_at, ..
