@@ -41,10 +41,12 @@ pub(crate) enum Input {
 struct Lane {
     open: Option<Batch>,
     in_flight: usize,
-    /// Records waiting for an earlier record of their key (ordered mode).
-    waiting: VecDeque<Pending>,
-    /// How many records of each key wait.
-    waiting_keys: HashMap<String, usize>,
+    /// Records waiting for an earlier record of their key (ordered mode), per key, in input
+    /// order.
+    waiting: HashMap<String, VecDeque<Pending>>,
+    /// Keys whose record in flight has landed and that have records waiting, in the order they
+    /// came free.
+    freed: VecDeque<String>,
     /// Keys with a record in the open batch or in flight.
     active: HashSet<String>,
     /// The partition's send rate (adaptive mode).
@@ -185,8 +187,8 @@ impl<'a, F: FnMut(Delivery)> Run<'a, F> {
             .map(|_| Lane {
                 open: None,
                 in_flight: 0,
-                waiting: VecDeque::new(),
-                waiting_keys: HashMap::new(),
+                waiting: HashMap::new(),
+                freed: VecDeque::new(),
                 active: HashSet::new(),
                 pacer: adaptive.then(|| Arc::new(Pacer::new(1))),
             })
@@ -367,10 +369,14 @@ impl<'a, F: FnMut(Delivery)> Run<'a, F> {
         self.summary.requests += requests;
         self.summary.throttled += throttled;
         if self.engine.config.order_by_key {
-            let active = &mut self.lanes[lane].active;
+            // Their keys come free; those with records waiting are promoted in that order.
+            let l = &mut self.lanes[lane];
             for d in &deliveries {
-                if let Some(key) = d.record.partition_key.as_deref() {
-                    active.remove(key);
+                if let Some(key) = d.record.partition_key.as_deref()
+                    && l.active.remove(key)
+                    && l.waiting.contains_key(key)
+                {
+                    l.freed.push_back(key.to_owned());
                 }
             }
         }
@@ -428,9 +434,13 @@ impl<'a, F: FnMut(Delivery)> Run<'a, F> {
             && let Some(key) = pending.partition_key()
         {
             let l = &mut self.lanes[lane];
-            if l.active.contains(key) || l.waiting_keys.contains_key(key) {
-                *l.waiting_keys.entry(key.to_owned()).or_default() += 1;
-                l.waiting.push_back(pending);
+            // Behind the record of its key in the batch or in flight, or behind those of its
+            // key already waiting.
+            if l.active.contains(key) || l.waiting.contains_key(key) {
+                l.waiting
+                    .entry(key.to_owned())
+                    .or_default()
+                    .push_back(pending);
                 self.waiting += 1;
                 return None;
             }
@@ -438,38 +448,31 @@ impl<'a, F: FnMut(Delivery)> Run<'a, F> {
         self.place(lane, pending)
     }
 
-    /// Moves waiting records whose key has come free into the open batch, in input order.
+    /// Moves the next waiting record of each key that has come free into the open batch, in
+    /// the order the keys came free: the cost is per key freed, not per record waiting.
     fn promote(&mut self, lane: usize) {
-        if self.lanes[lane].waiting.is_empty() {
-            return;
-        }
-        let before = self.lanes[lane].waiting.len();
-        let mut held = HashSet::new();
-        let mut keep = VecDeque::new();
-        while let Some(pending) = self.lanes[lane].waiting.pop_front() {
-            let key = pending.partition_key().unwrap_or_default().to_owned();
+        while let Some(key) = self.lanes[lane].freed.pop_front() {
             let l = &mut self.lanes[lane];
-            if l.active.contains(&key) || held.contains(&key) {
-                held.insert(key);
-                keep.push_back(pending);
+            let Some(queue) = l.waiting.get_mut(&key) else {
                 continue;
+            };
+            let Some(pending) = queue.pop_front() else {
+                l.waiting.remove(&key);
+                continue;
+            };
+            if queue.is_empty() {
+                l.waiting.remove(&key);
             }
-            if let Some(n) = l.waiting_keys.get_mut(&key) {
-                *n -= 1;
-                if *n == 0 {
-                    l.waiting_keys.remove(&key);
-                }
-            }
+            self.waiting -= 1;
             if let Some(back) = self.place(lane, pending) {
-                // No room for another request: it waits, first of its key.
+                // No room for another request: it waits, first of its key, for the next landing.
                 let l = &mut self.lanes[lane];
-                *l.waiting_keys.entry(key.clone()).or_default() += 1;
-                held.insert(key);
-                keep.push_back(back);
+                l.waiting.entry(key.clone()).or_default().push_front(back);
+                l.freed.push_front(key);
+                self.waiting += 1;
+                break;
             }
         }
-        self.waiting -= before - keep.len();
-        self.lanes[lane].waiting = keep;
     }
 
     /// Puts a record into its lane's open batch, sending the batch first when the record
@@ -529,8 +532,8 @@ impl<'a, F: FnMut(Delivery)> Run<'a, F> {
         let mut held: Vec<Pending> = self.stash.take().map(|(_, p)| p).into_iter().collect();
         for l in &mut self.lanes {
             held.extend(l.open.take().into_iter().flat_map(|b| b.pending));
-            held.extend(l.waiting.drain(..));
-            l.waiting_keys.clear();
+            held.extend(l.waiting.drain().flat_map(|(_, queue)| queue));
+            l.freed.clear();
             l.active.clear();
         }
         self.waiting = 0;
