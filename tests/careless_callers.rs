@@ -63,7 +63,7 @@ async fn a_panicking_callback_loses_no_outcome_in_a_spawned_producer() {
         .unwrap()
         .spawn(move |_| {
             // Every tenth outcome makes the callback panic.
-            if seen.fetch_add(1, Ordering::SeqCst) % 10 == 0 {
+            if seen.fetch_add(1, Ordering::SeqCst).is_multiple_of(10) {
                 panic!("the caller's bug");
             }
         });
