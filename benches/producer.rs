@@ -126,9 +126,11 @@ async fn baseline(endpoint: &str, n: u64, size: usize) -> f64 {
 async fn with_producer(endpoint: &str, payloads: &[bytes::Bytes]) -> f64 {
     let n = payloads.len() as u64;
     let p = producer(endpoint);
+    // The run owns its input (it has a task of its own): references to the payloads.
+    let payloads = payloads.to_vec();
     let start = Instant::now();
     let summary = p
-        .send_all(payloads.iter().map(|b| Record::new(b.clone())), |_| {})
+        .send_all(payloads.into_iter().map(Record::new), |_| {})
         .await;
     let secs = start.elapsed().as_secs_f64();
     assert_eq!(summary.acknowledged, n);

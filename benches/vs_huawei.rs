@@ -28,6 +28,8 @@
 //! measured); 1 any other error, including any record not acknowledged.
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -104,23 +106,40 @@ fn process_cpu() -> Duration {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
-/// Outcomes of one `send_all`: records acknowledged, and the first failure.
+/// Outcomes of one `send_all` (shared with its callback, which runs on the run's own task):
+/// records acknowledged, and the first failure. Counting takes no lock.
 #[derive(Default)]
 struct Tally {
-    acknowledged: u64,
-    failed: u64,
-    first_failure: Option<Failure>,
+    acknowledged: AtomicU64,
+    failed: AtomicU64,
+    first_failure: Mutex<Option<Failure>>,
 }
 
 impl Tally {
-    fn count(&mut self, d: Delivery) {
-        match d.result {
-            Ok(_) => self.acknowledged += 1,
+    /// The callback that counts into `tally`.
+    fn counter(tally: &Arc<Tally>) -> impl FnMut(Delivery) + Send + 'static {
+        let tally = tally.clone();
+        move |d| match d.result {
+            Ok(_) => {
+                tally.acknowledged.fetch_add(1, Ordering::Relaxed);
+            }
             Err(failure) => {
-                self.failed += 1;
-                self.first_failure.get_or_insert(failure);
+                tally.failed.fetch_add(1, Ordering::Relaxed);
+                tally.first_failure.lock().unwrap().get_or_insert(failure);
             }
         }
+    }
+
+    fn acknowledged(&self) -> u64 {
+        self.acknowledged.load(Ordering::Relaxed)
+    }
+
+    fn failed(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    fn first_failure(&self) -> Option<Failure> {
+        self.first_failure.lock().unwrap().take()
     }
 }
 
@@ -162,13 +181,13 @@ fn run(args: &Args) -> Result<String, (u8, String)> {
     let warmup_payloads: Vec<Bytes> = (n..n + warmup).map(|i| payload(i, args.size)).collect();
 
     let rt = tokio::runtime::Runtime::new().map_err(|e| fail(format!("runtime: {e}")))?;
-    let mut warm = Tally::default();
+    let warm = Arc::new(Tally::default());
     rt.block_on(producer.send_all(
-        warmup_payloads.iter().map(|b| Record::new(b.clone())),
-        |d| warm.count(d),
+        warmup_payloads.into_iter().map(Record::new),
+        Tally::counter(&warm),
     ));
-    if let Some(failure) = warm.first_failure {
-        return Err(if refused(&failure) && warm.acknowledged == 0 {
+    if let Some(failure) = warm.first_failure() {
+        return Err(if refused(&failure) && warm.acknowledged() == 0 {
             (
                 UNSUPPORTED,
                 format!("unsupported: the endpoint refused the first requests: {failure}"),
@@ -176,32 +195,31 @@ fn run(args: &Args) -> Result<String, (u8, String)> {
         } else {
             fail(format!(
                 "warm-up: {} of {warmup} records failed, the first: {failure}",
-                warm.failed
+                warm.failed()
             ))
         });
     }
 
-    let mut tally = Tally::default();
+    let tally = Arc::new(Tally::default());
     let cpu0 = process_cpu();
     let start = Instant::now();
-    let summary = rt.block_on(
-        producer.send_all(payloads.iter().map(|b| Record::new(b.clone())), |d| {
-            tally.count(d)
-        }),
-    );
+    let summary = rt.block_on(producer.send_all(
+        payloads.into_iter().map(Record::new),
+        Tally::counter(&tally),
+    ));
     let seconds = start.elapsed().as_secs_f64();
     let cpu = process_cpu() - cpu0;
 
-    if let Some(failure) = tally.first_failure {
+    if let Some(failure) = tally.first_failure() {
         return Err(fail(format!(
             "{} of {n} records failed, the first: {failure}",
-            tally.failed
+            tally.failed()
         )));
     }
-    if tally.acknowledged != n || summary.acknowledged != n || summary.failed != 0 {
+    if tally.acknowledged() != n || summary.acknowledged != n || summary.failed != 0 {
         return Err(fail(format!(
             "{} of {n} records acknowledged (summary: {summary:?})",
-            tally.acknowledged
+            tally.acknowledged()
         )));
     }
     Ok(serde_json::json!({

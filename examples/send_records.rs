@@ -224,7 +224,7 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     };
 
     let per_record = args.generate.is_none() || args.verbose;
-    let print = |d: Delivery| {
+    let print = move |d: Delivery| {
         if !per_record {
             return;
         }
@@ -245,7 +245,7 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         let size = args.size;
         bytes = n * size as u64;
         let keys = args.keys;
-        let records = (0..n).map(|i| {
+        let records = (0..n).map(move |i| {
             let record = with_key(Record::new(generated(i, size)));
             match keys {
                 Some(k) => record.with_partition_key(format!("key-{}", i % k.max(1))),
@@ -266,7 +266,7 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
             lines
         };
         bytes = lines.iter().map(|l| l.len() as u64).sum();
-        let records = lines.into_iter().map(|l| with_key(Record::new(l)));
+        let records = lines.into_iter().map(move |l| with_key(Record::new(l)));
         producer.send_all(records, print).await
     };
     let seconds = started.elapsed().as_secs_f64().max(f64::EPSILON);

@@ -347,3 +347,38 @@ async fn a_protobuf_answer_to_a_json_request_reads_the_same_on_every_path() {
         }
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_all_dropped_mid_flight_still_hands_back_every_outcome() {
+    let dis = local().await;
+    let producer = Producer::new(client(&dis.endpoint()), "s", small_batches()).unwrap();
+    let kept = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = kept.clone();
+    let n = 50_000;
+    let run = producer.send_all((0..n).map(|i| Record::new(format!("r{i}"))), move |d| {
+        sink.lock().unwrap().push(d)
+    });
+    // Dropped while requests are in flight.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(20), run)
+            .await
+            .is_err()
+    );
+    let at_drop = kept.lock().unwrap().len();
+    assert!(at_drop < n, "the run was over before the drop");
+    let start = Instant::now();
+    while kept.lock().unwrap().len() < n && start.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let outcomes = std::mem::take(&mut *kept.lock().unwrap());
+    assert_eq!(outcomes.len(), n, "{at_drop} outcomes at the drop");
+    // The read-back against the outcomes: every stored record was acknowledged, and only those.
+    let acked: std::collections::HashSet<_> = outcomes
+        .iter()
+        .filter(|d| d.result.is_ok())
+        .map(|d| d.record.data.clone())
+        .collect();
+    let stored = dis.records("s").unwrap();
+    assert_eq!(stored.len(), acked.len());
+    assert!(stored.iter().all(|r| acked.contains(&r.data)));
+}

@@ -205,11 +205,11 @@ fn one_huge_error_is_cut_and_shared() {
             ProducerConfig::default().with_retry(RetryPolicy::default().with_max_attempts(1)),
         )
         .unwrap();
-        let mut out = Vec::new();
+        let kept = support::Kept::default();
         let summary = producer
-            .send_all((0..2000).map(|i| Record::new(format!("{i}"))), |d| out.push(d))
+            .send_all((0..2000).map(|i| Record::new(format!("{i}"))), kept.sink())
             .await;
-        (summary, out)
+        (summary, kept.take())
     });
     report_peak();
     assert_eq!(summary.failed, 2000);
@@ -278,11 +278,11 @@ async fn unlisted_statuses_are_possible_duplicates() {
             ),
         )
         .unwrap();
-        let mut out = Vec::new();
+        let kept = support::Kept::default();
         producer
-            .send_all([Record::new("a"), Record::new("b")], |d| out.push(d))
+            .send_all([Record::new("a"), Record::new("b")], kept.sink())
             .await;
-        for d in &out {
+        for d in &kept.take() {
             assert!(d.result.is_err(), "{status}");
             assert!(d.maybe_duplicated(), "HTTP {status}: {:?}", d.result);
         }
@@ -353,7 +353,7 @@ async fn batches_count_key_bytes() {
     let key = "k".repeat(8 * 1024);
     let summary = producer
         .send_all(
-            (0..500).map(|i| Record::new(format!("{i}")).with_partition_key(key.clone())),
+            (0..500).map(move |i| Record::new(format!("{i}")).with_partition_key(key.clone())),
             |_| {},
         )
         .await;
@@ -392,12 +392,11 @@ async fn a_413_splits_the_batch() {
         ProducerConfig::default(),
     )
     .unwrap();
-    let mut out = Vec::new();
+    let kept = support::Kept::default();
     let summary = producer
-        .send_all((0..20).map(|i| Record::new(format!("{i}"))), |d| {
-            out.push(d)
-        })
+        .send_all((0..20).map(|i| Record::new(format!("{i}"))), kept.sink())
         .await;
+    let out = kept.take();
     assert_eq!(summary.acknowledged, 20, "{summary:?}");
     assert!(out.iter().all(|d| !d.maybe_duplicated()));
 }

@@ -165,11 +165,12 @@ async fn throttled_records_are_retried_until_their_deadline_and_stats_count_them
             Duration::from_millis(20),
         ));
     let producer = Producer::new(client(&server.endpoint), "s", config).unwrap();
-    let mut out = Vec::new();
+    let kept = support::Kept::default();
     let started = Instant::now();
     let summary = producer
-        .send_all((0..5).map(|i| Record::new(format!("{i}"))), |d| out.push(d))
+        .send_all((0..5).map(|i| Record::new(format!("{i}"))), kept.sink())
         .await;
+    let out = kept.take();
     let took = started.elapsed();
     assert!(
         took >= Duration::from_millis(400) && took < Duration::from_secs(5),
@@ -224,12 +225,13 @@ async fn a_record_may_have_its_own_deadline() {
             Duration::from_millis(10),
         ));
     let producer = Producer::new(client(&server.endpoint), "s", config).unwrap();
-    let mut out = Vec::new();
+    let kept = support::Kept::default();
     let records = [
         Record::new("short").with_deadline(Duration::from_millis(150)),
         Record::new("default"),
     ];
-    producer.send_all(records, |d| out.push(d)).await;
+    producer.send_all(records, kept.sink()).await;
+    let mut out = kept.take();
     out.sort_by_key(|d| d.id);
     assert!(
         out.iter()

@@ -40,15 +40,18 @@ async fn run_ordered(
                 .with_retry_ambiguous(true),
         );
     let producer = Producer::new(client, "s", config).unwrap();
-    let mut out = Vec::new();
+    let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = out.clone();
     let summary = producer
         .send_all(
-            (0..n).map(|i| Record::new(payload(i)).with_partition_key(format!("key-{}", i % keys))),
-            |d| out.push(d),
+            (0..n).map(move |i| {
+                Record::new(payload(i)).with_partition_key(format!("key-{}", i % keys))
+            }),
+            move |d| sink.lock().unwrap().push(d),
         )
         .await;
     assert_eq!(summary.sent, n);
-    out
+    std::mem::take(&mut *out.lock().unwrap())
 }
 
 /// Checks the guarantee against what the endpoint stored; returns (acknowledged, failed).

@@ -54,11 +54,11 @@ fn payload(i: u64) -> Vec<u8> {
 }
 
 async fn run(p: &Producer, n: u64) -> (dis_records::Summary, Vec<Delivery>) {
-    let mut out = Vec::new();
+    let kept = support::Kept::default();
     let summary = p
-        .send_all((0..n).map(|i| Record::new(payload(i))), |d| out.push(d))
+        .send_all((0..n).map(|i| Record::new(payload(i))), kept.sink())
         .await;
-    (summary, out)
+    (summary, kept.take())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,13 +183,14 @@ async fn refused_records_and_requests_come_back_failed_with_their_payload() {
         .build()
         .unwrap();
     let p = Producer::new(client, "absent", ProducerConfig::default()).unwrap();
-    let mut out = Vec::new();
+    let kept = support::Kept::default();
     let records = vec![
         Record::new("a"),
         Record::new("b").with_partition_id("shardId-x"),
         Record::new("c"),
     ];
-    let summary = p.send_all(records, |d| out.push(d)).await;
+    let summary = p.send_all(records, kept.sink()).await;
+    let mut out = kept.take();
     assert_eq!(summary.failed, 3);
     out.sort_by_key(|d| d.id);
     assert!(
@@ -236,10 +237,11 @@ async fn malformed_answers_give_typed_errors_and_hand_records_back() {
             .build()
             .unwrap();
         let p = Producer::new(client, "s", config).unwrap();
-        let mut out = Vec::new();
+        let kept = support::Kept::default();
         let summary = p
-            .send_all(vec![Record::new("a"), Record::new("b")], |d| out.push(d))
+            .send_all(vec![Record::new("a"), Record::new("b")], kept.sink())
             .await;
+        let out = kept.take();
         assert_eq!(summary.failed, 2, "{name}");
         for d in &out {
             let err = match &d.result {
@@ -374,8 +376,9 @@ proptest! {
                     Record::new(data)
                 })
                 .collect();
-            let mut out = Vec::new();
-            p.send_all(records.clone(), |d| out.push(d)).await;
+            let kept = support::Kept::default();
+            p.send_all(records.clone(), kept.sink()).await;
+            let out = kept.take();
             prop_assert_eq!(out.len(), records.len());
 
             let mut sent = Vec::new();
@@ -427,8 +430,9 @@ async fn a_retried_gateway_timeout_counts_as_a_possible_duplicate() {
         &server.endpoint,
         ProducerConfig::default().with_retry(fast_retry(false)),
     );
-    let mut out = Vec::new();
-    let summary = p.send_all([Record::new("x")], |d| out.push(d)).await;
+    let kept = support::Kept::default();
+    let summary = p.send_all([Record::new("x")], kept.sink()).await;
+    let out = kept.take();
     assert_eq!(summary.acknowledged, 1, "504 is retried without opting in");
     assert_eq!(out[0].attempts, 2);
     assert_eq!(out[0].ambiguous_attempts, 1);

@@ -121,7 +121,7 @@ async fn the_producer_sends_protobuf_and_reads_protobuf_answers() {
             Duration::from_millis(5),
         ));
     let producer = Producer::new(client, "s", config).unwrap();
-    let mut out = Vec::new();
+    let kept = support::Kept::default();
     let summary = producer
         .send_all(
             (0..1000u64).map(|i| {
@@ -132,9 +132,10 @@ async fn the_producer_sends_protobuf_and_reads_protobuf_answers() {
                     r
                 }
             }),
-            |d| out.push(d),
+            kept.sink(),
         )
         .await;
+    let out = kept.take();
     assert_eq!(summary.acknowledged, 1000, "{summary:?}");
     for d in &out {
         let ack = d.result.as_ref().unwrap();

@@ -291,9 +291,10 @@ async fn every_answer_field_the_proto_declares_reaches_the_producer() {
         .unwrap();
     let config = ProducerConfig::default().with_body_format(BodyFormat::Protobuf);
     let producer = Producer::new(client, "s", config).unwrap();
-    let mut deliveries = Vec::new();
+    let kept = support::Kept::default();
     let records = [Record::new("stored"), Record::new("refused")];
-    producer.send_all(records, |d| deliveries.push(d)).await;
+    producer.send_all(records, kept.sink()).await;
+    let mut deliveries = kept.take();
 
     // What was served covers every field the .proto declares in the answer.
     let mut served_fields = BTreeSet::new();

@@ -44,12 +44,14 @@ use crate::validate;
 /// copies in the stream; [`Delivery::maybe_duplicated`] says whether a record is concerned.
 ///
 /// # Bounding the time
-/// **Do not wrap [`Producer::send_all`] in `tokio::time::timeout` (or drop its future in any
-/// other way) to bound its time.** Dropping it aborts the requests in flight: records that DIS
-/// may already have stored get no outcome at all, and records not yet sent are silently lost.
-/// To bound the time and still get an outcome for every record, use [`Producer::spawn`], feed
-/// the [`ProducerHandle`], and call [`ProducerHandle::close`] with the time you can give: past
-/// it, every record not yet acknowledged comes back as [`Failure::Expired`](crate::Failure::Expired).
+/// [`Producer::send_all`] runs on its own Tokio task: dropping its future (a timeout around it,
+/// a cancelled `select!`) stops nothing, and every record it took gets its outcome, given to
+/// the callback, while the runtime runs. Each record has a deadline
+/// ([`ProducerConfig::with_deadline`](crate::ProducerConfig::with_deadline), or its own): past
+/// it, a record not yet acknowledged comes back as
+/// [`Failure::Expired`](crate::Failure::Expired). To end a run at a moment of your choosing,
+/// use [`Producer::spawn`], feed the [`ProducerHandle`], and call [`ProducerHandle::close`] with
+/// the time you can give.
 ///
 /// # Retries
 /// - Per record: only records whose `error_code` is retryable (`DIS.4303` and `DIS.5xxx`) are
@@ -88,15 +90,29 @@ impl Producer {
 
     /// Sends every record of `records` and calls `on_delivery` once per record, as outcomes
     /// arrive. Returns when every record has an outcome.
+    ///
+    /// Cancel-safe: the run has a Tokio task of its own, which owns the records and the
+    /// callback. Dropping this future does not stop it: every record taken from `records` still
+    /// gets its outcome, given to `on_delivery` (while the runtime runs).
     pub async fn send_all<I, F>(&self, records: I, on_delivery: F) -> Summary
     where
         I: IntoIterator<Item = Record>,
-        F: FnMut(Delivery),
+        I::IntoIter: Send + 'static,
+        F: FnMut(Delivery) + Send + 'static,
     {
-        let input = futures_util::stream::iter(records.into_iter().map(|r| Input::Record(r, None)));
-        // No close deadline: `_never` lives as long as the run and says nothing.
-        let (_never, close_at) = watch::channel(None);
-        self.engine.run(input, on_delivery, close_at).await
+        let engine = self.engine.clone();
+        let records = records.into_iter();
+        let run = tokio::spawn(async move {
+            let input = futures_util::stream::iter(records.map(|r| Input::Record(r, None)));
+            // No close deadline: `_never` lives as long as the run and says nothing.
+            let (_never, close_at) = watch::channel(None);
+            engine.run(input, on_delivery, close_at).await
+        });
+        match run.await {
+            Ok(summary) => summary,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => panic!("the producer's task ended without its summary: {e}"),
+        }
     }
 
     /// Starts the producer on its own Tokio task, fed one record at a time through the

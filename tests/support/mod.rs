@@ -138,3 +138,21 @@ pub async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Captured> 
         body,
     })
 }
+
+/// Keeps the outcomes given to a `send_all` callback (which must be `Send + 'static`: the run
+/// has a task of its own).
+#[derive(Clone, Default)]
+pub struct Kept(Arc<Mutex<Vec<dis_records::Delivery>>>);
+
+impl Kept {
+    /// The callback.
+    pub fn sink(&self) -> impl FnMut(dis_records::Delivery) + Send + 'static {
+        let kept = self.0.clone();
+        move |d| kept.lock().unwrap().push(d)
+    }
+
+    /// The outcomes kept so far, taken out.
+    pub fn take(&self) -> Vec<dis_records::Delivery> {
+        std::mem::take(&mut self.0.lock().unwrap())
+    }
+}
