@@ -1,5 +1,7 @@
 //! The answers every handler builds: the response type, the "close without answering" error,
-//! JSON bodies and the two error body shapes (DIS's and the API gateway's).
+//! JSON bodies and the two error body shapes (DIS's and the API gateway's); and the answers
+//! written by hand below hyper (a connection refused at the cap, hyper's own error answers
+//! rewritten with a DIS body).
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -85,4 +87,27 @@ pub(crate) fn gateway_error(status: StatusCode, code: &str, message: &str) -> Re
     })
     .unwrap_or_default();
     json(status, body)
+}
+
+/// An answer written by hand (not through hyper) with a JSON body, closing the connection.
+pub(crate) fn raw_answer(
+    code: u16,
+    reason: &str,
+    id: u64,
+    date: Option<&[u8]>,
+    body: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 + body.len());
+    out.extend_from_slice(format!("HTTP/1.1 {code} {reason}\r\n").as_bytes());
+    out.extend_from_slice(b"content-type: application/json\r\nconnection: close\r\n");
+    out.extend_from_slice(format!("x-request-id: {id:032x}\r\n").as_bytes());
+    out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+    if let Some(date) = date {
+        out.extend_from_slice(b"date: ");
+        out.extend_from_slice(date);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
 }

@@ -1,10 +1,12 @@
 //! Configuration: [`LocalConfig`] (built with `with_*` methods), [`StreamConfig`] and
 //! [`Faults`].
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::error::ConfigError;
 use crate::limits::{
     self, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_BUFFERED_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES,
@@ -290,10 +292,49 @@ impl LocalConfig {
     /// gives a tenth of DIS's rates, so tests reach the limits quickly. A record larger than
     /// one second of the scaled byte rate is always throttled. With quotas on, must be a
     /// positive finite number ([`LocalDis::start`](crate::LocalDis::start) fails with
-    /// `InvalidInput` otherwise).
+    /// [`ConfigError::QuotaScale`] otherwise).
     pub fn with_quota_scale(mut self, scale: f64) -> Self {
         self.quota_scale = scale;
         self
+    }
+
+    /// Everything that makes a configuration unservable, checked in this order: a zero
+    /// connection limit, (with quotas on) a quota scale that is not a positive finite number,
+    /// then the streams (an empty name, no partitions, a name configured twice).
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        for (limit, zero) in [
+            ("header read timeout", self.header_read_timeout.is_zero()),
+            ("body read timeout", self.body_read_timeout.is_zero()),
+            ("idle timeout", self.idle_timeout.is_zero()),
+            ("max connections", self.max_connections == 0),
+            ("max header bytes", self.max_header_bytes == 0),
+            ("max buffered body bytes", self.max_buffered_body_bytes == 0),
+        ] {
+            if zero {
+                return Err(ConfigError::ZeroLimit { limit });
+            }
+        }
+        let scale = self.quota_scale;
+        if self.quotas && !(scale.is_finite() && scale > 0.0) {
+            return Err(ConfigError::QuotaScale { scale });
+        }
+        let mut names = HashSet::new();
+        for stream in &self.streams {
+            if stream.name.is_empty() {
+                return Err(ConfigError::EmptyStreamName);
+            }
+            if stream.partitions == 0 {
+                return Err(ConfigError::NoPartitions {
+                    stream: stream.name.clone(),
+                });
+            }
+            if !names.insert(stream.name.as_str()) {
+                return Err(ConfigError::DuplicateStream {
+                    stream: stream.name.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -597,6 +638,55 @@ mod tests {
                 seed: 6,
             }
         );
+    }
+
+    #[test]
+    fn invalid_configs_are_refused() {
+        let zero = |c: LocalConfig| c.validate().err();
+        let d = LocalConfig::default;
+        assert_eq!(d().validate(), Ok(()));
+        assert_eq!(
+            zero(d().with_idle_timeout(Duration::ZERO)),
+            Some(ConfigError::ZeroLimit {
+                limit: "idle timeout"
+            })
+        );
+        assert_eq!(
+            zero(d().with_max_buffered_body_bytes(0)),
+            Some(ConfigError::ZeroLimit {
+                limit: "max buffered body bytes"
+            })
+        );
+        for (streams, err) in [
+            (
+                vec![StreamConfig::new("dup", 1), StreamConfig::new("dup", 2)],
+                ConfigError::DuplicateStream {
+                    stream: "dup".into(),
+                },
+            ),
+            (
+                vec![StreamConfig::new("zero", 0)],
+                ConfigError::NoPartitions {
+                    stream: "zero".into(),
+                },
+            ),
+            (vec![StreamConfig::new("", 1)], ConfigError::EmptyStreamName),
+        ] {
+            assert_eq!(d().with_streams(streams).validate(), Err(err));
+        }
+    }
+
+    #[test]
+    fn invalid_scales_are_refused_only_with_quotas() {
+        for scale in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let config = LocalConfig::default().with_quota_scale(scale);
+            assert!(config.validate().is_ok(), "quotas off: {scale}");
+            let err = config.with_quotas(true).validate().expect_err("quotas on");
+            assert!(
+                matches!(err, ConfigError::QuotaScale { scale: s } if s.to_bits() == scale.to_bits()),
+                "{err:?}"
+            );
+        }
     }
 
     #[test]

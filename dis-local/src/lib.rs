@@ -4,11 +4,11 @@
 //! `dis-local` binary serves it from the command line (see the README).
 //!
 //! It is an independent oracle: its limits come from the DIS document (not from a client's
-//! constants), its protobuf messages are its own, and it only borrows `dis_records::sign` to
-//! verify the v3 SDKs' `SDK-HMAC-SHA256 Access=...` signatures.
+//! constants), its protobuf messages are its own, and it shares nothing with the client but
+//! the `huaweicloud-sign` crate, to verify AK/SK signatures.
 //!
 //! ```no_run
-//! # async fn demo() -> std::io::Result<()> {
+//! # async fn demo() -> Result<(), dis_local::StartError> {
 //! use dis_local::{LocalConfig, LocalDis};
 //! let dis = LocalDis::start(LocalConfig::default(), "127.0.0.1:0".parse().unwrap()).await?;
 //! println!("DIS at {}", dis.endpoint()); // http://127.0.0.1:PORT, stream "newstream", 4 partitions
@@ -18,6 +18,11 @@
 //! dis.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! Two ways to run it: [`LocalDis::start`] binds an address and serves in the background,
+//! with a handle that reads back what was stored, the counters, and changes the faults; or
+//! [`serve`] serves a listener of the caller's until a shutdown future resolves (mini-redis's
+//! shape, for a binary of one's own).
 //!
 //! # HTTP paths
 //! - `POST /v2/{project_id}/records` (or `records/`, as Huawei's hand-written SDKs post):
@@ -127,16 +132,19 @@ mod answer;
 mod auth;
 mod config;
 mod conn;
+mod error;
 mod faults;
 mod flags;
 mod legacy_sign;
 mod limits;
+mod paths;
 mod proto;
 mod quota;
 mod routing;
 mod send;
 mod server;
 mod state;
+mod stats;
 mod store;
 
 use std::fmt;
@@ -144,6 +152,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use config::{Faults, LocalConfig, ParseStreamConfigError, StreamConfig};
+pub use error::{ConfigError, StartError};
 pub use flags::FaultFlags;
 pub use limits::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
@@ -152,7 +161,8 @@ pub use limits::{
 };
 pub use quota::{ParseStreamKindError, StreamKind};
 pub use routing::{hash_partition_key, partition_for_hash};
-pub use state::Stats;
+pub use server::serve;
+pub use stats::Stats;
 pub use store::StoredRecord;
 
 use state::Shared;
@@ -162,11 +172,12 @@ use state::Shared;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-/// A running local DIS endpoint. Dropping it, or calling [`LocalDis::shutdown`], stops it.
+/// A running local DIS endpoint, started by [`LocalDis::start`]. Dropping it, or calling
+/// [`LocalDis::shutdown`], stops it.
 pub struct LocalDis {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    shutdown: tokio::sync::watch::Sender<bool>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -179,17 +190,29 @@ impl fmt::Debug for LocalDis {
 }
 
 impl LocalDis {
-    /// Binds `listen` (`127.0.0.1:0` picks a free port) and serves on the current Tokio runtime.
+    /// Binds `listen` (`127.0.0.1:0` picks a free port) and serves on the current Tokio
+    /// runtime, as [`serve`] does, until [`LocalDis::shutdown`] or the handle is dropped.
     ///
-    /// Fails with `InvalidInput` for an empty or duplicate stream name, a stream without
-    /// partitions, a zero connection limit or (with quotas on) a quota scale that is not a
-    /// positive finite number, and with the bind error otherwise.
-    pub async fn start(config: LocalConfig, listen: SocketAddr) -> std::io::Result<LocalDis> {
+    /// Fails with [`StartError::Config`] when the configuration cannot be served (an empty or
+    /// duplicate stream name, a stream without partitions, a zero connection limit or, with
+    /// quotas on, a quota scale that is not a positive finite number; nothing is bound then),
+    /// and with [`StartError::Bind`] when `listen` cannot be bound.
+    pub async fn start(config: LocalConfig, listen: SocketAddr) -> Result<LocalDis, StartError> {
         let shared = Arc::new(Shared::new(config)?);
-        let listener = tokio::net::TcpListener::bind(listen).await?;
-        let addr = listener.local_addr()?;
-        let (tx, rx) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(server::serve(listener, shared.clone(), rx));
+        let bind_error = |source| StartError::Bind {
+            addr: listen,
+            source,
+        };
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(bind_error)?;
+        let addr = listener.local_addr().map_err(bind_error)?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        // Resolves on `shutdown`, or when the handle is dropped (the sender with it).
+        let stop = async move {
+            let _ = rx.await;
+        };
+        let task = tokio::spawn(server::run(listener, shared.clone(), stop));
         tracing::debug!(%addr, "local DIS listening");
         Ok(LocalDis {
             addr,
@@ -241,7 +264,7 @@ impl LocalDis {
     /// Stops accepting, lets in-flight requests finish (closing idle keep-alive connections),
     /// and waits up to 5 seconds for connections to end.
     pub async fn shutdown(self) {
-        let _ = self.shutdown.send(true);
+        let _ = self.shutdown.send(());
         let _ = self.task.await;
     }
 

@@ -19,6 +19,7 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
@@ -106,8 +107,21 @@ struct Args {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
     let args = Args::parse();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // "dis-local: invalid configuration: stream "a" is configured twice",
+            // "dis-local: cannot listen on 127.0.0.1:8080: Address already in use (os error 98)"
+            eprintln!("dis-local: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Starts the endpoint as `args` say and serves until Ctrl-C or SIGTERM.
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut config = LocalConfig::default()
         .with_accept_token(!args.no_token)
         .with_accept_any_signature(args.accept_any_signature)

@@ -1,219 +1,62 @@
-//! The hyper accept loop (with the connection cap), HTTP path routing and the read-back paths
-//! (`/local/v1/...`).
+//! The server: [`serve`] (and [`LocalDis::start`](crate::LocalDis::start) on the same loop)
+//! accepts connections under the connection cap and runs each one with hyper's HTTP/1.1,
+//! under its watchdog ([`crate::conn`]), until shutdown.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Incoming;
-use hyper::header::{self, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Method, Request, StatusCode};
+use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
-use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::answer::{Abort, Resp, closing, dis_error, json};
-use crate::config::StreamConfig;
+use crate::answer::closing;
+use crate::config::LocalConfig;
 use crate::conn::{self, Expiry, Guarded, Registration, Registry};
-use crate::routing::shard_id;
-use crate::send::send_records;
-use crate::state::{Counters, Shared, Stats};
-use crate::store::StoredRecord;
+use crate::error::ConfigError;
+use crate::paths::route;
+use crate::state::Shared;
+use crate::stats::{Counters, Stats};
 
-fn method_not_allowed(allow: &'static str) -> Resp {
-    let mut resp = dis_error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "DIS.4300",
-        &format!("Method not allowed on this path; use {allow}."),
-    );
-    resp.headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
-    resp
+/// Serves the local DIS endpoint on `listener` until `shutdown` resolves, in the shape of
+/// mini-redis's `server::run`: the caller binds (any address, a listener handed over by a
+/// supervisor, ...) and says when to stop.
+///
+/// Fails at once, before accepting anything, when `config` cannot be served
+/// ([`ConfigError`]). Otherwise serves until `shutdown` resolves, then stops accepting, lets
+/// the requests in progress finish (idle keep-alive connections are closed), waits up to 5
+/// seconds for the connections to end, and returns the final counters. Each connection runs
+/// on a task of the current Tokio runtime.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use dis_local::{LocalConfig, serve};
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// let ctrl_c = async {
+///     let _ = tokio::signal::ctrl_c().await;
+/// };
+/// let stats = serve(listener, ctrl_c, LocalConfig::default()).await?;
+/// println!("served {} requests", stats.requests);
+/// # Ok(()) }
+/// ```
+pub async fn serve(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+    config: LocalConfig,
+) -> Result<Stats, ConfigError> {
+    let shared = Arc::new(Shared::new(config)?);
+    run(listener, shared.clone(), shutdown).await;
+    Ok(shared.stats.snapshot())
 }
 
-fn not_found() -> Resp {
-    dis_error(
-        StatusCode::NOT_FOUND,
-        "DIS.4300",
-        "No such path. SendRecords is POST /v2/{project_id}/records (or records/).",
-    )
-}
-
-fn unknown_stream(name: &str) -> Resp {
-    dis_error(
-        StatusCode::NOT_FOUND,
-        "DIS.4301",
-        &format!("Stream does not exist. [{name}]"),
-    )
-}
-
-/// Routes one request.
-async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Abort> {
-    let id = shared.next_request_id();
-    let path = req.uri().path();
-    let result = if let Some(rest) = path.strip_prefix("/local/v1/") {
-        Ok(local_path(&shared, req.method(), rest))
-    } else {
-        Counters::add(&shared.stats.requests, 1);
-        let is_send = path
-            .strip_prefix("/v2/")
-            .and_then(|rest| rest.split_once('/'))
-            .is_some_and(|(project, tail)| {
-                // `records/`: Huawei's hand-written SDKs post there, and DIS takes it.
-                !project.is_empty() && (tail == "records" || tail == "records/")
-            });
-        if !is_send {
-            Counters::add(&shared.stats.rejected_requests, 1);
-            Ok(not_found())
-        } else if req.method() != Method::POST {
-            Counters::add(&shared.stats.rejected_requests, 1);
-            Ok(method_not_allowed("POST"))
-        } else {
-            send_records(&shared, req).await
-        }
-    };
-    result.map(|mut resp| {
-        if let Ok(v) = HeaderValue::from_str(&format!("{id:032x}")) {
-            resp.headers_mut().insert("x-request-id", v);
-        }
-        resp
-    })
-}
-
-/// `GET /local/v1/...`: read-back and counters.
-fn local_path(shared: &Shared, method: &Method, rest: &str) -> Resp {
-    let target = if rest == "stats" {
-        Some(None)
-    } else {
-        rest.strip_prefix("streams/").map(Some)
-    };
-    let Some(target) = target else {
-        return not_found();
-    };
-    if method != Method::GET {
-        return method_not_allowed("GET");
-    }
-    let Some(name) = target else {
-        return json(
-            StatusCode::OK,
-            serde_json::to_vec(&StatsBody::from(shared.stats.snapshot())).unwrap_or_default(),
-        );
-    };
-    if let Some(stream_name) = name.strip_suffix("/records") {
-        let Some(stream) = shared.store.by_name(stream_name) else {
-            return unknown_stream(stream_name);
-        };
-        return json(StatusCode::OK, records_json(&stream.snapshot()));
-    }
-    let Some(stream) = shared.store.by_name(name) else {
-        return unknown_stream(name);
-    };
-    #[derive(Serialize)]
-    struct Part {
-        partition_id: String,
-        records: u64,
-        throttled: u64,
-    }
-    #[derive(Serialize)]
-    struct Body<'a> {
-        stream_name: &'a str,
-        stream_id: String,
-        partitions: Vec<Part>,
-    }
-    let throttled = shared.quotas.throttled(name).unwrap_or_default();
-    let body = Body {
-        stream_name: &stream.name,
-        stream_id: StreamConfig::new(stream.name.clone(), stream.partitions).stream_id(),
-        partitions: stream
-            .counts()
-            .into_iter()
-            .enumerate()
-            .map(|(i, records)| Part {
-                partition_id: shard_id(i as u32),
-                records,
-                throttled: throttled.get(i).copied().unwrap_or(0),
-            })
-            .collect(),
-    };
-    json(
-        StatusCode::OK,
-        serde_json::to_vec(&body).unwrap_or_default(),
-    )
-}
-
-#[derive(Serialize)]
-struct StatsBody {
-    requests: u64,
-    records_stored: u64,
-    records_failed: u64,
-    failed_requests: u64,
-    dropped_before: u64,
-    dropped_after: u64,
-    rejected_requests: u64,
-    open_connections: u64,
-    refused_connections: u64,
-    evicted_connections: u64,
-    header_timeouts: u64,
-    idle_timeouts: u64,
-    body_timeouts: u64,
-    busy_requests: u64,
-    malformed_requests: u64,
-    records_throttled: u64,
-}
-
-impl From<Stats> for StatsBody {
-    fn from(s: Stats) -> Self {
-        StatsBody {
-            requests: s.requests,
-            records_stored: s.records_stored,
-            records_failed: s.records_failed,
-            failed_requests: s.failed_requests,
-            dropped_before: s.dropped_before,
-            dropped_after: s.dropped_after,
-            rejected_requests: s.rejected_requests,
-            open_connections: s.open_connections,
-            refused_connections: s.refused_connections,
-            evicted_connections: s.evicted_connections,
-            header_timeouts: s.header_timeouts,
-            idle_timeouts: s.idle_timeouts,
-            body_timeouts: s.body_timeouts,
-            busy_requests: s.busy_requests,
-            malformed_requests: s.malformed_requests,
-            records_throttled: s.records_throttled,
-        }
-    }
-}
-
-fn records_json(records: &[StoredRecord]) -> Vec<u8> {
-    use base64::Engine as _;
-    #[derive(Serialize)]
-    struct Item<'a> {
-        partition_id: &'a str,
-        sequence_number: &'a str,
-        data: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        partition_key: Option<&'a str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        explicit_hash_key: Option<&'a str>,
-    }
-    let items: Vec<Item<'_>> = records
-        .iter()
-        .map(|r| Item {
-            partition_id: &r.partition_id,
-            sequence_number: &r.sequence_number,
-            data: base64::engine::general_purpose::STANDARD.encode(&r.data),
-            partition_key: r.partition_key.as_deref(),
-            explicit_hash_key: r.explicit_hash_key.as_deref(),
-        })
-        .collect();
-    serde_json::to_vec(&items).unwrap_or_default()
-}
-
-/// How long [`LocalDis::shutdown`](crate::LocalDis::shutdown) waits for open connections.
+/// How long a shutdown ([`serve`]'s, or [`LocalDis::shutdown`](crate::LocalDis::shutdown))
+/// waits for open connections to end.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Refused connections kept open at once to let the client read the 503 (past that, closed
@@ -226,11 +69,15 @@ const REFUSAL_LINGER: Duration = Duration::from_millis(500);
 
 /// The accept loop: one task per admitted connection (TCP_NODELAY, HTTP/1.1 keep-alive); past
 /// the connection cap, an idle connection is closed to make room, or the new one is refused.
-pub(crate) async fn serve(
+/// When `shutdown` resolves, the connections are told to finish (a graceful shutdown each).
+pub(crate) async fn run(
     listener: TcpListener,
     shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: impl Future<Output = ()>,
 ) {
+    tokio::pin!(shutdown);
+    // Tells the connections to shut down gracefully.
+    let (stop, stopping) = watch::channel(false);
     let mut conns = JoinSet::new();
     let mut refusals = JoinSet::new();
     loop {
@@ -242,7 +89,7 @@ pub(crate) async fn serve(
                     }
                     match Registry::admit(&shared) {
                         Some(registration) => {
-                            conns.spawn(connection(stream, registration, shared.clone(), shutdown.clone()));
+                            conns.spawn(connection(stream, registration, shared.clone(), stopping.clone()));
                         }
                         None => {
                             Counters::add(&shared.stats.refused_connections, 1);
@@ -261,13 +108,13 @@ pub(crate) async fn serve(
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
             },
-            // Shutdown requested, or the LocalDis was dropped (sender gone).
-            _ = shutdown.changed() => break,
+            () = &mut shutdown => break,
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
             Some(_) = refusals.join_next(), if !refusals.is_empty() => {}
         }
     }
     drop(listener);
+    let _ = stop.send(true);
     refusals.abort_all();
     let drain = async { while conns.join_next().await.is_some() {} };
     if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
@@ -313,7 +160,7 @@ async fn connection(
                 // hyper leaves the body of an answer to HEAD out but keeps its Content-Length:
                 // close after it, so the answers written next stay framed for `Guarded`.
                 let head = req.method() == Method::HEAD;
-                let result = route(shared, req).await;
+                let result = route(&shared, req).await;
                 state.end_request();
                 result.map(|resp| if head { closing(resp) } else { resp })
             }
@@ -353,4 +200,55 @@ async fn connection(
         }
     }
     // Returning drops the connection (closing the socket), then the registration.
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn serve_answers_until_shutdown_then_returns_the_counters() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        let server = tokio::spawn(serve(listener, shutdown, LocalConfig::default()));
+        let body = br#"{"stream_name":"newstream","records":[{"data":"aGk="}]}"#;
+        let head = format!(
+            "POST /v2/p/records HTTP/1.1\r\nHost: x\r\nX-Auth-Token: t\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        client.write_all(head.as_bytes()).await.unwrap();
+        client.write_all(body).await.unwrap();
+        let mut answer = String::new();
+        client.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(answer.contains("\"failed_record_count\":0"), "{answer}");
+        stop.send(()).unwrap();
+        let stats = server.await.unwrap().expect("a valid config");
+        assert_eq!((stats.requests, stats.records_stored), (1, 1));
+        assert!(
+            TcpStream::connect(addr).await.is_err(),
+            "no longer listening"
+        );
+    }
+
+    #[tokio::test]
+    async fn serve_refuses_an_unservable_config_at_once() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let config = LocalConfig::default().with_max_connections(0);
+        let err = serve(listener, std::future::pending(), config)
+            .await
+            .expect_err("a zero connection cap");
+        assert_eq!(
+            err,
+            ConfigError::ZeroLimit {
+                limit: "max connections"
+            }
+        );
+    }
 }

@@ -1,4 +1,6 @@
-//! Streams, partitions, sequence numbers and the stored records.
+//! Streams, partitions, sequence numbers and the stored records: [`Stream::store`] takes the
+//! validated records of one request ([`Prepared`]) and tells what became of each
+//! ([`Outcome`]).
 //!
 //! Each stream has one `std::sync::Mutex` over its partitions; it is held only while sequence
 //! numbers are assigned and records pushed (never across an `.await`). A partition's sequence
@@ -11,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 
 use crate::config::StreamConfig;
+use crate::quota::Quotas;
 use crate::routing::shard_id;
 
 /// A record as stored by a [`LocalDis`](crate::LocalDis).
@@ -111,13 +114,134 @@ pub(crate) struct StreamState {
     pub(crate) partitions: Vec<Partition>,
 }
 
+/// One validated record of a request, as [`Stream::store`] takes it: its bytes sit in the
+/// request's decoded buffer.
+pub(crate) struct Prepared {
+    /// Where its decoded data, then its partition key (when retained), sit in the request's
+    /// buffer: `start .. start + data_len .. end`.
+    pub(crate) start: usize,
+    pub(crate) data_len: u32,
+    pub(crate) end: usize,
+    pub(crate) has_key: bool,
+    /// The partition, or `None` to spread round robin.
+    pub(crate) target: Option<u32>,
+    pub(crate) explicit_hash_key: Option<u64>,
+}
+
+/// Marks a record that was not stored in [`Outcome`]'s list.
+const NOT_STORED: u32 = u32::MAX;
+
+/// What [`Stream::store`] did with each record of a request.
+pub(crate) struct Outcome {
+    /// Per record, in request order: `(partition, sequence number)`, or `(NOT_STORED, 0)`.
+    results: Vec<(u32, u64)>,
+    /// Records failed by injection.
+    pub(crate) failed: u64,
+    /// Records refused by the write quotas.
+    pub(crate) throttled: u64,
+}
+
+/// What became of one record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Placed {
+    /// Stored in this partition with this sequence number.
+    Stored { partition: u32, sequence: u64 },
+    /// Refused by traffic control (an injected failure or the write quota): `DIS.4303`.
+    Throttled,
+}
+
+impl Outcome {
+    /// Records stored.
+    pub(crate) fn stored(&self) -> u64 {
+        self.results.len() as u64 - self.failed - self.throttled
+    }
+
+    /// Records not stored: the answer's `failed_record_count` (injected failures and quota
+    /// throttling are both `DIS.4303` there).
+    pub(crate) fn not_stored(&self) -> u64 {
+        self.failed + self.throttled
+    }
+
+    /// What became of each record, in request order.
+    pub(crate) fn records(&self) -> impl ExactSizeIterator<Item = Placed> + '_ {
+        self.results.iter().map(|&(partition, sequence)| {
+            if partition == NOT_STORED {
+                Placed::Throttled
+            } else {
+                Placed::Stored {
+                    partition,
+                    sequence,
+                }
+            }
+        })
+    }
+}
+
 pub(crate) struct Stream {
     pub(crate) name: String,
     pub(crate) partitions: u32,
+    /// Whether payloads (and partition keys) are kept, or only counted.
+    pub(crate) retain: bool,
     state: Mutex<StreamState>,
 }
 
 impl Stream {
+    /// Stores the records of one request: skips those `failures` marks, routes the others
+    /// (their partition, or round robin), checks the write quotas, assigns sequence numbers and
+    /// keeps the payloads (slices of `data`) when retained.
+    pub(crate) fn store(
+        &self,
+        records: &[Prepared],
+        data: Bytes,
+        failures: Option<&[bool]>,
+        quotas: &Quotas,
+    ) -> Outcome {
+        let mut results: Vec<(u32, u64)> = Vec::with_capacity(records.len());
+        let mut failed = 0u64;
+        let mut throttled = 0u64;
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        // Write quotas (`None` when off): checked once routing chose the partition.
+        let mut quota = quotas.begin(&self.name);
+        let partitions = u64::from(self.partitions);
+        for (i, rec) in records.iter().enumerate() {
+            if failures.is_some_and(|f| f[i]) {
+                failed += 1;
+                results.push((NOT_STORED, 0));
+                continue;
+            }
+            let index = rec.target.unwrap_or_else(|| {
+                let index = (state.spread % partitions) as u32;
+                state.spread = state.spread.wrapping_add(1);
+                index
+            });
+            if let Some(q) = quota.as_mut()
+                && !q.admit(index, rec.data_len)
+            {
+                throttled += 1;
+                results.push((NOT_STORED, 0));
+                continue;
+            }
+            let part = &mut state.partitions[index as usize];
+            let seq = part.next_seq;
+            part.next_seq += 1;
+            if self.retain {
+                part.push(Rec::new(
+                    data.slice(rec.start..rec.end),
+                    rec.data_len,
+                    rec.has_key,
+                    rec.explicit_hash_key,
+                ));
+            }
+            results.push((index, seq));
+        }
+        Outcome {
+            results,
+            failed,
+            throttled,
+        }
+    }
+
     pub(crate) fn lock(&self) -> MutexGuard<'_, StreamState> {
         // A panic while holding the lock cannot leave the state inconsistent in a way that
         // matters to a test server; keep serving.
@@ -157,34 +281,26 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    pub(crate) fn new(streams: &[StreamConfig]) -> std::io::Result<Store> {
-        let invalid = |msg: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, msg);
+    /// The streams, empty; `retain` keeps payloads. The list was validated
+    /// ([`LocalConfig::validate`](crate::LocalConfig::validate)): names are unique and not
+    /// empty, every stream has partitions.
+    pub(crate) fn new(streams: &[StreamConfig], retain: bool) -> Store {
         let mut by_name = HashMap::new();
         let mut by_id = HashMap::new();
         for sc in streams {
-            if sc.name.is_empty() {
-                return Err(invalid("a stream name must not be empty".into()));
-            }
-            if sc.partitions == 0 {
-                return Err(invalid(format!(
-                    "stream {:?} must have at least one partition",
-                    sc.name
-                )));
-            }
             let stream = Arc::new(Stream {
                 name: sc.name.clone(),
                 partitions: sc.partitions,
+                retain,
                 state: Mutex::new(StreamState {
                     spread: 0,
                     partitions: (0..sc.partitions).map(|_| Partition::default()).collect(),
                 }),
             });
-            if by_name.insert(sc.name.clone(), stream.clone()).is_some() {
-                return Err(invalid(format!("stream {:?} is configured twice", sc.name)));
-            }
+            by_name.insert(sc.name.clone(), stream.clone());
             by_id.insert(sc.stream_id(), stream);
         }
-        Ok(Store { by_name, by_id })
+        Store { by_name, by_id }
     }
 
     pub(crate) fn by_name(&self, name: &str) -> Option<&Arc<Stream>> {

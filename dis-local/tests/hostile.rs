@@ -11,7 +11,11 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use dis_local::{LocalConfig, LocalDis};
+use dis_local::{ConfigError, LocalConfig, LocalDis, StartError};
+use http_body_util::Full;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -763,6 +767,103 @@ async fn zero_limits_are_refused() {
         let err = LocalDis::start(config, "127.0.0.1:0".parse().unwrap())
             .await
             .expect_err("a zero limit");
+        assert!(
+            matches!(err, StartError::Config(ConfigError::ZeroLimit { .. })),
+            "{err:?}"
+        );
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+        assert!(err.to_string().ends_with("must not be zero"), "{err}");
     }
+}
+
+#[tokio::test]
+async fn an_address_in_use_is_a_bind_error() {
+    let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = taken.local_addr().unwrap();
+    let err = LocalDis::start(LocalConfig::default(), addr)
+        .await
+        .expect_err("the address is taken");
+    match &err {
+        StartError::Bind { addr: at, source } => {
+            assert_eq!(*at, addr);
+            assert_eq!(source.kind(), std::io::ErrorKind::AddrInUse);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .starts_with(&format!("cannot listen on {addr}: ")),
+        "{err}"
+    );
+}
+
+/// A bare hyper connection (no dis-local), for the tests that show what hyper does by itself.
+/// Answers every request 200 `ok`.
+async fn bare_hyper(configure: impl FnOnce(&mut http1::Builder)) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut builder = http1::Builder::new();
+    configure(&mut builder);
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let service = service_fn(|_req| async {
+            Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                bytes::Bytes::from_static(b"ok"),
+            )))
+        });
+        let _ = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .await;
+    });
+    addr
+}
+
+/// Why `src/conn/` has a watchdog of its own instead of hyper's `header_read_timeout`: hyper
+/// (1.x) starts that timer whenever it waits for a request head, so it also runs while a
+/// keep-alive connection is idle, and an idle connection is closed after the header timeout
+/// (compare `on_a_keep_alive_connection_header_time_counts_from_the_first_byte`, where
+/// dis-local keeps it open for its idle timeout and counts the header time from the first
+/// byte). hyper has no idle timeout of its own to set apart.
+#[tokio::test]
+async fn hyper_header_read_timeout_counts_idle_time() {
+    let _serial = SERIAL.lock().await;
+    let header_timeout = 2 * SECOND;
+    let addr = bare_hyper(|b| {
+        b.timer(TokioTimer::new())
+            .header_read_timeout(header_timeout);
+    })
+    .await;
+    let mut client = Client::connect(addr).await;
+    client
+        .send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(client.answer(5 * SECOND).await.unwrap().status, 200);
+    let t0 = Instant::now();
+    // Not one byte of a next request: the connection is idle, not reading a head.
+    let closed = client
+        .closed_within(header_timeout + 2 * SECOND)
+        .await
+        .expect("hyper closes an idle keep-alive connection at its header timeout");
+    assert_about(
+        "hyper's header timeout on an idle keep-alive connection",
+        closed - t0,
+        header_timeout,
+    );
+}
+
+/// Why `src/conn/guarded.rs` frames the answers on their way out: on a request it cannot
+/// parse, hyper answers by itself, before any service (or tower layer) sees a request, with
+/// an empty body and no `Content-Type`; no builder option changes that answer. dis-local's
+/// answer to the same request is a DIS body (`hyper_parse_errors_carry_a_dis_body`).
+#[tokio::test]
+async fn hyper_answers_parse_errors_without_a_body() {
+    let _serial = SERIAL.lock().await;
+    let addr = bare_hyper(|_| {}).await;
+    let mut client = Client::connect(addr).await;
+    client.send(b"GARBAGE\r\n\r\n").await.unwrap();
+    let answer = client.answer(5 * SECOND).await.unwrap();
+    assert_eq!(answer.status, 400, "{answer:?}");
+    assert_eq!(answer.header("content-type"), None, "{answer:?}");
+    assert!(answer.body.is_empty(), "{answer:?}");
 }

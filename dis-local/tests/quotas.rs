@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use dis_local::{Faults, LocalConfig, LocalDis, StreamConfig, StreamKind};
+use dis_local::{ConfigError, Faults, LocalConfig, LocalDis, StartError, StreamConfig, StreamKind};
 use serde_json::{Value, json};
 use support::Env;
 
@@ -485,6 +485,10 @@ async fn invalid_scales_are_refused_at_start() {
         )
         .await
         .expect_err("invalid scale");
+        assert!(
+            matches!(err, StartError::Config(ConfigError::QuotaScale { .. })),
+            "{scale}: {err:?}"
+        );
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{scale}");
     }
     // Without quotas the scale is not used.

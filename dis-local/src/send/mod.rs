@@ -1,0 +1,191 @@
+//! SendRecords (`POST /v2/{project_id}/records`): one request read, parsed, applied and
+//! answered, top-down in [`send_records`]:
+//!
+//! 1. read the body within its budget ([`body`]);
+//! 2. roll the injected faults that come before anything is parsed (`drop_before`,
+//!    `fail_requests`);
+//! 3. parse: authenticate, pick the wire format by `Content-Type` ([`json`] or [`protobuf`]),
+//!    decode, and check what DIS checks ([`validate`]) into a [`SendRecords`];
+//! 4. apply: roll `fail_records`, store ([`Stream::store`]), count; roll `drop_after`;
+//! 5. answer in the request's format.
+//!
+//! Everything that can refuse the request is checked in step 3, before the stream is locked, so
+//! a request is stored completely or not at all (injected per-record failures aside). Every
+//! refusal is a [`Refusal`], which turns into the DIS error answer.
+
+mod body;
+mod json;
+mod protobuf;
+mod refusal;
+mod validate;
+
+use bytes::Bytes;
+use hyper::body::Incoming;
+use hyper::header;
+use hyper::http::request::Parts;
+use hyper::{Request, StatusCode};
+
+use crate::answer::{self, Abort, Resp};
+use crate::auth;
+use crate::faults::Plan;
+use crate::state::Shared;
+use crate::stats::Counters;
+use crate::store::{Outcome, Prepared, Stream};
+
+use refusal::Refusal;
+
+/// Handles `POST /v2/{project_id}/records`: the answer, or `Err` to close the connection
+/// without one. `delay_ms` is slept before either.
+pub(crate) async fn send_records(shared: &Shared, req: Request<Incoming>) -> Result<Resp, Abort> {
+    let plan = shared.faults.plan();
+    let result = match handle(shared, req, &plan).await {
+        Ok(answer) => Ok(answer),
+        Err(Stop::Refused(refusal)) => Ok(refusal.answer(&shared.stats)),
+        Err(Stop::Close(abort)) => Err(abort),
+    };
+    if let Some(delay) = plan.delay {
+        tokio::time::sleep(delay).await;
+    }
+    result
+}
+
+/// One request's steps, in order.
+async fn handle(shared: &Shared, req: Request<Incoming>, plan: &Plan) -> Result<Resp, Stop> {
+    let (parts, body) = req.into_parts();
+    // Held until the request is answered: the body, and what is decoded from it, stay in
+    // memory until then.
+    let mut share = shared.body_budget.share();
+    let body = body::read(shared, &parts, body, &mut share).await?;
+    inject_before(shared, plan)?;
+    let request = SendRecords::parse(shared, &parts, &body)?;
+    let outcome = request.apply(shared, plan);
+    if plan.drop_after {
+        Counters::add(&shared.stats.dropped_after, 1);
+        return Err(Stop::Close(Abort("injected drop_after")));
+    }
+    Ok(request.answer(&outcome))
+}
+
+/// Why a request stopped before its records were stored.
+enum Stop {
+    /// Answered with an error.
+    Refused(Refusal),
+    /// The connection is closed without an answer.
+    Close(Abort),
+}
+
+impl From<Refusal> for Stop {
+    fn from(refusal: Refusal) -> Stop {
+        Stop::Refused(refusal)
+    }
+}
+
+impl From<Abort> for Stop {
+    fn from(abort: Abort) -> Stop {
+        Stop::Close(abort)
+    }
+}
+
+/// The faults rolled once the body is read, before the request is parsed: `drop_before`, then
+/// `fail_requests`.
+fn inject_before(shared: &Shared, plan: &Plan) -> Result<(), Stop> {
+    if plan.drop_before {
+        Counters::add(&shared.stats.dropped_before, 1);
+        return Err(Abort("injected drop_before").into());
+    }
+    match plan.fail {
+        Some(kind) => Err(Refusal::Injected(kind).into()),
+        None => Ok(()),
+    }
+}
+
+/// The format of a SendRecords body, from its `Content-Type`; the 200 answer has the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    /// `application/json`: the DIS document's bodies, `data` in Base64.
+    Json,
+    /// `application/x-protobuf`: Huawei's hand-written SDKs' bodies, `data` raw.
+    Protobuf,
+}
+
+impl Format {
+    /// The format named by the `Content-Type` media type (parameters such as `;charset=utf-8`
+    /// ignored), or `None` for any other or none.
+    fn of(parts: &Parts) -> Option<Format> {
+        let value = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())?;
+        let media = value.split(';').next().unwrap_or_default().trim();
+        if media.eq_ignore_ascii_case("application/json") {
+            Some(Format::Json)
+        } else if media.eq_ignore_ascii_case("application/x-protobuf") {
+            Some(Format::Protobuf)
+        } else {
+            None
+        }
+    }
+}
+
+/// A SendRecords request that passed every check: its stream and its records, their payloads
+/// decoded into one buffer.
+struct SendRecords<'s> {
+    format: Format,
+    stream: &'s Stream,
+    records: Vec<Prepared>,
+    data: Bytes,
+}
+
+impl<'s> SendRecords<'s> {
+    /// Authenticates the request, then decodes and validates its body.
+    fn parse(shared: &'s Shared, parts: &Parts, body: &Bytes) -> Result<Self, Refusal> {
+        auth::check(&shared.auth, parts, body).map_err(Refusal::Denied)?;
+        let format = Format::of(parts).ok_or_else(|| {
+            Refusal::invalid(
+                "DIS.4200",
+                "Invalid request: Content-Type must be application/json or application/x-protobuf.",
+            )
+        })?;
+        let (stream, records, data) = match format {
+            Format::Json => validate::validate(shared, &json::parse(body)?)?,
+            Format::Protobuf => validate::validate(shared, &protobuf::parse(body)?)?,
+        };
+        Ok(SendRecords {
+            format,
+            stream,
+            records,
+            data,
+        })
+    }
+
+    /// Rolls the injected per-record failures, stores the others and counts.
+    fn apply(&self, shared: &Shared, plan: &Plan) -> Outcome {
+        let n = self.records.len();
+        let failures =
+            (plan.fail_records > 0.0).then(|| shared.faults.record_failures(n, plan.fail_records));
+        let outcome = self.stream.store(
+            &self.records,
+            self.data.clone(),
+            failures.as_deref(),
+            &shared.quotas,
+        );
+        let stats = &shared.stats;
+        Counters::add(&stats.records_stored, outcome.stored());
+        Counters::add(&stats.records_failed, outcome.failed);
+        Counters::add(&stats.records_throttled, outcome.throttled);
+        outcome
+    }
+
+    /// The 200 answer, in the request's format.
+    fn answer(&self, outcome: &Outcome) -> Resp {
+        match self.format {
+            Format::Json => answer::json(StatusCode::OK, json::answer(outcome)),
+            Format::Protobuf => answer::protobuf(StatusCode::OK, protobuf::answer(outcome)),
+        }
+    }
+}
+
+/// The code and message of a record refused by traffic control (quota or injected), in both
+/// formats.
+const THROTTLED_CODE: &str = "DIS.4303";
+const THROTTLED_MESSAGE: &str = "Exceeded traffic control limit.";
