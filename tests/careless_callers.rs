@@ -13,8 +13,6 @@ use dis_records::{
     Credentials, DisClient, Error, Limits, Producer, ProducerConfig, Record, SendError,
 };
 use support::{CannedServer, json_response, response};
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpListener;
 
 fn client(endpoint: &str) -> DisClient {
     DisClient::builder(endpoint, "p")
@@ -31,21 +29,6 @@ async fn local() -> LocalDis {
     )
     .await
     .unwrap()
-}
-
-/// A server that reads requests and never answers them.
-async fn silent() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                while support::read_request(&mut sock).await.is_some() {}
-                let _ = sock.shutdown().await;
-            });
-        }
-    });
-    endpoint
 }
 
 fn small_batches() -> ProducerConfig {
@@ -115,7 +98,7 @@ async fn send_all_survives_a_panicking_callback() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flush_returns_within_its_bound_with_a_full_buffer() {
-    let endpoint = silent().await;
+    let endpoint = support::silent().await;
     let handle = Producer::new(
         client(&endpoint),
         "s",
@@ -155,7 +138,7 @@ async fn flush_and_close_take_any_duration() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelled_sends_leave_the_counters_true() {
-    let endpoint = silent().await;
+    let endpoint = support::silent().await;
     // One record per request and one request in flight: the buffer fills after a few records.
     let one_per_request = DisClient::builder(&endpoint, "p")
         .credentials(Credentials::token("t"))
@@ -234,7 +217,7 @@ async fn answers_that_make_no_sense_are_unreadable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_byte_budget_counts_keys_too() {
-    let endpoint = silent().await;
+    let endpoint = support::silent().await;
     let handle = Producer::new(
         client(&endpoint),
         "s",
@@ -261,7 +244,7 @@ async fn the_byte_budget_counts_keys_too() {
 
 #[tokio::test]
 async fn an_entry_too_large_for_a_request_is_refused_before_anything_is_held() {
-    let endpoint = silent().await;
+    let endpoint = support::silent().await;
     let huge_key = || Record::new("x").with_partition_key("k".repeat(4 * 1024 * 1024));
     let handle = Producer::new(client(&endpoint), "s", small_batches())
         .unwrap()

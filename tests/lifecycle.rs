@@ -42,21 +42,6 @@ fn answer(req: &support::Captured, throttle: bool) -> Vec<u8> {
     )
 }
 
-/// A server that reads requests and never answers them.
-async fn silent() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                while support::read_request(&mut sock).await.is_some() {}
-                let _ = sock.shutdown().await;
-            });
-        }
-    });
-    endpoint
-}
-
 fn collector() -> (
     Arc<Mutex<Vec<Delivery>>>,
     impl FnMut(Delivery) + Send + 'static,
@@ -68,7 +53,7 @@ fn collector() -> (
 
 #[tokio::test]
 async fn the_buffer_is_bounded_in_bytes_and_try_send_hands_the_record_back() {
-    let endpoint = silent().await;
+    let endpoint = support::silent().await;
     let producer = Producer::new(
         client(&endpoint),
         "s",

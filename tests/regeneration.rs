@@ -157,6 +157,23 @@ fn build(krate: &Path, target_dir: &Path) -> Build {
     }
 }
 
+/// A fresh copy of the crate at `root` in the target dir's `regen-check/crate`, held under its
+/// lock: the target dir, the copy, and the lock.
+fn fresh_copy(root: &Path) -> (PathBuf, PathBuf, DirLock) {
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let work = target_dir.join("regen-check");
+    fs::create_dir_all(&work).unwrap();
+    let lock = DirLock::acquire(work.join("crate.lock"));
+    let krate = work.join("crate");
+    if krate.exists() {
+        fs::remove_dir_all(&krate).unwrap();
+    }
+    copy_tree(root, &krate);
+    (target_dir, krate, lock)
+}
+
 /// The text of `pub struct NAME { ... }` in the generated code.
 fn struct_body<'a>(code: &'a str, name: &str) -> &'a str {
     let start = code
@@ -169,17 +186,7 @@ fn struct_body<'a>(code: &'a str, name: &str) -> &'a str {
 #[test]
 fn a_spec_change_shows_up_in_the_generated_client() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let work = target_dir.join("regen-check");
-    fs::create_dir_all(&work).unwrap();
-    let _lock = DirLock::acquire(work.join("crate.lock"));
-    let krate = work.join("crate");
-    if krate.exists() {
-        fs::remove_dir_all(&krate).unwrap();
-    }
-    copy_tree(root, &krate);
+    let (target_dir, krate, _lock) = fresh_copy(root);
 
     // Before: the spec as committed. It must build.
     let before = build(&krate, &target_dir);
@@ -321,17 +328,7 @@ fn a_renamed_request_property_cannot_drift_silently() {
         );
     }
 
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let work = target_dir.join("regen-check");
-    fs::create_dir_all(&work).unwrap();
-    let _lock = DirLock::acquire(work.join("crate.lock"));
-    let krate = work.join("crate");
-    if krate.exists() {
-        fs::remove_dir_all(&krate).unwrap();
-    }
-    copy_tree(root, &krate);
+    let (target_dir, krate, _lock) = fresh_copy(root);
 
     let spec_path = krate.join("openapi").join("dis-records.yaml");
     let spec = fs::read_to_string(&spec_path).unwrap();

@@ -156,3 +156,18 @@ impl Kept {
         std::mem::take(&mut self.0.lock().unwrap())
     }
 }
+
+/// A server that reads requests and never answers them.
+pub async fn silent() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                while read_request(&mut sock).await.is_some() {}
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    endpoint
+}
