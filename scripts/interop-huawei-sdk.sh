@@ -21,8 +21,9 @@
 #    and the server must have seen exactly its N records.
 #
 # --vectors: the SDK sends real requests (both signers, both body formats, one with a query
-# string) to a capturing server; they are written to dis-local/tests/fixtures/, where
-# dis-local/tests/protobuf.rs replays them against dis-local's verifier.
+# string) to a capturing server; they are written to huaweicloud-sign/tests/fixtures/, where
+# huaweicloud-sign's tests sign them again and verify them, and dis-local/tests/protobuf.rs
+# replays them against dis-local.
 #
 # Prints one line per check; exits non-zero on the first failure. No standard input is read;
 # every wait is bounded; whatever it started is stopped on exit. Needs python3 (3.11) with venv,
@@ -98,7 +99,7 @@ sdk() { timeout 120 "$py" "$driver" "$@" </dev/null; }
 
 if [ "$mode" = vectors ]; then
   sdk vectors --ak "$ak" --sk "$sk" --project-id "$project" --stream "$stream" \
-    --out dis-local/tests/fixtures/handwritten_sdk_signatures.json
+    --out huaweicloud-sign/tests/fixtures/handwritten_sdk_signatures.json
   exit 0
 fi
 

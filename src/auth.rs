@@ -10,11 +10,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use huaweicloud_sign as sign;
 use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{ConfigError, Error, RequestError};
-use crate::sign;
 
 /// Environment variable for an IAM token (`X-Auth-Token`).
 pub(crate) const ENV_TOKEN: &str = "DIS_AUTH_TOKEN";

@@ -16,7 +16,6 @@ mod producer;
 mod proto;
 mod record;
 mod request;
-pub mod sign;
 mod transport;
 mod validate;
 

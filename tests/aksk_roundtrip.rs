@@ -152,7 +152,7 @@ async fn tampering_after_signing_is_refused() {
             (last + 1) as char
         };
         d.replace_range(14..15, &other.to_string());
-        assert!(dis_records::sign::parse_sdk_date(&d).is_some(), "{d}");
+        assert!(huaweicloud_sign::parse_sdk_date(&d).is_some(), "{d}");
         r.headers_mut().insert("x-sdk-date", d.parse().unwrap());
     };
     let unsigned = |r: &mut reqwest::Request| {

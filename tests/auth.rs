@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use dis_records::sign::{self, SignableRequest};
 use dis_records::{Credentials, DisClient, Record};
+use huaweicloud_sign::{self as sign, SignableRequest};
 use support::{CannedServer, json_response};
 
 const PROJECT: &str = "0123456789abcdef0123456789abcdef";

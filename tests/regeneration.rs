@@ -170,8 +170,29 @@ fn fresh_copy(root: &Path) -> (PathBuf, PathBuf, DirLock) {
     if krate.exists() {
         fs::remove_dir_all(&krate).unwrap();
     }
-    copy_tree(root, &krate);
+    copy_crate(root, &krate);
     (target_dir, krate, lock)
+}
+
+/// Copies the checkout to `krate`, for a build in the shared target dir, with the checkout's
+/// own `huaweicloud-sign` (by absolute path; not a member of the copy). A copied one would be
+/// built into the same artifact files as the checkout's (same package, same relative path) with
+/// another crate hash, and the checkout's dis-local and dis-records, built against the
+/// original, would no longer load (E0460 in the doctests `cargo test` compiles after this test).
+fn copy_crate(root: &Path, krate: &Path) {
+    copy_tree(root, krate);
+    fs::remove_dir_all(krate.join("huaweicloud-sign")).unwrap();
+    let manifest = krate.join("Cargo.toml");
+    let text = fs::read_to_string(&manifest).unwrap();
+    let signer = format!("path = {:?}", root.join("huaweicloud-sign"));
+    let edited = text
+        .replace(r#"path = "huaweicloud-sign""#, &signer)
+        .replace(r#", "huaweicloud-sign"]"#, "]");
+    assert!(
+        edited.contains(&signer) && !edited.contains(r#""huaweicloud-sign""#),
+        "the copy's Cargo.toml still names its own huaweicloud-sign"
+    );
+    fs::write(&manifest, edited).unwrap();
 }
 
 /// The text of `pub struct NAME { ... }` in the generated code.

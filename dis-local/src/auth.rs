@@ -1,9 +1,9 @@
 //! Authentication: `X-Auth-Token`, and AK/SK signatures when an AK/SK pair is configured: the
-//! v3 SDKs' `SDK-HMAC-SHA256 Access=...` (verified with `dis_records::sign`), and the
-//! hand-written Python SDK's `SDK-HMAC-SHA256 Credential=...` and `V11-HMAC-SHA256
-//! Credential=...` (verified with [`crate::legacy_sign`]). With `accept_any_signature`, any
-//! well-formed signature header passes unverified. Never puts a credential into an answer or a
-//! log line.
+//! v3 SDKs' `SDK-HMAC-SHA256 Access=...`, and the hand-written Python SDK's `SDK-HMAC-SHA256
+//! Credential=...` and `V11-HMAC-SHA256 Credential=...`, all verified with the
+//! `huaweicloud-sign` crate (`huaweicloud_sign` and `huaweicloud_sign::legacy`). With
+//! `accept_any_signature`, any well-formed signature header passes unverified. Never puts a
+//! credential into an answer or a log line.
 
 use hyper::http::request::Parts;
 
@@ -63,12 +63,13 @@ pub(crate) fn check(cfg: &AuthConfig, parts: &Parts, body: &[u8]) -> Result<(), 
 mod signature {
     use std::time::Duration;
 
-    use dis_records::sign::{
-        ParsedAuthorization, SignableRequest, parse_authorization, parse_sdk_date, verify,
+    use huaweicloud_sign::legacy::{self, CredentialAuthorization};
+    use huaweicloud_sign::{
+        ParsedAuthorization, SignableRequest, is_well_formed_authorization, parse_authorization,
+        parse_sdk_date, verify,
     };
 
     use super::{AuthConfig, Denied, Parts};
-    use crate::legacy_sign::{self, CredentialAuthorization};
 
     /// The signed date header (Huawei's `X-Sdk-Date`), as hyper spells header names.
     const SDK_DATE: &str = "x-sdk-date";
@@ -93,7 +94,7 @@ mod signature {
         fn parse(value: &str) -> Option<Scheme> {
             parse_authorization(value)
                 .map(Scheme::V3)
-                .or_else(|| legacy_sign::parse(value).map(Scheme::Credential))
+                .or_else(|| legacy::parse_authorization(value).map(Scheme::Credential))
         }
 
         fn access(&self) -> &str {
@@ -124,7 +125,7 @@ mod signature {
         };
         let value = value.to_str().ok();
         if cfg.accept_any_signature {
-            return if value.is_some_and(legacy_sign::well_formed) {
+            return if value.is_some_and(is_well_formed_authorization) {
                 Ok(())
             } else {
                 deny("DIS.4102", "Incorrectly parsed authorization header.")
@@ -165,27 +166,26 @@ mod signature {
                 "Empty Signature header: SignedHeaders must include host and x-sdk-date.",
             );
         }
+        // Header values as text (invalid UTF-8 replaced), names as hyper spells them.
+        let request = SignableRequest {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query().unwrap_or(""),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(name, value)| {
+                    (
+                        name.as_str().to_owned(),
+                        String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            body,
+        };
         let verified = match &scheme {
-            Scheme::V3(parsed) => {
-                let request = SignableRequest {
-                    method: parts.method.as_str(),
-                    path: parts.uri.path(),
-                    query: parts.uri.query().unwrap_or(""),
-                    headers: parts
-                        .headers
-                        .iter()
-                        .map(|(name, value)| {
-                            (
-                                name.as_str().to_owned(),
-                                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                            )
-                        })
-                        .collect(),
-                    body,
-                };
-                verify(&request, parsed, sk)
-            }
-            Scheme::Credential(auth) => legacy_sign::verify(parts, body, auth, sk),
+            Scheme::V3(parsed) => verify(&request, parsed, sk),
+            Scheme::Credential(auth) => legacy::verify(&request, auth, sk),
         };
         if verified {
             Ok(())

@@ -135,7 +135,6 @@ mod conn;
 mod error;
 mod faults;
 mod flags;
-mod legacy_sign;
 mod limits;
 mod paths;
 mod proto;

@@ -1175,7 +1175,7 @@ async fn config_checks_and_redaction() {
 
 mod aksk {
     use super::*;
-    use dis_records::sign::{self, SignableRequest};
+    use huaweicloud_sign::{self as sign, SignableRequest};
     use std::time::{SystemTime, UNIX_EPOCH};
 
     const AK: &str = "LOCALAKEXAMPLE";

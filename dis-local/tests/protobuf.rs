@@ -1,6 +1,7 @@
 //! SendRecords with protobuf bodies (`Content-Type: application/x-protobuf`), as Huawei's
 //! hand-written SDKs send them, and the signatures of Huawei's hand-written Python SDK
-//! (replayed from `fixtures/handwritten_sdk_signatures.json`, which that SDK wrote). Raw HTTP
+//! (replayed from `huaweicloud-sign/tests/fixtures/handwritten_sdk_signatures.json`, which that
+//! SDK wrote). Raw HTTP
 //! with reqwest to 127.0.0.1 only.
 //!
 //! The messages below are this test's own, written from the Python SDK's `record_pb2` (field
@@ -13,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use dis_local::{Faults, LocalConfig, StreamConfig};
-use dis_records::sign::{self, SignableRequest};
+use huaweicloud_sign::{self as sign, SignableRequest};
 use prost::Message as _;
 use serde_json::{Value, json};
 use support::Env;
@@ -746,7 +747,8 @@ mod v3_signature {
 mod handwritten_sdk {
     use super::*;
 
-    const FIXTURE: &str = include_str!("fixtures/handwritten_sdk_signatures.json");
+    const FIXTURE: &str =
+        include_str!("../../huaweicloud-sign/tests/fixtures/handwritten_sdk_signatures.json");
 
     struct Vector {
         name: String,
