@@ -11,6 +11,7 @@ use crate::limits::{
     self, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_BUFFERED_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES,
     DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORDS_PER_REQUEST, DEFAULT_MAX_REQUEST_BYTES,
+    MAX_PARTITIONS,
 };
 use crate::quota::StreamKind;
 use crate::routing::hash_partition_key;
@@ -300,7 +301,8 @@ impl LocalConfig {
 
     /// Everything that makes a configuration unservable, checked in this order: a zero
     /// connection limit, (with quotas on) a quota scale that is not a positive finite number,
-    /// then the streams (an empty name, no partitions, a name configured twice).
+    /// then the streams (an empty name, no partitions, more than [`MAX_PARTITIONS`], a name
+    /// configured twice).
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         for (limit, zero) in [
             ("header read timeout", self.header_read_timeout.is_zero()),
@@ -326,6 +328,13 @@ impl LocalConfig {
             if stream.partitions == 0 {
                 return Err(ConfigError::NoPartitions {
                     stream: stream.name.clone(),
+                });
+            }
+            if stream.partitions > MAX_PARTITIONS {
+                return Err(ConfigError::TooManyPartitions {
+                    stream: stream.name.clone(),
+                    partitions: stream.partitions,
+                    max: MAX_PARTITIONS,
                 });
             }
             if !names.insert(stream.name.as_str()) {
@@ -378,7 +387,9 @@ impl fmt::Debug for LocalConfig {
 pub struct StreamConfig {
     /// The stream name requests use (`stream_name`).
     pub name: String,
-    /// Number of partitions (at least 1).
+    /// Number of partitions: at least 1, at most [`MAX_PARTITIONS`](crate::MAX_PARTITIONS)
+    /// (100; [`LocalDis::start`](crate::LocalDis::start) refuses more with
+    /// [`ConfigError::TooManyPartitions`]).
     pub partitions: u32,
     /// Common or advanced: sets the write quota of each partition when quotas are on
     /// ([`LocalConfig::with_quotas`]). [`StreamKind::Common`] unless set with
@@ -427,7 +438,8 @@ impl std::str::FromStr for StreamConfig {
     type Err = ParseStreamConfigError;
 
     /// Parses `NAME:PARTITIONS[:KIND]`, e.g. `newstream:4` or `fast:2:advanced` (the `--stream`
-    /// flag of `dis-local`); `KIND` is `common` (the default) or `advanced`, in any case.
+    /// flag of `dis-local`); `PARTITIONS` is 1 to [`MAX_PARTITIONS`](crate::MAX_PARTITIONS)
+    /// (100), `KIND` is `common` (the default) or `advanced`, in any case.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = |m: &str| ParseStreamConfigError(format!("invalid stream {s:?}: {m}"));
         // A last part starting with a letter after NAME:PARTITIONS is the kind.
@@ -451,13 +463,21 @@ impl std::str::FromStr for StreamConfig {
                 limits::MAX_STREAM_NAME_LEN
             )));
         }
-        let partitions: u32 = parts
-            .parse()
-            .map_err(|_| err("PARTITIONS is not a positive integer"))?;
+        // Digits (after an optional `+`, as `u32`'s parser took): a count too large for a
+        // `u32` is refused as too large, not as "not an integer".
+        let digits = parts.strip_prefix('+').unwrap_or(parts);
+        let partitions = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            digits.parse::<u64>().unwrap_or(u64::MAX)
+        } else {
+            return Err(err("PARTITIONS is not a positive integer"));
+        };
         if partitions == 0 {
             return Err(err("PARTITIONS must be at least 1"));
         }
-        Ok(StreamConfig::new(name, partitions).with_kind(kind))
+        if partitions > u64::from(MAX_PARTITIONS) {
+            return Err(err(&format!("PARTITIONS must be at most {MAX_PARTITIONS}")));
+        }
+        Ok(StreamConfig::new(name, partitions as u32).with_kind(kind))
     }
 }
 
@@ -671,6 +691,14 @@ mod tests {
                 },
             ),
             (vec![StreamConfig::new("", 1)], ConfigError::EmptyStreamName),
+            (
+                vec![StreamConfig::new("big", 101)],
+                ConfigError::TooManyPartitions {
+                    stream: "big".into(),
+                    partitions: 101,
+                    max: 100,
+                },
+            ),
         ] {
             assert_eq!(d().with_streams(streams).validate(), Err(err));
         }

@@ -19,6 +19,16 @@ pub enum ConfigError {
         /// The stream's name.
         stream: String,
     },
+    /// A stream with more partitions than this endpoint serves
+    /// ([`MAX_PARTITIONS`](crate::MAX_PARTITIONS)).
+    TooManyPartitions {
+        /// The stream's name.
+        stream: String,
+        /// The partitions configured.
+        partitions: u32,
+        /// The most served.
+        max: u32,
+    },
     /// Two streams with the same name.
     DuplicateStream {
         /// The name configured twice.
@@ -44,6 +54,14 @@ impl fmt::Display for ConfigError {
             ConfigError::NoPartitions { stream } => {
                 write!(f, "stream {stream:?} must have at least one partition")
             }
+            ConfigError::TooManyPartitions {
+                stream,
+                partitions,
+                max,
+            } => write!(
+                f,
+                "stream {stream:?} has {partitions} partitions; at most {max} are served"
+            ),
             ConfigError::DuplicateStream { stream } => {
                 write!(f, "stream {stream:?} is configured twice")
             }

@@ -32,10 +32,17 @@
 //!   `PutRecordsRequest` of their `record.proto`, every field read as optional); a protobuf
 //!   request is answered with a protobuf `PutRecordsResult` (`failedRecordCount` always
 //!   written), error answers are JSON either way.
-//! - `GET /local/v1/streams/{stream_name}/records`: what a stream stored, as a JSON array of
+//! - `GET /local/v1/streams/{stream_name}/records`: what a stream stored, a page at a time, as
+//!   a JSON array of
 //!   `{"partition_id","sequence_number","data" (Base64),"partition_key"?,"explicit_hash_key"?}`,
 //!   partition 0's records first (in arrival order), then partition 1's, and so on. No auth.
-//!   Empty when payloads are not retained. Unknown stream: 404 `DIS.4301`.
+//!   Empty when payloads are not retained. Unknown stream: 404 `DIS.4301`. Query parameters:
+//!   `from` (the first record's position, default 0), `limit` (default 10,000, at most
+//!   100,000), `partition` (one partition's records, `from` then a sequence number there); a
+//!   page also ends before the record that would take its data past 4 MiB. The answer's
+//!   `X-Total-Records` counts the records stored, `X-Next-From` (only when records follow) is
+//!   the next page's `from`. A bad parameter: 400 (`DIS.4200`; `DIS.4201` or `DIS.4302` for
+//!   the partition, as in SendRecords).
 //! - `GET /local/v1/streams/{stream_name}`: `{"stream_name","stream_id","partitions":[{"partition_id","records","throttled"}]}`
 //!   with the number of records stored per partition (counted even when not retained) and of
 //!   records refused by the write quotas ([`LocalConfig::with_quotas`]). No auth.
@@ -157,6 +164,7 @@ pub use limits::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_BUFFERED_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES,
     DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORDS_PER_REQUEST, DEFAULT_MAX_REQUEST_BYTES,
+    MAX_PARTITIONS,
 };
 pub use quota::{ParseStreamKindError, StreamKind};
 pub use routing::{hash_partition_key, partition_for_hash};
@@ -193,8 +201,9 @@ impl LocalDis {
     /// runtime, as [`serve`] does, until [`LocalDis::shutdown`] or the handle is dropped.
     ///
     /// Fails with [`StartError::Config`] when the configuration cannot be served (an empty or
-    /// duplicate stream name, a stream without partitions, a zero connection limit or, with
-    /// quotas on, a quota scale that is not a positive finite number; nothing is bound then),
+    /// duplicate stream name, a stream without partitions or with more than
+    /// [`MAX_PARTITIONS`], a zero connection limit or, with quotas on, a quota scale that is not
+    /// a positive finite number; nothing is bound then),
     /// and with [`StartError::Bind`] when `listen` cannot be bound.
     pub async fn start(config: LocalConfig, listen: SocketAddr) -> Result<LocalDis, StartError> {
         let shared = Arc::new(Shared::new(config)?);
@@ -232,8 +241,10 @@ impl LocalDis {
     }
 
     /// What `stream` stored, in the order of `GET /local/v1/streams/{stream}/records`
-    /// (partition 0 first, arrival order within a partition); empty when payloads are not
-    /// retained; `None` for an unknown stream.
+    /// (partition 0 first, arrival order within a partition), all of it (not a page): the
+    /// records stored when it is called. The stream's lock is taken for one chunk of records
+    /// at a time, so writers are not held up while a large stream is copied. Empty when
+    /// payloads are not retained; `None` for an unknown stream.
     pub fn records(&self, stream: &str) -> Option<Vec<StoredRecord>> {
         self.shared.store.by_name(stream).map(|s| s.snapshot())
     }

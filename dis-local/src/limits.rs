@@ -1,7 +1,8 @@
 //! The limits of SendRecords, taken from Huawei Cloud's DIS document (not from the client:
 //! this crate is an independent oracle, so a client's own constants are checked against these),
 //! and the endpoint's public defaults derived from them; then the defaults of the connection
-//! limits that bound what a client can make the endpoint hold (time, connections, bytes).
+//! limits that bound what a client can make the endpoint hold (time, connections, bytes); then
+//! the endpoint's own bounds: partitions per stream, and the pages of the read-back.
 
 use std::time::Duration;
 
@@ -67,3 +68,20 @@ pub const DEFAULT_MAX_HEADER_BYTES: usize = 32 * 1024;
 /// (about 19 bodies at the default body cap). A SendRecords request that cannot get its share
 /// is answered 503 `DIS.5250`.
 pub const DEFAULT_MAX_BUFFERED_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Most partitions per stream: 100, this endpoint's bound. The DIS document this crate follows
+/// (SendRecords) states no maximum; the DIS user guide's "Creating a DIS Stream" (Open Telekom
+/// Cloud's edition) allows 1 to 50 partitions for a common stream and 1 to 10 for an advanced
+/// one, per tenant. 100 is above both, and refuses a typo such as `s:4000000000` at start
+/// instead of allocating state for billions of partitions.
+pub const MAX_PARTITIONS: u32 = 100;
+
+/// Read-back (`GET /local/v1/streams/{s}/records`): records per page when `limit` is not given.
+pub(crate) const DEFAULT_READ_BACK_LIMIT: usize = 10_000;
+
+/// Read-back: the largest `limit` accepted.
+pub(crate) const MAX_READ_BACK_LIMIT: usize = 100_000;
+
+/// Read-back: a page ends before the record that would take its decoded payloads past 4 MiB
+/// (about 5.3 MiB of JSON); a page always has at least one record when any is left.
+pub(crate) const READ_BACK_PAGE_BYTES: usize = 4 * 1024 * 1024;

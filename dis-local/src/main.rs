@@ -6,7 +6,8 @@
 //!
 //! The first line on stdout is `listening on http://127.0.0.1:PORT`; the server runs until
 //! Ctrl-C or SIGTERM. Read back what a stream stored with
-//! `curl http://127.0.0.1:PORT/local/v1/streams/newstream/records`, counters with
+//! `curl http://127.0.0.1:PORT/local/v1/streams/newstream/records` (a page of up to 10,000
+//! records; `?from=N&limit=M`, and the `X-Next-From` header for the next page), counters with
 //! `curl http://127.0.0.1:PORT/local/v1/stats`.
 //!
 //! Time, connections and buffered bytes are bounded (`--header-timeout-ms`, `--body-timeout-ms`,
@@ -38,8 +39,8 @@ struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
-    /// A stream as NAME:PARTITIONS[:common|advanced] (common by default); repeat for more
-    /// streams [default: newstream:4].
+    /// A stream as NAME:PARTITIONS[:common|advanced] (1 to 100 partitions; common by
+    /// default); repeat for more streams [default: newstream:4].
     #[arg(long = "stream", value_name = "NAME:PARTITIONS[:KIND]")]
     streams: Vec<StreamConfig>,
     /// The only accepted X-Auth-Token (default: any non-empty token).

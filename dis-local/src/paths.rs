@@ -1,5 +1,8 @@
 //! The HTTP paths: which handler answers a request ([`route`]): SendRecords, the read-back
-//! paths under `/local/v1/` (a stream's records, its counts, the counters), or a DIS 404 / 405.
+//! paths under `/local/v1/` (a stream's records, a page at a time; its counts; the counters),
+//! or a DIS 404 / 405.
+
+use std::sync::Arc;
 
 use base64::Engine as _;
 use hyper::body::Incoming;
@@ -9,18 +12,19 @@ use serde::Serialize;
 
 use crate::answer::{Abort, Resp, dis_error, json};
 use crate::config::StreamConfig;
-use crate::routing::shard_id;
+use crate::limits::{DEFAULT_READ_BACK_LIMIT, MAX_READ_BACK_LIMIT, READ_BACK_PAGE_BYTES};
+use crate::routing::{parse_partition_id, push_shard_id, push_u64, shard_id};
 use crate::send::send_records;
 use crate::state::Shared;
 use crate::stats::Counters;
-use crate::store::StoredRecord;
+use crate::store::{Page, PageQuery, Stream};
 
 /// Answers one request (or closes the connection, `Err`), with an `X-Request-Id`.
 pub(crate) async fn route(shared: &Shared, req: Request<Incoming>) -> Result<Resp, Abort> {
     let id = shared.next_request_id();
     let path = req.uri().path();
     let result = if let Some(rest) = path.strip_prefix("/local/v1/") {
-        Ok(local_path(shared, req.method(), rest))
+        Ok(local_path(shared, req.method(), rest, req.uri().query()).await)
     } else {
         Counters::add(&shared.stats.requests, 1);
         if !is_send_records(path) {
@@ -52,7 +56,7 @@ fn is_send_records(path: &str) -> bool {
 }
 
 /// `GET /local/v1/...`: read-back and counters.
-fn local_path(shared: &Shared, method: &Method, rest: &str) -> Resp {
+async fn local_path(shared: &Shared, method: &Method, rest: &str, query: Option<&str>) -> Resp {
     let target = if rest == "stats" {
         Some(None)
     } else {
@@ -74,7 +78,7 @@ fn local_path(shared: &Shared, method: &Method, rest: &str) -> Resp {
         let Some(stream) = shared.store.by_name(stream_name) else {
             return unknown_stream(stream_name);
         };
-        return json(StatusCode::OK, records_json(&stream.snapshot()));
+        return records_page(stream.clone(), query).await;
     }
     let Some(stream) = shared.store.by_name(name) else {
         return unknown_stream(name);
@@ -112,29 +116,151 @@ fn local_path(shared: &Shared, method: &Method, rest: &str) -> Resp {
     )
 }
 
-/// `GET /local/v1/streams/{stream}/records`: a JSON array, `data` in Base64.
-fn records_json(records: &[StoredRecord]) -> Vec<u8> {
-    #[derive(Serialize)]
-    struct Item<'a> {
-        partition_id: &'a str,
-        sequence_number: &'a str,
-        data: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        partition_key: Option<&'a str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        explicit_hash_key: Option<&'a str>,
+/// `GET /local/v1/streams/{stream}/records[?from=&limit=&partition=]`: one page, a JSON array
+/// (`data` in Base64), with `X-Total-Records` and, when records follow, `X-Next-From`. The
+/// page's records are cloned under the stream's lock and serialized without it, on a blocking
+/// thread: a page of 4 MiB takes milliseconds of CPU, which the async workers keep for
+/// SendRecords.
+async fn records_page(stream: Arc<Stream>, query: Option<&str>) -> Resp {
+    let query = match page_query(&stream, query) {
+        Ok(query) => query,
+        Err((code, message)) => return dis_error(StatusCode::BAD_REQUEST, code, &message),
+    };
+    let built = tokio::task::spawn_blocking(move || {
+        let page = stream.page(&query);
+        (page_json(&page), page.total, page.next)
+    })
+    .await;
+    let Ok((body, total, next)) = built else {
+        return dis_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "DIS.5000",
+            "The read-back failed.",
+        );
+    };
+    let mut resp = json(StatusCode::OK, body);
+    let headers = resp.headers_mut();
+    headers.insert("x-total-records", HeaderValue::from(total));
+    if let Some(next) = next {
+        headers.insert("x-next-from", HeaderValue::from(next));
     }
-    let items: Vec<Item<'_>> = records
+    resp
+}
+
+/// The page a read-back asks for: `from` (default 0), `limit` (default
+/// [`DEFAULT_READ_BACK_LIMIT`], 1 to [`MAX_READ_BACK_LIMIT`]), `partition` (`shardId-` and 10
+/// digits, or 1 to 10 digits, as in SendRecords); other parameters are ignored, the last of a
+/// repeated one counts. A bad value is the DIS code and message of a 400 answer.
+fn page_query(stream: &Stream, query: Option<&str>) -> Result<PageQuery, (&'static str, String)> {
+    let mut page = PageQuery {
+        partition: None,
+        from: 0,
+        limit: DEFAULT_READ_BACK_LIMIT,
+        max_bytes: READ_BACK_PAGE_BYTES,
+    };
+    for pair in query.unwrap_or_default().split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match name {
+            "from" => {
+                page.from = digits(value).ok_or_else(|| {
+                    (
+                        "DIS.4200",
+                        format!("Invalid from {value:?}: expected a record position, 0 or more."),
+                    )
+                })?;
+            }
+            "limit" => {
+                page.limit = digits(value)
+                    .and_then(|n| usize::try_from(n).ok())
+                    .filter(|n| (1..=MAX_READ_BACK_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        (
+                            "DIS.4200",
+                            format!(
+                                "Invalid limit {value:?}: expected 1 to {MAX_READ_BACK_LIMIT} records."
+                            ),
+                        )
+                    })?;
+            }
+            "partition" => {
+                let index = parse_partition_id(value).ok_or_else(|| {
+                    (
+                        "DIS.4201",
+                        format!(
+                            "Invalid partition {value:?}: expected shardId-NNNNNNNNNN or a decimal index."
+                        ),
+                    )
+                })?;
+                if index >= u64::from(stream.partitions) {
+                    return Err((
+                        "DIS.4302",
+                        format!(
+                            "Partition does not exist: {index}; stream {} has {} partitions.",
+                            stream.name, stream.partitions
+                        ),
+                    ));
+                }
+                page.partition = Some(index as u32);
+            }
+            _ => {}
+        }
+    }
+    Ok(page)
+}
+
+/// A decimal number of ASCII digits only (no sign, not empty).
+fn digits(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// A page as the read-back's JSON array: per record `{"partition_id","sequence_number","data"
+/// (Base64),"partition_key"?,"explicit_hash_key"?}`, written into one buffer sized up front.
+fn page_json(page: &Page) -> Vec<u8> {
+    let b64 = &base64::engine::general_purpose::STANDARD;
+    let size: usize = page
+        .records
         .iter()
-        .map(|r| Item {
-            partition_id: &r.partition_id,
-            sequence_number: &r.sequence_number,
-            data: base64::engine::general_purpose::STANDARD.encode(&r.data),
-            partition_key: r.partition_key.as_deref(),
-            explicit_hash_key: r.explicit_hash_key.as_deref(),
+        .map(|r| {
+            let key = r.rec.key_bytes().map_or(0, |k| k.len() + 20);
+            100 + r.rec.data_len().div_ceil(3) * 4 + key
         })
-        .collect();
-    serde_json::to_vec(&items).unwrap_or_default()
+        .sum();
+    let mut out = Vec::with_capacity(size + 2);
+    out.push(b'[');
+    for (i, r) in page.records.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"partition_id\":\"");
+        push_shard_id(&mut out, r.partition);
+        out.extend_from_slice(b"\",\"sequence_number\":\"");
+        push_u64(&mut out, r.sequence);
+        out.extend_from_slice(b"\",\"data\":\"");
+        let data = r.rec.data();
+        let at = out.len();
+        out.resize(at + data.len().div_ceil(3) * 4, 0);
+        let written = b64
+            .encode_slice(&data, &mut out[at..])
+            .expect("the Base64 of the data fits its padded length");
+        out.truncate(at + written);
+        out.push(b'"');
+        if let Some(key) = r.rec.key_bytes() {
+            out.extend_from_slice(b",\"partition_key\":");
+            // A JSON string, escaped as serde_json escapes (the key came from a string).
+            let _ = serde_json::to_writer(&mut out, &String::from_utf8_lossy(key));
+        }
+        if let Some(hash) = r.rec.hash() {
+            out.extend_from_slice(b",\"explicit_hash_key\":\"");
+            push_u64(&mut out, hash);
+            out.push(b'"');
+        }
+        out.push(b'}');
+    }
+    out.push(b']');
+    out
 }
 
 fn method_not_allowed(allow: &'static str) -> Resp {

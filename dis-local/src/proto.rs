@@ -12,6 +12,12 @@
 
 use bytes::Bytes;
 
+/// The field numbers of `PutRecordsRequest`, for the decoder that walks its top-level fields
+/// (`send::protobuf`); the attributes below say the same.
+pub(crate) const STREAM_NAME_TAG: u32 = 1;
+pub(crate) const RECORDS_TAG: u32 = 2;
+pub(crate) const STREAM_ID_TAG: u32 = 30;
+
 /// `PutRecordsRequest`.
 #[derive(Clone, PartialEq, prost::Message)]
 pub(crate) struct PutRecordsRequest {

@@ -1,6 +1,7 @@
 //! SendRecords in JSON (`Content-Type: application/json`), the DIS document's bodies: the
 //! request read with serde, borrowing `data` and keys from the body (no allocation per record
-//! unless a string has escapes), and the 200 answer written by hand into one buffer.
+//! unless a string has escapes) and keeping at most the record limit's worth of records, and
+//! the 200 answer written by hand into one buffer.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -8,7 +9,7 @@ use std::marker::PhantomData;
 
 use base64::Engine as _;
 use serde::Deserialize;
-use serde::de::{Deserializer, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::refusal::Refusal;
 use super::validate::{Fields, SendEntry, SendRequest};
@@ -16,9 +17,17 @@ use super::{THROTTLED_CODE, THROTTLED_MESSAGE};
 use crate::routing::{push_shard_id, push_u64};
 use crate::store::{Outcome, Placed};
 
-/// Reads a JSON `PutRecordsRequest`.
-pub(super) fn parse(body: &[u8]) -> Result<PutRecords<'_>, Refusal> {
-    serde_json::from_slice(body).map_err(Refusal::invalid_body)
+/// Reads a JSON `PutRecordsRequest`, keeping at most `keep` records (the record limit): past
+/// it every record is still read (a mistyped one refuses the body as before) and counted, but
+/// dropped at once, so a body of a million `{"data":""}` costs no more than its size.
+pub(super) fn parse(body: &[u8], keep: usize) -> Result<PutRecords<'_>, Refusal> {
+    // What `serde_json::from_slice` does, with a seed.
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let request = Request { keep }
+        .deserialize(&mut de)
+        .map_err(Refusal::invalid_body)?;
+    de.end().map_err(Refusal::invalid_body)?;
+    Ok(request)
 }
 
 /// The 200 answer: `{"failed_record_count":N,"records":[...]}`, each record
@@ -83,20 +92,134 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
 }
 
 /// An optional string that, when present, must be a string: `null` is refused, as the spec
-/// types these fields `string` (not nullable) and DIS's SDKs never send `null`.
+/// types these fields `string` (not nullable) and DIS's SDKs never send `null`. (`stream_id`
+/// of [`PutRecords`] is read the same way by its visitor.)
 fn present<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Str<'a>>, D::Error> {
     Str::deserialize(d).map(Some)
 }
 
-/// The JSON `PutRecordsRequest`.
-#[derive(Deserialize)]
+/// The JSON `PutRecordsRequest`: `stream_name` (a string), `stream_id` (a string when
+/// present, `null` refused), `records` (an array of [`Entry`]); other fields are ignored.
 pub(super) struct PutRecords<'a> {
-    #[serde(borrow)]
     stream_name: Str<'a>,
-    #[serde(borrow, default, deserialize_with = "present")]
     stream_id: Option<Str<'a>>,
-    #[serde(borrow)]
+    /// The first records, at most the record limit.
     records: Vec<Entry<'a>>,
+    /// How many records the body has.
+    count: usize,
+}
+
+/// Reads a [`PutRecords`] as `#[derive(Deserialize)]` did (the same errors: missing and
+/// duplicate fields, mistyped values), keeping at most `keep` records.
+struct Request {
+    keep: usize,
+}
+
+const FIELDS: &[&str] = &["stream_name", "stream_id", "records"];
+
+impl<'de> DeserializeSeed<'de> for Request {
+    type Value = PutRecords<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_struct("PutRecords", FIELDS, self)
+    }
+}
+
+impl<'de> Visitor<'de> for Request {
+    type Value = PutRecords<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("struct PutRecords")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut stream_name = None;
+        let mut stream_id = None;
+        let mut records = None;
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::StreamName if stream_name.is_some() => {
+                    return Err(de::Error::duplicate_field("stream_name"));
+                }
+                Field::StreamName => stream_name = Some(map.next_value::<Str<'de>>()?),
+                Field::StreamId if stream_id.is_some() => {
+                    return Err(de::Error::duplicate_field("stream_id"));
+                }
+                Field::StreamId => stream_id = Some(map.next_value::<Str<'de>>()?),
+                Field::Records if records.is_some() => {
+                    return Err(de::Error::duplicate_field("records"));
+                }
+                Field::Records => records = Some(map.next_value_seed(Records { keep: self.keep })?),
+                Field::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let stream_name = stream_name.ok_or_else(|| de::Error::missing_field("stream_name"))?;
+        let (records, count) = records.ok_or_else(|| de::Error::missing_field("records"))?;
+        Ok(PutRecords {
+            stream_name,
+            stream_id,
+            records,
+            count,
+        })
+    }
+}
+
+/// A field name of a `PutRecordsRequest`.
+enum Field {
+    StreamName,
+    StreamId,
+    Records,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Field;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("field identifier")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Field, E> {
+                Ok(match v {
+                    "stream_name" => Field::StreamName,
+                    "stream_id" => Field::StreamId,
+                    "records" => Field::Records,
+                    _ => Field::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(V)
+    }
+}
+
+/// The `records` array: its first `keep` entries, and how many it has.
+struct Records {
+    keep: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Records {
+    type Value = (Vec<Entry<'de>>, usize);
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Records {
+    type Value = (Vec<Entry<'de>>, usize);
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a sequence")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut records = Vec::new();
+        let mut count = 0usize;
+        while let Some(entry) = seq.next_element::<Entry<'de>>()? {
+            count += 1;
+            if records.len() < self.keep {
+                records.push(entry);
+            }
+        }
+        Ok((records, count))
+    }
 }
 
 /// One JSON `PutRecordsRequestEntry`.
@@ -130,6 +253,9 @@ impl<'a> SendRequest for PutRecords<'a> {
     }
     fn records(&self) -> &[Entry<'a>] {
         &self.records
+    }
+    fn record_count(&self) -> usize {
+        self.count
     }
 }
 

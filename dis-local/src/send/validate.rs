@@ -31,7 +31,12 @@ pub(super) trait SendRequest {
     /// The stream name; `""` when absent.
     fn stream_name(&self) -> &str;
     fn stream_id(&self) -> Option<&str>;
+    /// The records kept: all of them when there are at most as many as the record limit
+    /// ([`record_count`](SendRequest::record_count) then tells how many), else only the first
+    /// ones, as the request is refused.
     fn records(&self) -> &[Self::Entry];
+    /// How many records the body has (each one decoded, not all kept).
+    fn record_count(&self) -> usize;
 }
 
 /// One record of a [`SendRequest`].
@@ -81,23 +86,24 @@ pub(super) fn validate<'s, R: SendRequest>(
                 format!("Stream does not exist. [{}]", name.escape_debug()),
             )
         })?;
-    let records = request.records();
-    if records.is_empty() {
+    let count = request.record_count();
+    if count == 0 {
         return Err(Refusal::invalid(
             "DIS.4202",
             format!("Empty request: {} is empty.", f.records),
         ));
     }
-    if records.len() > limits.max_records {
+    if count > limits.max_records {
         return Err(Refusal::invalid(
             "DIS.4200",
             format!(
-                "Invalid request: {} records; at most {} records per request.",
-                records.len(),
+                "Invalid request: {count} records; at most {} records per request.",
                 limits.max_records
             ),
         ));
     }
+    let records = request.records();
+    debug_assert_eq!(records.len(), count, "every record is kept up to the limit");
     let not_base64 = |i: usize| {
         Refusal::invalid(
             "DIS.4200",
