@@ -185,12 +185,22 @@ fn copy_crate(root: &Path, krate: &Path) {
     let manifest = krate.join("Cargo.toml");
     let text = fs::read_to_string(&manifest).unwrap();
     let signer = format!("path = {:?}", root.join("huaweicloud-sign"));
+    // Another package name, too: cargo hashes a workspace member by its path relative to the
+    // workspace root, so the copy would otherwise share the checkout's build-script `OUT_DIR`
+    // and artifacts, and leave them generated from the edited spec.
     let edited = text
         .replace(r#"path = "huaweicloud-sign""#, &signer)
-        .replace(r#", "huaweicloud-sign"]"#, "]");
+        .replace(r#", "huaweicloud-sign"]"#, "]")
+        .replacen(
+            r#"name = "dis-records""#,
+            r#"name = "dis-records-regen-check""#,
+            1,
+        );
     assert!(
-        edited.contains(&signer) && !edited.contains(r#""huaweicloud-sign""#),
-        "the copy's Cargo.toml still names its own huaweicloud-sign"
+        edited.contains(&signer)
+            && !edited.contains(r#""huaweicloud-sign""#)
+            && edited.contains(r#"name = "dis-records-regen-check""#),
+        "the copy's Cargo.toml still names its own huaweicloud-sign or package"
     );
     fs::write(&manifest, edited).unwrap();
 }
