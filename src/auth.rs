@@ -239,6 +239,8 @@ pub(crate) struct Auth {
     credentials: Option<Credentials>,
     project_id: String,
     clock: Clock,
+    /// Sign non-JSON bodies too (their SHA-256, not `UNSIGNED-PAYLOAD`).
+    sign_every_body: bool,
 }
 
 impl fmt::Debug for Auth {
@@ -261,7 +263,14 @@ impl Auth {
             credentials,
             project_id: project_id.into(),
             clock: clock.unwrap_or_else(|| Arc::new(SystemTime::now)),
+            sign_every_body: false,
         }
+    }
+
+    /// Signs non-JSON (protobuf) bodies too: see `DisClientBuilder::sign_every_body`.
+    pub(crate) fn with_sign_every_body(mut self, sign: bool) -> Self {
+        self.sign_every_body = sign;
+        self
     }
 
     /// Adds the credentials to a request that is about to be sent: a sensitive
@@ -293,6 +302,7 @@ impl Auth {
                 security_token.as_ref().map(|t| t.expose_secret()),
                 &self.project_id,
                 (self.clock)(),
+                self.sign_every_body,
             ),
         }
     }
@@ -306,6 +316,7 @@ fn sign_request(
     security_token: Option<&str>,
     project_id: &str,
     now: SystemTime,
+    sign_every_body: bool,
 ) -> Result<(), RequestError> {
     let url = request.url().clone();
     let host = sign::host_header(
@@ -333,12 +344,13 @@ fn sign_request(
         put(sign::HEADER_SECURITY_TOKEN, token, true)?;
     }
     // As Huawei's v3 signer: a body that is not JSON (protobuf, say) is signed as
-    // UNSIGNED-PAYLOAD; so is a streamed body, which cannot be hashed up front.
+    // UNSIGNED-PAYLOAD, unless every body is to be signed (the verifier then hashes it, as for
+    // JSON); a streamed body always is, as it cannot be hashed up front.
     let content_type = headers
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let unsigned = sign::needs_unsigned_payload(content_type)
+    let unsigned = (!sign_every_body && sign::needs_unsigned_payload(content_type))
         || request.body().is_some_and(|b| b.as_bytes().is_none());
     if unsigned {
         let name = HeaderName::from_bytes(sign::HEADER_CONTENT_SHA256.as_bytes())

@@ -18,7 +18,9 @@ pub enum BodyFormat {
     Json,
     /// `application/x-protobuf`, as Huawei's hand-written SDKs can send it: record data travels
     /// as raw bytes, a third smaller than Base64 and with nothing to encode. Huawei's signer
-    /// signs such bodies as `UNSIGNED-PAYLOAD`: the signature does not cover them.
+    /// signs such bodies as `UNSIGNED-PAYLOAD`: the signature does not cover them, unless the
+    /// client is built with
+    /// [`DisClientBuilder::sign_every_body`](crate::DisClientBuilder::sign_every_body).
     Protobuf,
 }
 

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use dis_local::{LocalConfig, LocalDis, StreamConfig};
 use dis_records::{
-    Credentials, DisClient, Error, Limits, Producer, ProducerConfig, Record, SendError,
+    BodyFormat, Credentials, DisClient, Error, Limits, Producer, ProducerConfig, Record,
+    RetryPolicy, SendError,
 };
 use support::{CannedServer, json_response, response};
 
@@ -364,4 +365,52 @@ async fn send_all_dropped_mid_flight_still_hands_back_every_outcome() {
     let stored = dis.records("s").unwrap();
     assert_eq!(stored.len(), acked.len());
     assert!(stored.iter().all(|r| acked.contains(&r.data)));
+}
+
+#[tokio::test]
+async fn with_every_body_signed_a_swapped_protobuf_body_fails_verification() {
+    // The answer does not matter here: what the client signed does.
+    let server = CannedServer::start(|_| json_response(500, "{}")).await;
+    for sign_every_body in [false, true] {
+        let client = DisClient::builder(&server.endpoint, "p")
+            .credentials(Credentials::aksk("ak", "sk"))
+            .sign_every_body(sign_every_body)
+            .build()
+            .unwrap();
+        let config = small_batches()
+            .with_body_format(BodyFormat::Protobuf)
+            .with_retry(RetryPolicy::default().with_max_attempts(1));
+        Producer::new(client, "s", config)
+            .unwrap()
+            .send_all([Record::new("the original")], |_| {})
+            .await;
+    }
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    for (req, sign_every_body) in requests.iter().zip([false, true]) {
+        let auth = req.header("authorization").expect("signed");
+        let parsed = huaweicloud_sign::parse_authorization(auth).unwrap();
+        let (path, query) = req.path.split_once('?').unwrap_or((&req.path, ""));
+        let signable = |body: &'static [u8]| huaweicloud_sign::SignableRequest {
+            method: &req.method,
+            path,
+            query,
+            headers: req.headers.clone(),
+            body,
+        };
+        let original = huaweicloud_sign::SignableRequest {
+            body: &req.body,
+            ..signable(b"")
+        };
+        assert!(huaweicloud_sign::verify(&original, &parsed, "sk"));
+        let swapped = huaweicloud_sign::verify(&signable(b"another body"), &parsed, "sk");
+        assert_eq!(
+            swapped, !sign_every_body,
+            "sign_every_body {sign_every_body}: a swapped body verified: {swapped}"
+        );
+        assert_eq!(
+            req.header("x-sdk-content-sha256").is_some(),
+            !sign_every_body
+        );
+    }
 }
