@@ -85,17 +85,7 @@ impl Binary {
 
     /// `VmHWM` (peak) and `VmRSS` of the process, in KiB.
     fn rss_kib(&self) -> (u64, u64) {
-        let pid = self.child.id();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-        let field = |name: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| panic!("{name} in /proc/{pid}/status"))
-        };
-        (field("VmHWM:"), field("VmRSS:"))
+        support::rss_kib(self.child.id())
     }
 }
 

@@ -5,6 +5,8 @@
 //! Every loop here is bounded in count and in time and stops by itself. The tests run one at a
 //! time (`SERIAL`): their timing assertions must not compete with the heavy ones for the CPU.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -211,20 +213,6 @@ fn open_files_limit() -> Option<u64> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
     line.split_whitespace().nth(3)?.parse().ok()
-}
-
-/// `VmHWM` (peak) and `VmRSS` of a process, in KiB, from `/proc/<pid>/status`.
-fn rss_kib(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("{name} in /proc/{pid}/status"))
-    };
-    (field("VmHWM:"), field("VmRSS:"))
 }
 
 #[tokio::test]
@@ -701,7 +689,7 @@ async fn memory_stays_bounded_with_150_stalled_bodies() {
         .unwrap_or_else(|| panic!("first line: {line:?}"))
         .parse()
         .unwrap();
-    let (hwm0, rss0) = rss_kib(pid);
+    let (hwm0, rss0) = support::rss_kib(pid);
     println!("dis-local at start: VmHWM {hwm0} KiB, VmRSS {rss0} KiB");
 
     let cap = LocalConfig::default().body_cap();
@@ -728,7 +716,7 @@ async fn memory_stays_bounded_with_150_stalled_bodies() {
         t0.elapsed()
     );
     tokio::time::sleep(2 * SECOND).await;
-    let (hwm, rss) = rss_kib(pid);
+    let (hwm, rss) = support::rss_kib(pid);
     println!(
         "dis-local with {STALLED} stalled bodies: VmHWM {hwm} KiB ({} MiB), VmRSS {rss} KiB ({} MiB)",
         hwm / 1024,

@@ -21,19 +21,6 @@ pub struct Delivery {
     pub result: Result<Ack, Failure>,
 }
 
-impl Delivery {
-    /// Record `id` refused before sending: it breaks a DIS limit.
-    pub(crate) fn invalid(id: u64, record: Record, error: ValidationError) -> Delivery {
-        Delivery {
-            id,
-            record,
-            attempts: 0,
-            ambiguous_attempts: 0,
-            result: Err(Failure::Invalid(error)),
-        }
-    }
-}
-
 /// A record DIS stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -77,6 +64,17 @@ pub enum Failure {
 }
 
 impl Delivery {
+    /// Record `id` refused before sending: it breaks a DIS limit.
+    pub(crate) fn invalid(id: u64, record: Record, error: ValidationError) -> Delivery {
+        Delivery {
+            id,
+            record,
+            attempts: 0,
+            ambiguous_attempts: 0,
+            result: Err(Failure::Invalid(error)),
+        }
+    }
+
     /// True when a copy of this record may be in the stream although the result says failed,
     /// or more than one copy although it says acknowledged: some try's answer was lost (or a
     /// 500/502/504) and it was sent again, or the final error is such a failure

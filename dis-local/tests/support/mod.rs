@@ -44,3 +44,17 @@ impl Env {
         format!("{}/v2/0123456789abcdef/records", self.dis.endpoint())
     }
 }
+
+/// `VmHWM` (peak) and `VmRSS` of a process, in KiB, from `/proc/<pid>/status`.
+pub fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in /proc/{pid}/status"))
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
