@@ -263,7 +263,7 @@ impl Auth {
             credentials,
             project_id: project_id.into(),
             clock: clock.unwrap_or_else(|| Arc::new(SystemTime::now)),
-            sign_every_body: false,
+            sign_every_body: true,
         }
     }
 

@@ -17,10 +17,10 @@ pub enum BodyFormat {
     #[default]
     Json,
     /// `application/x-protobuf`, as Huawei's hand-written SDKs can send it: record data travels
-    /// as raw bytes, a third smaller than Base64 and with nothing to encode. Huawei's signer
-    /// signs such bodies as `UNSIGNED-PAYLOAD`: the signature does not cover them, unless the
-    /// client is built with
-    /// [`DisClientBuilder::sign_every_body`](crate::DisClientBuilder::sign_every_body).
+    /// as raw bytes, a third smaller than Base64 and with nothing to encode. With AK/SK the
+    /// signature covers the body, as Huawei's hand-written DIS SDK signs it (Huawei's v3 signer
+    /// would send it as `UNSIGNED-PAYLOAD`, uncovered; see
+    /// [`DisClientBuilder::sign_every_body`](crate::DisClientBuilder::sign_every_body)).
     Protobuf,
 }
 

@@ -161,3 +161,52 @@ async fn ordered_under_quotas() {
     let (acknowledged, failed) = check_order(&dis, &deliveries, 10);
     assert_eq!((acknowledged, failed), (4_000, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cold_keys_behind_a_hot_keys_backlog_are_read_when_the_buffer_holds_it() {
+    // 12 records of one hot key, then one of a cold key, 1,000 times. The hot key goes one
+    // record per round trip; with a buffer larger than its backlog, the cold records behind
+    // it in the input are read at once and acknowledged in the first round trips. Before, the
+    // backlog's cap was a fixed 10,000 whatever the buffer: the last cold record waited for
+    // about 2,000 hot ones.
+    let dis = LocalDis::start(
+        LocalConfig::default()
+            .with_streams([StreamConfig::new("s", 4)])
+            .with_retain(false),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let client = DisClient::builder(dis.endpoint(), "p")
+        .credentials(Credentials::token("t"))
+        .build()
+        .unwrap();
+    let config = ProducerConfig::default()
+        .with_order_by_key(true)
+        .with_max_in_flight(8)
+        .with_buffer(20_000, 64 * 1024 * 1024);
+    let records = (0..13_000u64).map(|i| {
+        if i % 13 == 12 {
+            Record::new(payload(i)).with_partition_key(format!("cold-{i}"))
+        } else {
+            Record::new(payload(i)).with_partition_key("hot")
+        }
+    });
+    let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = order.clone();
+    let summary = Producer::new(client, "s", config)
+        .unwrap()
+        .send_all(records, move |d: Delivery| {
+            let hot = d.record.partition_key.as_deref() == Some("hot");
+            seen.lock().unwrap().push(hot);
+        })
+        .await;
+    assert_eq!(summary.acknowledged, 13_000, "{summary:?}");
+    let order = order.lock().unwrap();
+    let last_cold = order.iter().rposition(|hot| !hot).unwrap();
+    let hot_before = order[..last_cold].iter().filter(|&&hot| hot).count();
+    assert!(
+        hot_before < 1000,
+        "{hot_before} hot records were acknowledged before the last cold one"
+    );
+}

@@ -235,7 +235,11 @@ impl ProducerConfig {
     /// The buffer of a spawned producer ([`ProducerHandle`](crate::ProducerHandle)): at most
     /// `records` records waiting to be taken in, and at most `bytes` bytes of record data
     /// handed to it and not yet delivered. `send` waits for room; `try_send` hands the record
-    /// straight back.
+    /// straight back. Outcomes waiting for the callback are capped the same way (for
+    /// [`Producer::send_all`](crate::Producer::send_all) too): past it, no input is taken.
+    /// So are records waiting behind an earlier record of their key (ordered mode): a hot key's
+    /// backlog holds back the records of other keys behind it in the input only once `records`
+    /// of them wait.
     pub fn with_buffer(mut self, records: usize, bytes: usize) -> Self {
         self.buffer_records = records;
         self.buffer_bytes = bytes;

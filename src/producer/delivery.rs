@@ -110,6 +110,11 @@ pub struct Summary {
     /// Calls of the delivery callback that panicked. The panic is caught: the outcome it was
     /// given counts as handed back, and the producer goes on.
     pub callback_panics: u64,
+    /// Outcomes the callback had not had yet when
+    /// [`ProducerHandle::close`](crate::ProducerHandle::close) returned at its deadline (0 when
+    /// it had them all). They are still given to it, in order, on its own thread, as long as
+    /// the process lives; the totals above count them as they were decided.
+    pub undelivered: u64,
 }
 
 impl Summary {

@@ -20,6 +20,7 @@ use super::attempts;
 use super::batch::{Batch, Pending};
 use super::config::ProducerConfig;
 use super::delivery::{Delivery, Failure, Summary};
+use super::outbox::Outbox;
 use super::pacer::Pacer;
 use super::partition::partition_of;
 use super::stats::StatsCell;
@@ -56,9 +57,6 @@ struct Lane {
 /// Requests in flight, each answering with its lane, its outcomes and how many tries it made.
 type Flights = JoinSet<attempts::Flown>;
 
-/// Most records waiting for their key, in all lanes, before input stops being read.
-const MAX_WAITING: usize = 10_000;
-
 /// The producer's engine: batches input into lanes, keeps the window of requests full, and
 /// reports every outcome.
 #[derive(Debug, Clone)]
@@ -70,12 +68,15 @@ pub(crate) struct Engine {
 }
 
 /// The state of one run of the engine, all in one place.
-struct Run<'a, F> {
+struct Run<'a> {
     engine: &'a Engine,
     lanes: Vec<Lane>,
     flights: Flights,
     summary: Summary,
-    on_delivery: F,
+    /// Where outcomes go: the callback's thread.
+    outbox: Outbox,
+    /// The totals so far, for a `close` that cannot wait for the callback.
+    report: watch::Sender<Summary>,
     /// Bumped to tell the requests in flight that their records expired.
     expire: watch::Sender<u64>,
     /// Requests in flight, over all lanes.
@@ -113,9 +114,22 @@ enum Event {
     CloseSet(Option<Option<Instant>>),
     /// The close deadline passed.
     CloseDeadline,
+    /// The callback's backlog shrank below its caps, or emptied.
+    Given,
 }
 
 impl Engine {
+    /// The callback's thread for one run, its backlog capped like a spawned producer's buffer.
+    pub(crate) fn outbox<F: FnMut(Delivery) + Send + 'static>(&self, on_delivery: F) -> Outbox {
+        let config = &self.config;
+        Outbox::start(
+            on_delivery,
+            self.stats.clone(),
+            config.buffer_records,
+            config.buffer_bytes,
+        )
+    }
+
     /// With the partition count known: a lane per partition, and one more for the records
     /// without a partition key, which DIS spreads over the partitions itself.
     fn lanes(&self) -> usize {
@@ -136,8 +150,9 @@ impl Engine {
     }
 
     /// Runs until `input` ends and every record taken in has its outcome, handed to
-    /// `on_delivery`. `close_at` (of a spawned producer) sets a deadline: past it nothing more
-    /// is sent, and records held here, in flight or still to come in end as expired.
+    /// `outbox` (the callback's thread), and the callback has had them all. `close_at` (of a
+    /// spawned producer) sets a deadline: past it nothing more is sent, and records held here,
+    /// in flight or still to come in end as expired. `report` has the totals so far.
     ///
     /// A record's way: [`Run::take_in`] checks it and puts it in its lane's open batch (or, in
     /// ordered mode, behind an earlier record of its key); [`Run::send_ready`] sends batches
@@ -146,14 +161,17 @@ impl Engine {
     pub(crate) async fn run<S: Stream<Item = Input>>(
         &self,
         input: S,
-        on_delivery: impl FnMut(Delivery),
+        outbox: Outbox,
         close_at: watch::Receiver<Option<Instant>>,
+        report: watch::Sender<Summary>,
     ) -> Summary {
-        let mut run = Run::new(self, on_delivery, close_at);
+        let mut run = Run::new(self, outbox, close_at, report);
         let mut input = std::pin::pin!(input);
         loop {
             run.send_ready();
-            if run.is_idle() {
+            run.publish();
+            // Flushes and the end wait for the callback too.
+            if run.is_idle() && run.outbox.backlog() == 0 {
                 run.answer_flushes();
                 if !run.input_open {
                     break;
@@ -174,14 +192,21 @@ impl Engine {
                     run.terminal = true;
                     run.expire_held();
                 }
+                Event::Given => {}
             }
         }
+        run.publish();
         run.summary
     }
 }
 
-impl<'a, F: FnMut(Delivery)> Run<'a, F> {
-    fn new(engine: &'a Engine, on_delivery: F, close_at: watch::Receiver<Option<Instant>>) -> Self {
+impl<'a> Run<'a> {
+    fn new(
+        engine: &'a Engine,
+        outbox: Outbox,
+        close_at: watch::Receiver<Option<Instant>>,
+        report: watch::Sender<Summary>,
+    ) -> Self {
         let adaptive = engine.config.adaptive && engine.config.partitions.is_some();
         let mut lanes: Vec<Lane> = (0..engine.lanes())
             .map(|_| Lane {
@@ -204,7 +229,8 @@ impl<'a, F: FnMut(Delivery)> Run<'a, F> {
             lanes,
             flights: JoinSet::new(),
             summary: Summary::default(),
-            on_delivery,
+            outbox,
+            report,
             expire: watch::channel(0u64).0,
             in_flight: 0,
             waiting: 0,
@@ -280,12 +306,15 @@ impl<'a, F: FnMut(Delivery)> Run<'a, F> {
             .min()
             .filter(|_| !self.flush_expired);
         let pull = self.input_open
+            && !self.outbox.is_full()
             && (self.terminal
                 || (self.stash.is_none()
                     && self.flush_waiters.is_empty()
-                    && self.waiting < MAX_WAITING));
+                    && self.waiting < self.engine.config.buffer_records));
+        let backlog = self.outbox.backlog() > 0;
         let closing = self.closing.filter(|_| !self.terminal);
         let (flights, close_at, watching) = (&mut self.flights, &mut self.close_at, self.watching);
+        let outbox = &self.outbox;
         tokio::select! {
             next = input.next(), if pull => Event::Input(next),
             Some(done) = flights.join_next(), if !flights.is_empty() => {
@@ -297,6 +326,7 @@ impl<'a, F: FnMut(Delivery)> Run<'a, F> {
                 Event::CloseSet(changed.ok().map(|()| *close_at.borrow()))
             }
             _ = sleep_until(closing), if closing.is_some() => Event::CloseDeadline,
+            () = outbox.shrunk(), if backlog => Event::Given,
         }
     }
 
@@ -314,8 +344,10 @@ impl<'a, F: FnMut(Delivery)> Run<'a, F> {
                 Some(Input::Flush(w, at)) => self.flush_waiters.push((w, at)),
                 Some(Input::Record(record, permit)) => {
                     self.take_record(record, permit);
-                    let room =
-                        self.terminal || (self.stash.is_none() && self.waiting < MAX_WAITING);
+                    let room = !self.outbox.is_full()
+                        && (self.terminal
+                            || (self.stash.is_none()
+                                && self.waiting < self.engine.config.buffer_records));
                     if room {
                         next = input.next().now_or_never();
                     }
@@ -411,20 +443,24 @@ impl<'a, F: FnMut(Delivery)> Run<'a, F> {
         (h.finish() % self.lanes.len() as u64) as usize
     }
 
-    /// Hands outcomes out: to the totals, the stats and the caller. A callback that panics is
-    /// caught and counted: its outcome counts as handed back, and the others still go out.
+    /// Hands outcomes out: to the totals, the stats, and the callback's thread.
     fn deliver(&mut self, deliveries: Vec<Delivery>) {
         self.engine.stats.delivered(&deliveries);
-        for d in deliveries {
-            self.summary.add(&d);
-            let on_delivery = &mut self.on_delivery;
-            let call = std::panic::AssertUnwindSafe(|| on_delivery(d));
-            if std::panic::catch_unwind(call).is_err() {
-                self.summary.callback_panics += 1;
-                self.engine.stats.callback_panicked();
-                tracing::error!("the delivery callback panicked; the producer goes on");
-            }
+        for d in &deliveries {
+            self.summary.add(d);
         }
+        self.outbox.give(deliveries);
+    }
+
+    /// The totals so far, for a `close` that returns before the callback has had everything.
+    fn publish(&mut self) {
+        self.summary.callback_panics = self.outbox.panics();
+        let summary = self.summary;
+        self.report.send_if_modified(|seen| {
+            let changed = *seen != summary;
+            *seen = summary;
+            changed
+        });
     }
 
     /// Takes a record into its lane: into the open batch, or (ordered mode) behind an earlier

@@ -1,6 +1,7 @@
 //! Feeding a producer that runs on its own task, through a bounded buffer.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
@@ -8,6 +9,7 @@ use tokio::time::Instant;
 
 use super::delivery::Summary;
 use super::engine::Input;
+use super::outbox::Tally;
 use super::stats::{ProducerStats, StatsCell};
 use crate::error::ValidationError;
 use crate::record::Record;
@@ -26,6 +28,12 @@ pub struct ProducerHandle {
     pub(crate) tx: mpsc::Sender<Input>,
     pub(crate) task: tokio::task::JoinHandle<Summary>,
     pub(crate) close_at: watch::Sender<Option<Instant>>,
+    /// The engine's totals so far, and the callback's counters: what `close` returns when the
+    /// callback is still busy at its deadline.
+    pub(crate) report: watch::Receiver<Summary>,
+    pub(crate) tally: Tally,
+    /// Records handed in (taken by `send` or `try_send`).
+    pub(crate) handed: Arc<AtomicU64>,
     pub(crate) bytes: Arc<Semaphore>,
     /// The byte budget's size (`ProducerConfig::with_buffer`).
     pub(crate) budget: usize,
@@ -100,6 +108,7 @@ impl ProducerHandle {
             return Err(SendError::Stopped(record));
         };
         self.stats.buffered();
+        self.handed.fetch_add(1, Ordering::Relaxed);
         slot.send(Input::Record(record, Some(permit)));
         Ok(())
     }
@@ -117,6 +126,7 @@ impl ProducerHandle {
             Err(mpsc::error::TrySendError::Closed(())) => return Err(SendError::Stopped(record)),
         };
         self.stats.buffered();
+        self.handed.fetch_add(1, Ordering::Relaxed);
         slot.send(Input::Record(record, Some(permit)));
         Ok(())
     }
@@ -153,17 +163,40 @@ impl ProducerHandle {
     /// record not yet acknowledged, in the buffer or in flight, is given to the callback as
     /// [`Failure::Expired`](crate::Failure::Expired) (flagged when a request carrying it was
     /// unanswered, see [`Delivery::maybe_duplicated`](crate::Delivery::maybe_duplicated)).
-    /// It returns once the callback has been given every outcome: soon after `within`, plus
-    /// the time the callback itself takes for the outcomes still to give (a callback that
-    /// blocks for 5 ms delays `close` by 5 ms per such record; keep it short, or hand the
-    /// outcomes to a channel).
+    ///
+    /// It returns soon after `within` whatever the callback does: the callback runs on a
+    /// thread of its own, and outcomes it has not had by then are still given to it there, in
+    /// order, after `close` returns (as long as the process lives);
+    /// [`Summary::undelivered`] counts them.
     pub async fn close(self, within: Duration) -> Summary {
         let ProducerHandle {
-            tx, task, close_at, ..
+            tx,
+            mut task,
+            close_at,
+            report,
+            tally,
+            handed,
+            ..
         } = self;
+        let at = after(within);
         // Out of band: the buffer may be full.
-        let _ = close_at.send(Some(after(within)));
+        let _ = close_at.send(Some(at));
         drop(tx);
-        task.await.expect("the producer task panicked")
+        match tokio::time::timeout_at(at + CLOSE_GRACE, &mut task).await {
+            Ok(summary) => summary.expect("the producer task panicked"),
+            // The callback is behind (the engine ends once it has had everything): the totals
+            // so far, and how many outcomes it has still to get.
+            Err(_) => {
+                let mut summary = *report.borrow();
+                summary.callback_panics = tally.panics();
+                let handed = handed.load(Ordering::Relaxed);
+                summary.undelivered = handed.saturating_sub(tally.given());
+                summary
+            }
+        }
     }
 }
+
+/// How long `close` waits past its deadline for the callback to have every outcome, before it
+/// returns without.
+const CLOSE_GRACE: Duration = Duration::from_millis(100);

@@ -7,11 +7,13 @@ pub(crate) mod config;
 pub(crate) mod delivery;
 mod engine;
 pub(crate) mod handle;
+mod outbox;
 mod pacer;
 mod partition;
 pub(crate) mod stats;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use tokio::sync::{Semaphore, mpsc, watch};
 
@@ -62,7 +64,10 @@ use crate::validate;
 ///
 /// # Memory
 /// Bounded by the in-flight window: at most one open batch per lane plus `max_in_flight`
-/// requests, whatever the number of records; input is pulled only when there is room.
+/// requests, whatever the number of records; input is pulled only when there is room. The
+/// callback runs on a thread of its own; outcomes waiting for it are bounded like the buffer
+/// ([`ProducerConfig::with_buffer`](crate::ProducerConfig::with_buffer)), past which input
+/// waits.
 #[derive(Debug, Clone)]
 pub struct Producer {
     engine: Engine,
@@ -102,11 +107,13 @@ impl Producer {
     {
         let engine = self.engine.clone();
         let records = records.into_iter();
+        let outbox = engine.outbox(on_delivery);
         let run = tokio::spawn(async move {
             let input = futures_util::stream::iter(records.map(|r| Input::Record(r, None)));
             // No close deadline: `_never` lives as long as the run and says nothing.
             let (_never, close_at) = watch::channel(None);
-            engine.run(input, on_delivery, close_at).await
+            let (report, _) = watch::channel(Summary::default());
+            engine.run(input, outbox, close_at, report).await
         });
         match run.await {
             Ok(summary) => summary,
@@ -117,7 +124,9 @@ impl Producer {
 
     /// Starts the producer on its own Tokio task, fed one record at a time through the
     /// returned handle (for records that arrive over time, from any task). `on_delivery` is
-    /// called once per record, on that task, as outcomes arrive.
+    /// called once per record, as outcomes arrive, in order, on a thread of its own (inside the
+    /// runtime's context): a slow or blocking callback slows the input once outcomes pile up
+    /// (as many as the buffer holds), never the sending.
     pub fn spawn<F>(self, on_delivery: F) -> ProducerHandle
     where
         F: FnMut(Delivery) + Send + 'static,
@@ -129,16 +138,22 @@ impl Producer {
         let limits = *self.engine.client.limits();
         let (close_tx, close_at) = watch::channel(None);
         let stats = self.engine.stats.clone();
+        let outbox = self.engine.outbox(on_delivery);
+        let tally = outbox.tally();
+        let (report_tx, report) = watch::channel(Summary::default());
         let task = tokio::spawn(async move {
             let input = futures_util::stream::unfold(rx, |mut rx| async move {
                 rx.recv().await.map(|i| (i, rx))
             });
-            self.engine.run(input, on_delivery, close_at).await
+            self.engine.run(input, outbox, close_at, report_tx).await
         });
         ProducerHandle {
             tx,
             task,
             close_at: close_tx,
+            report,
+            tally,
+            handed: Arc::new(AtomicU64::new(0)),
             bytes,
             budget: buffer_bytes,
             limits,

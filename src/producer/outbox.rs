@@ -1,0 +1,204 @@
+//! The delivery callback, called on a thread of its own: a slow or blocking callback neither
+//! stalls the engine (sending, retries, deadlines go on) nor holds a runtime worker, and a
+//! `close` deadline holds whatever the callback does.
+//!
+//! Outcomes wait here in order; the engine stops taking input while too many (or too many
+//! bytes) wait, so a callback slower than the network slows the input, not the memory.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+
+use super::delivery::Delivery;
+use super::stats::StatsCell;
+
+/// Outcomes on their way to the callback's thread.
+pub(crate) struct Outbox {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    /// The callback's thread waits on it for outcomes (or the end).
+    ready: Condvar,
+    /// The engine waits on it when the backlog shrinks below its caps, or empties.
+    shrunk: Notify,
+    panics: AtomicU64,
+    /// Outcomes through the callback so far.
+    given: AtomicU64,
+    /// The backlog's caps: records, and bytes of record data and keys.
+    max_records: usize,
+    max_bytes: usize,
+}
+
+#[derive(Default)]
+struct Queue {
+    waiting: VecDeque<Delivery>,
+    /// Outcomes not yet through the callback (waiting, or being called), and their bytes.
+    records: usize,
+    bytes: usize,
+    /// No more outcomes will come: the thread ends once it has given the last.
+    closed: bool,
+}
+
+/// Bytes an outcome holds: its record's data and keys.
+fn held(d: &Delivery) -> usize {
+    crate::request::held_bytes(&d.record)
+}
+
+impl Outbox {
+    /// Starts the callback's thread. The callback runs inside the current Tokio runtime's
+    /// context (it may spawn, or send on Tokio channels), at most `max_records` outcomes and
+    /// `max_bytes` bytes waiting for it before the engine stops taking input.
+    pub(crate) fn start<F>(
+        mut on_delivery: F,
+        stats: Arc<StatsCell>,
+        max_records: usize,
+        max_bytes: usize,
+    ) -> Outbox
+    where
+        F: FnMut(Delivery) + Send + 'static,
+    {
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue::default()),
+            ready: Condvar::new(),
+            shrunk: Notify::new(),
+            panics: AtomicU64::new(0),
+            given: AtomicU64::new(0),
+            max_records: max_records.max(1),
+            max_bytes: max_bytes.max(1),
+        });
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let theirs = shared.clone();
+        std::thread::Builder::new()
+            .name("dis-producer-deliveries".into())
+            .spawn(move || {
+                let _runtime = runtime.as_ref().map(|r| r.enter());
+                while let Some(d) = theirs.next() {
+                    let bytes = held(&d);
+                    let call = std::panic::AssertUnwindSafe(|| on_delivery(d));
+                    if std::panic::catch_unwind(call).is_err() {
+                        theirs.panics.fetch_add(1, Ordering::Relaxed);
+                        stats.callback_panicked();
+                        tracing::error!("the delivery callback panicked; the producer goes on");
+                    }
+                    theirs.done(bytes);
+                }
+            })
+            .expect("the producer's delivery thread could not start");
+        Outbox { shared }
+    }
+
+    /// Queues outcomes for the callback, in order (one lock and one wake-up for a request's
+    /// worth).
+    pub(crate) fn give(&self, deliveries: impl IntoIterator<Item = Delivery>) {
+        let mut q = self.shared.lock();
+        for d in deliveries {
+            q.records += 1;
+            q.bytes += held(&d);
+            q.waiting.push_back(d);
+        }
+        drop(q);
+        self.shared.ready.notify_one();
+    }
+
+    /// Outcomes not yet through the callback.
+    pub(crate) fn backlog(&self) -> usize {
+        self.shared.lock().records
+    }
+
+    /// True when the backlog is at a cap: the engine takes no input then.
+    pub(crate) fn is_full(&self) -> bool {
+        let q = self.shared.lock();
+        q.records >= self.shared.max_records || q.bytes >= self.shared.max_bytes
+    }
+
+    /// Returns when the backlog has shrunk below its caps or emptied since the last call (at
+    /// once if it did before this call).
+    pub(crate) async fn shrunk(&self) {
+        self.shared.shrunk.notified().await
+    }
+
+    /// Calls of the callback that panicked so far.
+    pub(crate) fn panics(&self) -> u64 {
+        self.shared.panics.load(Ordering::Relaxed)
+    }
+
+    /// Its counters, readable by the producer's handle while the engine owns the outbox.
+    pub(crate) fn tally(&self) -> Tally {
+        Tally(self.shared.clone())
+    }
+}
+
+/// The outbox's counters, seen from outside the engine.
+#[derive(Clone)]
+pub(crate) struct Tally(Arc<Shared>);
+
+impl std::fmt::Debug for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tally")
+            .field("given", &self.given())
+            .field("panics", &self.panics())
+            .finish()
+    }
+}
+
+impl Tally {
+    /// Outcomes through the callback so far.
+    pub(crate) fn given(&self) -> u64 {
+        self.0.given.load(Ordering::Relaxed)
+    }
+
+    /// Calls of the callback that panicked so far.
+    pub(crate) fn panics(&self) -> u64 {
+        self.0.panics.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Outbox {
+    /// No more outcomes: the thread gives those waiting, then ends.
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.ready.notify_one();
+    }
+}
+
+impl Shared {
+    /// The queue, even if a thread panicked while holding it (the counts stay consistent:
+    /// nothing panics between their updates).
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The next outcome to give, waiting for one; `None` once closed and empty.
+    fn next(&self) -> Option<Delivery> {
+        let mut q = self.lock();
+        loop {
+            if let Some(d) = q.waiting.pop_front() {
+                return Some(d);
+            }
+            if q.closed {
+                return None;
+            }
+            q = self.ready.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// One outcome went through the callback: the engine is told when that brings the
+    /// backlog below a cap, or to nothing.
+    fn done(&self, bytes: usize) {
+        let mut q = self.lock();
+        let was_full = q.records >= self.max_records || q.bytes >= self.max_bytes;
+        q.records -= 1;
+        q.bytes -= bytes;
+        self.given.fetch_add(1, Ordering::Relaxed);
+        let full = q.records >= self.max_records || q.bytes >= self.max_bytes;
+        let empty = q.records == 0;
+        drop(q);
+        if (was_full && !full) || empty {
+            self.shrunk.notify_one();
+        }
+    }
+}
