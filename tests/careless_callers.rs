@@ -419,16 +419,21 @@ async fn a_swapped_protobuf_body_fails_verification_unless_body_signing_is_off()
     }
 }
 
-/// A callback held by a gate the test opens: it blocks until then, as a careless callback
-/// that waits on a lock or a full channel would.
-fn gated_callback(
-    seen: &support::Kept,
+/// A spawned producer whose callback blocks on its first outcome until the test opens the
+/// gate, as a careless callback waiting on a lock or a full channel would; `n` records handed
+/// in. Returns the endpoint, what the callback has had, the gate, and the handle.
+async fn gated_producer(
+    n: usize,
 ) -> (
-    impl FnMut(dis_records::Delivery) + Send + 'static,
+    LocalDis,
+    support::Kept,
     std::sync::mpsc::Sender<()>,
+    dis_records::ProducerHandle,
 ) {
+    let dis = local().await;
+    let kept = support::Kept::default();
     let (open, gate) = std::sync::mpsc::channel::<()>();
-    let mut sink = seen.sink();
+    let mut sink = kept.sink();
     let mut first = true;
     let callback = move |d| {
         if first {
@@ -437,20 +442,18 @@ fn gated_callback(
         }
         sink(d)
     };
-    (callback, open)
+    let handle = Producer::new(client(&dis.endpoint()), "s", small_batches())
+        .unwrap()
+        .spawn(callback);
+    for i in 0..n {
+        handle.send(Record::new(format!("r{i}"))).await.unwrap();
+    }
+    (dis, kept, open, handle)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_returns_at_its_deadline_with_a_blocked_callback_and_loses_nothing() {
-    let dis = local().await;
-    let kept = support::Kept::default();
-    let (callback, open) = gated_callback(&kept);
-    let handle = Producer::new(client(&dis.endpoint()), "s", small_batches())
-        .unwrap()
-        .spawn(callback);
-    for i in 0..1000 {
-        handle.send(Record::new(format!("r{i}"))).await.unwrap();
-    }
+    let (dis, kept, open, handle) = gated_producer(1000).await;
     // The callback blocks on its first outcome until the gate opens: before, close waited
     // for it forever (5.6 s with a callback of 5 ms per outcome and 1,000 outcomes).
     let summary = tokio::time::timeout(
@@ -485,26 +488,20 @@ async fn close_returns_at_its_deadline_with_a_blocked_callback_and_loses_nothing
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocked_callback_does_not_stall_sending_and_close_waits_for_it_when_it_can() {
-    let dis = local().await;
-    let kept = support::Kept::default();
-    let (callback, open) = gated_callback(&kept);
-    let handle = Producer::new(client(&dis.endpoint()), "s", small_batches())
-        .unwrap()
-        .spawn(callback);
-    for i in 0..500 {
-        handle.send(Record::new(format!("r{i}"))).await.unwrap();
-    }
-    // Every record is stored while the callback is still blocked on the first outcome.
-    let mut stored = 0;
+    let (dis, kept, open, handle) = gated_producer(500).await;
+    // Every record is stored and acknowledged while the callback is still blocked on the
+    // first outcome.
+    let mut acknowledged = 0;
     for _ in 0..500 {
-        stored = dis.records("s").unwrap().len();
-        if stored == 500 {
+        acknowledged = handle.stats().acknowledged;
+        if acknowledged == 500 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(stored, 500);
-    assert_eq!(handle.stats().acknowledged, 500);
+    assert_eq!(acknowledged, 500);
+    assert_eq!(dis.records("s").unwrap().len(), 500);
+    assert!(kept.take().is_empty());
     open.send(()).unwrap();
     // With time to spare, close waits until the callback has had everything.
     let summary = handle.close(Duration::from_secs(20)).await;
