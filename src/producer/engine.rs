@@ -311,7 +311,6 @@ impl<'a> Run<'a> {
                 || (self.stash.is_none()
                     && self.flush_waiters.is_empty()
                     && self.waiting < self.engine.config.buffer_records));
-        let backlog = self.outbox.backlog() > 0;
         let closing = self.closing.filter(|_| !self.terminal);
         let (flights, close_at, watching) = (&mut self.flights, &mut self.close_at, self.watching);
         let outbox = &self.outbox;
@@ -326,7 +325,9 @@ impl<'a> Run<'a> {
                 Event::CloseSet(changed.ok().map(|()| *close_at.borrow()))
             }
             _ = sleep_until(closing), if closing.is_some() => Event::CloseDeadline,
-            () = outbox.shrunk(), if backlog => Event::Given,
+            // Always armed: the backlog may have emptied since the loop looked at it, and the
+            // wake-up it left is what gets the engine to look again.
+            () = outbox.shrunk() => Event::Given,
         }
     }
 

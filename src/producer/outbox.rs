@@ -6,7 +6,7 @@
 //! bytes) wait, so a callback slower than the network slows the input, not the memory.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
@@ -21,6 +21,10 @@ pub(crate) struct Outbox {
 
 struct Shared {
     queue: Mutex<Queue>,
+    /// Outcomes not yet through the callback (waiting, or being called), and their bytes:
+    /// atomics, so that the engine reads them without the lock.
+    records: AtomicUsize,
+    bytes: AtomicUsize,
     /// The callback's thread waits on it for outcomes (or the end).
     ready: Condvar,
     /// The engine waits on it when the backlog shrinks below its caps, or empties.
@@ -36,9 +40,6 @@ struct Shared {
 #[derive(Default)]
 struct Queue {
     waiting: VecDeque<Delivery>,
-    /// Outcomes not yet through the callback (waiting, or being called), and their bytes.
-    records: usize,
-    bytes: usize,
     /// No more outcomes will come: the thread ends once it has given the last.
     closed: bool,
 }
@@ -63,6 +64,8 @@ impl Outbox {
     {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
+            records: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
             ready: Condvar::new(),
             shrunk: Notify::new(),
             panics: AtomicU64::new(0),
@@ -76,15 +79,18 @@ impl Outbox {
             .name("dis-producer-deliveries".into())
             .spawn(move || {
                 let _runtime = runtime.as_ref().map(|r| r.enter());
-                while let Some(d) = theirs.next() {
-                    let bytes = held(&d);
-                    let call = std::panic::AssertUnwindSafe(|| on_delivery(d));
-                    if std::panic::catch_unwind(call).is_err() {
-                        theirs.panics.fetch_add(1, Ordering::Relaxed);
-                        stats.callback_panicked();
-                        tracing::error!("the delivery callback panicked; the producer goes on");
+                // All that waits, taken in one lock.
+                while let Some(batch) = theirs.next_batch() {
+                    for d in batch {
+                        let bytes = held(&d);
+                        let call = std::panic::AssertUnwindSafe(|| on_delivery(d));
+                        if std::panic::catch_unwind(call).is_err() {
+                            theirs.panics.fetch_add(1, Ordering::Relaxed);
+                            stats.callback_panicked();
+                            tracing::error!("the delivery callback panicked; the producer goes on");
+                        }
+                        theirs.done(bytes);
                     }
-                    theirs.done(bytes);
                 }
             })
             .expect("the producer's delivery thread could not start");
@@ -93,26 +99,25 @@ impl Outbox {
 
     /// Queues outcomes for the callback, in order (one lock and one wake-up for a request's
     /// worth).
-    pub(crate) fn give(&self, deliveries: impl IntoIterator<Item = Delivery>) {
-        let mut q = self.shared.lock();
-        for d in deliveries {
-            q.records += 1;
-            q.bytes += held(&d);
-            q.waiting.push_back(d);
-        }
-        drop(q);
+    pub(crate) fn give(&self, deliveries: Vec<Delivery>) {
+        // Counted first: the thread counts each down once through the callback.
+        let bytes = deliveries.iter().map(held).sum();
+        self.shared
+            .records
+            .fetch_add(deliveries.len(), Ordering::Relaxed);
+        self.shared.bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.shared.lock().waiting.extend(deliveries);
         self.shared.ready.notify_one();
     }
 
     /// Outcomes not yet through the callback.
     pub(crate) fn backlog(&self) -> usize {
-        self.shared.lock().records
+        self.shared.records.load(Ordering::Relaxed)
     }
 
     /// True when the backlog is at a cap: the engine takes no input then.
     pub(crate) fn is_full(&self) -> bool {
-        let q = self.shared.lock();
-        q.records >= self.shared.max_records || q.bytes >= self.shared.max_bytes
+        self.shared.is_full()
     }
 
     /// Returns when the backlog has shrunk below its caps or emptied since the last call (at
@@ -172,12 +177,17 @@ impl Shared {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The next outcome to give, waiting for one; `None` once closed and empty.
-    fn next(&self) -> Option<Delivery> {
+    fn is_full(&self) -> bool {
+        self.records.load(Ordering::Relaxed) >= self.max_records
+            || self.bytes.load(Ordering::Relaxed) >= self.max_bytes
+    }
+
+    /// The outcomes waiting, in order, waiting for one; `None` once closed and empty.
+    fn next_batch(&self) -> Option<VecDeque<Delivery>> {
         let mut q = self.lock();
         loop {
-            if let Some(d) = q.waiting.pop_front() {
-                return Some(d);
+            if !q.waiting.is_empty() {
+                return Some(std::mem::take(&mut q.waiting));
             }
             if q.closed {
                 return None;
@@ -189,15 +199,12 @@ impl Shared {
     /// One outcome went through the callback: the engine is told when that brings the
     /// backlog below a cap, or to nothing.
     fn done(&self, bytes: usize) {
-        let mut q = self.lock();
-        let was_full = q.records >= self.max_records || q.bytes >= self.max_bytes;
-        q.records -= 1;
-        q.bytes -= bytes;
+        let records = self.records.fetch_sub(1, Ordering::Relaxed) - 1;
+        let left = self.bytes.fetch_sub(bytes, Ordering::Relaxed) - bytes;
         self.given.fetch_add(1, Ordering::Relaxed);
-        let full = q.records >= self.max_records || q.bytes >= self.max_bytes;
-        let empty = q.records == 0;
-        drop(q);
-        if (was_full && !full) || empty {
+        let was_full = records + 1 >= self.max_records || left + bytes >= self.max_bytes;
+        let full = records >= self.max_records || left >= self.max_bytes;
+        if (was_full && !full) || records == 0 {
             self.shrunk.notify_one();
         }
     }
