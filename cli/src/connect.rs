@@ -107,6 +107,12 @@ pub async fn connect(args: &SendArgs) -> Result<Target, CliError> {
     if let Some(p) = args.partitions {
         config = config.with_partitions(p);
     }
+    if args.follow.is_some() {
+        // A shipper reads no further ahead than one more window of requests: what a kill -9
+        // may leave unacknowledged (sent again on restart) stays small.
+        let window = args.concurrency.max(1).saturating_mul(args.batch.max(1));
+        config = config.with_buffer(window.min(1_000_000), 64 * 1024 * 1024);
+    }
     let producer = Producer::new(client, &args.stream, config).map_err(usage)?;
     Ok(Target { producer, local })
 }

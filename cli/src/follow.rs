@@ -9,7 +9,7 @@ use std::io::{BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::checkpoint::{Checkpoint, CheckpointFile};
 use crate::input::{Sink, max_line};
@@ -18,9 +18,11 @@ use crate::tracker::Position;
 
 /// How often the end of the file is looked at again.
 const POLL: Duration = Duration::from_millis(50);
+/// How often the checkpoint is saved while lines keep coming (when it moved).
+const SAVE_EVERY: Duration = Duration::from_millis(100);
 /// How far past the last line handed in a checkpoint reserves: a restart treats the lines up
 /// to there as possibly stored. Larger means fewer checkpoint writes, more lines flagged.
-pub const RESERVE_BYTES: u64 = 256 * 1024;
+pub const RESERVE_BYTES: u64 = 64 * 1024;
 
 /// A file's identity.
 fn identity(meta: &fs::Metadata) -> (u64, u64) {
@@ -164,9 +166,14 @@ impl Follower {
             }
         }
         let mut reserved = saved.map(|c| c.reserved).unwrap_or(start);
+        let mut saved_at = Instant::now();
         loop {
             if sink.stop.load(Ordering::Relaxed) {
                 return Ok(());
+            }
+            if saved_at.elapsed() >= SAVE_EVERY {
+                self.save(sink, None)?;
+                saved_at = Instant::now();
             }
             if let Some(line) = open.lines.next(&mut open.reader)? {
                 let end = open.position(line.end());
@@ -229,25 +236,40 @@ impl Follower {
         let Some(file) = &self.checkpoint else {
             return Ok(());
         };
-        let settled = sink
-            .tracker
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .settled();
-        save(file, settled, reserve)
+        save(file, &sink.tracker, reserve)
     }
 }
 
-/// Saves `settled` and `reserve` (else the last reservation, at least `settled`).
+/// Saves the checkpoint each time `moved` says the settled position moved (several moves in a
+/// row make one write), until every sender of `moved` is gone; a thread of its own, so the
+/// producer never waits for the disk.
+pub fn spawn_saver(
+    file: Arc<Mutex<CheckpointFile>>,
+    tracker: Arc<Mutex<crate::tracker::Tracker>>,
+    moved: std::sync::mpsc::Receiver<()>,
+) -> std::thread::JoinHandle<std::io::Result<()>> {
+    std::thread::spawn(move || {
+        while moved.recv().is_ok() {
+            while moved.try_recv().is_ok() {}
+            save(&file, &tracker, None)?;
+        }
+        Ok(())
+    })
+}
+
+/// Saves the settled position of `tracker` and `reserve` (else the last reservation, at least
+/// the settled position). The position is read with the file locked, so that saves from
+/// several threads land in the order of the positions they hold.
 pub fn save(
     file: &Mutex<CheckpointFile>,
-    settled: Option<Position>,
+    tracker: &Mutex<crate::tracker::Tracker>,
     reserve: Option<Position>,
 ) -> std::io::Result<()> {
+    let mut file = lock(file);
+    let settled = tracker.lock().unwrap_or_else(|e| e.into_inner()).settled();
     let Some(settled) = settled else {
         return Ok(());
     };
-    let mut file = lock(file);
     let reserved = reserve
         .or_else(|| file.last().map(|c| c.reserved))
         .unwrap_or(settled);

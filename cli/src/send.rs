@@ -34,15 +34,23 @@ struct Outcomes {
     tracker: Arc<Mutex<Tracker>>,
     duplicates: AtomicU64,
     stop: Arc<AtomicBool>,
+    /// With --checkpoint: told each time the settled position moves.
+    moved: Mutex<Option<std::sync::mpsc::SyncSender<()>>>,
 }
 
 impl Outcomes {
     fn delivered(&self, d: Delivery) {
-        let line = self
-            .tracker
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .delivered(d.id, d.result.is_ok());
+        let line = {
+            let mut tracker = self.tracker.lock().unwrap_or_else(|e| e.into_inner());
+            let before = tracker.settled();
+            let line = tracker.delivered(d.id, d.result.is_ok());
+            if tracker.settled() != before
+                && let Some(moved) = &*self.moved.lock().unwrap_or_else(|e| e.into_inner())
+            {
+                let _ = moved.try_send(());
+            }
+            line
+        };
         if d.maybe_duplicated() {
             self.duplicates.fetch_add(1, Ordering::Relaxed);
         }
@@ -96,12 +104,26 @@ pub async fn run(args: SendArgs) -> Result<Code, CliError> {
     let Target { producer, local } = connect(&args).await?;
     let progress = Progress::start(producer.clone(), !args.json && !args.no_progress);
     let stop = Arc::new(AtomicBool::new(false));
+    let tracker = Arc::new(Mutex::new(Tracker::new(None)));
+    let checkpoint = args
+        .checkpoint
+        .as_deref()
+        .map(|p| Arc::new(Mutex::new(CheckpointFile::new(p))));
+    let (moved, saver) = match &checkpoint {
+        Some(file) => {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            let saver = follow::spawn_saver(file.clone(), tracker.clone(), rx);
+            (Some(tx), Some(saver))
+        }
+        None => (None, None),
+    };
     let outcomes = Arc::new(Outcomes {
         per_record: args.verbose || (args.generate.is_none() && args.follow.is_none()),
         follow: args.follow.is_some(),
-        tracker: Arc::new(Mutex::new(Tracker::new(None))),
+        tracker,
         duplicates: AtomicU64::new(0),
         stop: stop.clone(),
+        moved: Mutex::new(moved),
     });
     let counts = Arc::new(Counts::default());
     let started = Instant::now();
@@ -123,8 +145,30 @@ pub async fn run(args: SendArgs) -> Result<Code, CliError> {
         let o = outcomes.clone();
         producer.send_all(records, move |d| o.delivered(d)).await
     } else {
-        streamed(&args, &producer, files, &outcomes, &counts, stop).await?
+        streamed(
+            &args,
+            &producer,
+            files,
+            &outcomes,
+            &counts,
+            stop,
+            &checkpoint,
+        )
+        .await?
     };
+    // Every outcome is in (and the last checkpoint saved): the saver ends.
+    drop(
+        outcomes
+            .moved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take(),
+    );
+    if let Some(saver) = saver {
+        saver
+            .join()
+            .map_err(|_| CliError::run("the checkpoint saver panicked"))??;
+    }
     progress.finish();
 
     let seconds = started.elapsed().as_secs_f64().max(f64::EPSILON);
@@ -163,6 +207,7 @@ async fn streamed(
     outcomes: &Arc<Outcomes>,
     counts: &Arc<Counts>,
     stop: Arc<AtomicBool>,
+    checkpoint: &Option<Arc<Mutex<CheckpointFile>>>,
 ) -> Result<Summary, CliError> {
     let o = outcomes.clone();
     let handle = Arc::new(producer.clone().spawn(move |d| o.delivered(d)));
@@ -175,10 +220,6 @@ async fn streamed(
         counts: counts.clone(),
         stop: stop.clone(),
     };
-    let checkpoint = args
-        .checkpoint
-        .as_deref()
-        .map(|p| Arc::new(Mutex::new(CheckpointFile::new(p))));
     let reader = match &args.follow {
         Some(path) => {
             let follower = Follower::new(path.clone(), checkpoint.clone(), &sink);
@@ -221,12 +262,7 @@ async fn streamed(
         .close(Duration::from_secs(args.deadline_s.max(1)))
         .await;
     if let Some(file) = &checkpoint {
-        let settled = outcomes
-            .tracker
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .settled();
-        follow::save(file, settled, None)?;
+        follow::save(file, &outcomes.tracker, None)?;
     }
     // An input error is reported after what was read went out.
     read?.map_err(|e| CliError::run(format!("reading input: {e}")))?;
