@@ -63,7 +63,7 @@ fn updates(n: u64) -> Duration {
     let started = Instant::now();
     for i in 0..n {
         black_box(&sent).increment(1);
-        if i % 500 == 0 {
+        if i.is_multiple_of(500) {
             black_box(&requests).increment(1);
             black_box(&duration).record(black_box(0.001));
             black_box(&acknowledged).increment(500);

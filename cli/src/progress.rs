@@ -23,7 +23,7 @@ impl Progress {
         let bar = (show && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+                ProgressStyle::with_template("{spinner} {elapsed} {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             bar
@@ -38,8 +38,8 @@ impl Progress {
                     let failed: u64 = s.failed.values().sum();
                     let throttled: u64 = s.throttled.iter().sum();
                     bar.set_message(format!(
-                        "{:.0} records/s, {} acknowledged, {failed} failed, {throttled} throttled, {} in flight, {} buffered",
-                        s.send_rate, s.acknowledged, s.in_flight, s.buffered
+                        "{:.0}/s  acked {}  failed {failed}  throttled {throttled}  in flight {}",
+                        s.send_rate, s.acknowledged, s.in_flight
                     ));
                     bar.tick();
                 }

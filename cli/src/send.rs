@@ -130,7 +130,9 @@ pub async fn run(args: SendArgs) -> Result<Code, CliError> {
 
     let summary = if let Some(n) = args.generate {
         let size = args.size;
-        counts.bytes.store(n * size as u64, Ordering::Relaxed);
+        counts
+            .bytes
+            .store(n.saturating_mul(size as u64), Ordering::Relaxed);
         let (keys, key) = (args.keys, args.partition_key.clone());
         let records = (0..n).map(move |i| {
             let mut record = Record::new(generated(i, size));

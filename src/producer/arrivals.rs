@@ -23,7 +23,7 @@ impl Arrivals {
     /// A record entered the buffer.
     pub(crate) fn arrived(&self) {
         let n = self.arrived.fetch_add(1, Ordering::Relaxed);
-        if n % SAMPLE_EVERY == 0 {
+        if n.is_multiple_of(SAMPLE_EVERY) {
             self.with(|s| s.push_back((n, Instant::now())));
         }
     }
@@ -31,7 +31,7 @@ impl Arrivals {
     /// A record left the buffer (the oldest one).
     pub(crate) fn left(&self) {
         let head = self.left.fetch_add(1, Ordering::Relaxed) + 1;
-        if head % SAMPLE_EVERY == 0 {
+        if head.is_multiple_of(SAMPLE_EVERY) {
             self.with(|s| prune(s, head));
         }
     }
