@@ -192,7 +192,15 @@ impl Follower {
                 .as_ref()
                 .is_some_and(|m| identity(m) == (open.dev, open.ino));
             if rotated || (now.is_some() && !same) {
-                // The old file is read to its end: its last line, then the new file.
+                // The old file is read to its end (written to since the read above?), its
+                // last line even without a newline, then the new file.
+                if let Some(line) = open.lines.next(&mut open.reader)? {
+                    let end = open.position(line.end());
+                    if sink.line(&open.name, line, end).is_err() {
+                        return Ok(());
+                    }
+                    continue;
+                }
                 if let Some(line) = open.lines.finish() {
                     let end = open.position(line.end());
                     if sink.line(&open.name, line, end).is_err() {
