@@ -70,7 +70,8 @@ impl Tracker {
     pub fn passed(&mut self, end: Position) {
         match self.entries.back_mut() {
             Some(last) => last.end = end,
-            None => self.settled = Some(end),
+            None if !self.failed => self.settled = Some(end),
+            None => {}
         }
     }
 
@@ -84,10 +85,14 @@ impl Tracker {
         if !acknowledged {
             self.failed = true;
         }
-        while !self.failed && self.entries.front().is_some_and(|e| e.done) {
+        // Settled entries leave either way (memory stays bounded by what is in flight); the
+        // position stops at the first failure.
+        while self.entries.front().is_some_and(|e| e.done) {
             let e = self.entries.pop_front().expect("front exists");
             self.base += 1;
-            self.settled = Some(e.end);
+            if !self.failed {
+                self.settled = Some(e.end);
+            }
         }
         Some(line)
     }
@@ -148,5 +153,12 @@ mod tests {
         t.delivered(f, true);
         assert!(t.failed());
         assert_eq!(t.settled(), Some(at(60)), "held before the failed record");
+        assert_eq!(t.in_flight(), 0);
+        assert!(
+            t.entries.is_empty(),
+            "settled entries leave after a failure too"
+        );
+        t.passed(at(90));
+        assert_eq!(t.settled(), Some(at(60)));
     }
 }
