@@ -20,7 +20,8 @@ mod names {
     pub const RECORDS_ACKNOWLEDGED: &str = "dis_records_records_acknowledged_total";
     /// Counter: records handed back as failed, labelled `code`: DIS's code (`DIS.4303`, ...),
     /// else the HTTP status (`HTTP 413`), else `invalid`, `expired`, `transport` or
-    /// `unreadable` (the keys of [`ProducerStats::failed`](crate::ProducerStats::failed)).
+    /// `unreadable` (the keys of [`ProducerStats::failed`](crate::ProducerStats::failed)); a
+    /// code of another shape from the server is counted as `other`.
     pub const RECORDS_FAILED: &str = "dis_records_records_failed_total";
     /// Counter: record answers `DIS.4303` (traffic control), labelled `partition` (the lane's
     /// index when the partition count is known, else `0`).
@@ -89,7 +90,7 @@ impl ProducerMetrics {
     }
 
     pub(crate) fn failed(&self, code: &str, n: u64) {
-        let labels = [("stream", self.stream.clone()), ("code", code.to_owned())];
+        let labels = [("stream", self.stream.clone()), ("code", code_label(code))];
         counter!(RECORDS_FAILED, &labels).increment(n);
     }
 
@@ -117,8 +118,40 @@ impl ProducerMetrics {
     }
 }
 
+/// The `code` label of a failure: the codes come from the server, so only the shapes DIS and
+/// this crate use are kept (`DIS.` and 4 digits, `HTTP` and a status, the crate's own words);
+/// anything else is `other`, so that a server cannot grow the registry without bound.
+fn code_label(code: &str) -> String {
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    let known = code.strip_prefix("DIS.").is_some_and(|d| digits(d, 4))
+        || code.strip_prefix("HTTP ").is_some_and(|d| digits(d, 3))
+        || ["invalid", "expired", "transport", "unreadable", "request"].contains(&code);
+    if known { code } else { "other" }.to_owned()
+}
+
 /// Counts one credential refresh (for the code that obtains credentials again).
 #[allow(dead_code)] // Called by the credential provider once it refreshes.
 pub(crate) fn credential_refreshed() {
     counter!(CREDENTIAL_REFRESHES).increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_label;
+
+    #[test]
+    fn failure_codes_from_the_server_are_bounded() {
+        for kept in ["DIS.4303", "HTTP 413", "expired", "transport"] {
+            assert_eq!(code_label(kept), kept);
+        }
+        for odd in [
+            "DIS.43031",
+            "DIS.abcd",
+            "x".repeat(10_000).as_str(),
+            "HTTP 4130",
+            "",
+        ] {
+            assert_eq!(code_label(odd), "other");
+        }
+    }
 }
