@@ -21,9 +21,9 @@ out=target/bench-quotas
 mkdir -p "$out"
 
 cargo build --quiet --release -p dis-local --bin dis-local
-cargo build --quiet --release --example send_records
+cargo build --quiet --release -p dis-records-cli
 dis_local=target/release/dis-local
-send=target/release/examples/send_records
+send=target/release/dis-records
 
 server=
 stop() { [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null; server=; }
@@ -52,7 +52,7 @@ row() {
   shift
   start
   local json
-  json=$("$send" --endpoint "$url" --project-id bench --token bench --generate "$records" \
+  json=$("$send" send --no-progress --endpoint "$url" --project-id bench --token bench --generate "$records" \
     --size "$size" --partitions "$partitions" --json "$@" 2>"$out/send.log" | tail -1) || true
   local stats
   stats=$(curl -s "$url/local/v1/stats")

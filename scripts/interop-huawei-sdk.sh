@@ -17,7 +17,7 @@
 # 3. Direction B, our producer to the SDK's messages: a Python server on 127.0.0.1 decodes every
 #    body with the SDK's generated record_pb2.PutRecordsRequest (Python's copy marks streamName and
 #    streamId required), checks it and answers with a record_pb2.PutRecordsResult; our main job
-#    (`cargo run --example send_records -- --body protobuf --generate N --size S`) must exit 0
+#    (`cargo run -p dis-records-cli -- send --body protobuf --generate N --size S`) must exit 0
 #    and the server must have seen exactly its N records.
 #
 # --vectors: the SDK sends real requests (both signers, both body formats, one with a query
@@ -169,12 +169,12 @@ read -r stored failed <<<"$(stats "$faults_url")"
 ok "faults: $failed records answered DIS.4303 in protobuf were retried by the SDK; all $records stored"
 
 # 3. Direction B.
-echo "building the main job (examples/send_records.rs)" >&2
-timeout 3600 cargo build --quiet --example send_records </dev/null
+echo "building the main job (the dis-records command, cli/)" >&2
+timeout 3600 cargo build --quiet -p dis-records-cli </dev/null
 start record-pb2-server "$py" "$driver" serve --stream "$stream" --project-id "$project" --token "$token"
 pb_url=$url
 rc=0
-timeout 300 cargo run --quiet --example send_records -- --endpoint "$pb_url" --project-id "$project" \
+timeout 300 cargo run --quiet -p dis-records-cli -- send --no-progress --endpoint "$pb_url" --project-id "$project" \
   --token "$token" --stream "$stream" --body protobuf --generate "$generate" --size "$size" \
   </dev/null >"$out/send_records.stdout" 2>"$out/send_records.stderr" || rc=$?
 if [ "$rc" != 0 ]; then

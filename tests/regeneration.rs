@@ -182,6 +182,8 @@ fn fresh_copy(root: &Path) -> (PathBuf, PathBuf, DirLock) {
 fn copy_crate(root: &Path, krate: &Path) {
     copy_tree(root, krate);
     fs::remove_dir_all(krate.join("huaweicloud-sign")).unwrap();
+    // The command crate depends on `dis-records` by name: not a member of the renamed copy.
+    fs::remove_dir_all(krate.join("cli")).unwrap();
     let manifest = krate.join("Cargo.toml");
     let text = fs::read_to_string(&manifest).unwrap();
     let signer = format!("path = {:?}", root.join("huaweicloud-sign"));
@@ -189,6 +191,7 @@ fn copy_crate(root: &Path, krate: &Path) {
     // workspace root, so the copy would otherwise share the checkout's build-script `OUT_DIR`
     // and artifacts, and leave them generated from the edited spec.
     let edited = text
+        .replace(r#", "cli"]"#, "]")
         .replace(r#"path = "huaweicloud-sign""#, &signer)
         .replace(r#", "huaweicloud-sign"]"#, "]")
         .replacen(

@@ -144,6 +144,7 @@ mod faults;
 mod flags;
 mod limits;
 mod paths;
+mod prometheus;
 mod proto;
 mod quota;
 mod routing;

@@ -8,7 +8,7 @@
 //! Ctrl-C or SIGTERM. Read back what a stream stored with
 //! `curl http://127.0.0.1:PORT/local/v1/streams/newstream/records` (a page of up to 10,000
 //! records; `?from=N&limit=M`, and the `X-Next-From` header for the next page), counters with
-//! `curl http://127.0.0.1:PORT/local/v1/stats`.
+//! `curl http://127.0.0.1:PORT/local/v1/stats` (JSON) or `/metrics` (Prometheus text).
 //!
 //! Time, connections and buffered bytes are bounded (`--header-timeout-ms`, `--body-timeout-ms`,
 //! `--idle-timeout-ms`, `--max-connections`, `--max-header-bytes`,

@@ -1,6 +1,6 @@
 //! The HTTP paths: which handler answers a request ([`route`]): SendRecords, the read-back
 //! paths under `/local/v1/` (a stream's records, a page at a time; its counts; the counters),
-//! or a DIS 404 / 405.
+//! the counters in Prometheus' format (`/metrics`), or a DIS 404 / 405.
 
 use std::sync::Arc;
 
@@ -25,6 +25,9 @@ pub(crate) async fn route(shared: &Shared, req: Request<Incoming>) -> Result<Res
     let path = req.uri().path();
     let result = if let Some(rest) = path.strip_prefix("/local/v1/") {
         Ok(local_path(shared, req.method(), rest, req.uri().query()).await)
+    } else if path == "/metrics" && req.method() == Method::GET {
+        // The counters for Prometheus; like `/local/v1/`, not counted as a request.
+        Ok(crate::prometheus::answer(&shared.stats.snapshot()))
     } else {
         Counters::add(&shared.stats.requests, 1);
         if !is_send_records(path) {

@@ -287,6 +287,7 @@ impl Flight {
             result = send.instrument(span.clone()) => result,
             _ = until_expired(expired, tries.seen) => return None,
         };
+        self.stats.request(tries.sent_at.elapsed(), result.is_ok());
         match &result {
             Ok(outcome) => {
                 span.record("status", 200);

@@ -1,12 +1,14 @@
 //! The producer: any number of records, batched within DIS limits, sent with retries, every
 //! record handed back with its outcome.
 
+mod arrivals;
 mod attempts;
 mod batch;
 pub(crate) mod config;
 pub(crate) mod delivery;
 mod engine;
 pub(crate) mod handle;
+pub(crate) mod metrics;
 mod outbox;
 mod pacer;
 mod partition;
@@ -82,7 +84,10 @@ impl Producer {
     ) -> Result<Producer, Error> {
         let stream = validate::stream_name(stream_name)?;
         config.check()?;
-        let stats = Arc::new(StatsCell::new(config.partitions.unwrap_or(1) as usize));
+        let stats = Arc::new(StatsCell::new(
+            stream_name,
+            config.partitions.unwrap_or(1) as usize,
+        ));
         Ok(Producer {
             engine: Engine {
                 client,

@@ -5,7 +5,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use super::arrivals::Arrivals;
 use super::delivery::{Delivery, Failure};
+use super::metrics::ProducerMetrics;
 use crate::error::Error;
 
 /// What a producer holds and has done, at one moment.
@@ -28,14 +30,21 @@ pub struct ProducerStats {
     pub send_rate: f64,
     /// Calls of the delivery callback that panicked (caught; the producer went on).
     pub callback_panics: u64,
+    /// How long the oldest record in a spawned producer's buffer has waited (zero when the
+    /// buffer is empty; an upper bound, within the arrival spread of 64 records).
+    pub oldest_buffered_age: Duration,
 }
 
 /// The live counters behind [`ProducerStats`]. The two that move once per record on the way in
-/// are atomics; the rest, updated once per request, share a lock.
+/// are atomics; the rest, updated once per request, share a lock. Each count also goes to the
+/// `metrics` facade (see [`ProducerMetrics`]); the gauges are set on every outcome and every
+/// snapshot.
 #[derive(Debug)]
 pub(crate) struct StatsCell {
     buffered: AtomicU64,
     in_flight: AtomicU64,
+    arrivals: Arrivals,
+    metrics: ProducerMetrics,
     inner: Mutex<Inner>,
 }
 
@@ -50,10 +59,12 @@ struct Inner {
 const RATE_WINDOW: Duration = Duration::from_secs(1);
 
 impl StatsCell {
-    pub(crate) fn new(partitions: usize) -> StatsCell {
+    pub(crate) fn new(stream: &str, partitions: usize) -> StatsCell {
         StatsCell {
             buffered: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
+            arrivals: Arrivals::default(),
+            metrics: ProducerMetrics::new(stream),
             inner: Mutex::new(Inner {
                 stats: ProducerStats {
                     throttled: vec![0; partitions.max(1)],
@@ -71,11 +82,13 @@ impl StatsCell {
 
     /// The snapshot.
     pub(crate) fn snapshot(&self) -> ProducerStats {
-        self.with(|i| {
+        let oldest = self.arrivals.oldest_age();
+        let stats = self.with(|i| {
             let elapsed = i.window_start.elapsed();
             let mut stats = i.stats.clone();
             stats.buffered = self.buffered.load(Ordering::Relaxed);
             stats.in_flight = self.in_flight.load(Ordering::Relaxed);
+            stats.oldest_buffered_age = oldest;
             if elapsed >= RATE_WINDOW {
                 // No outcome for a while: the rate has fallen.
                 stats.send_rate = stats
@@ -83,7 +96,24 @@ impl StatsCell {
                     .min(i.window_acked as f64 / elapsed.as_secs_f64());
             }
             stats
-        })
+        });
+        self.metrics
+            .gauges(stats.buffered, stats.in_flight, stats.oldest_buffered_age);
+        stats
+    }
+
+    /// Sets the gauges from the live counters.
+    fn publish_gauges(&self) {
+        self.metrics.gauges(
+            self.buffered.load(Ordering::Relaxed),
+            self.in_flight.load(Ordering::Relaxed),
+            self.arrivals.oldest_age(),
+        );
+    }
+
+    /// One request answered (or failed) after `took`.
+    pub(crate) fn request(&self, took: Duration, ok: bool) {
+        self.metrics.request(took, ok);
     }
 
     /// The delivery callback panicked once.
@@ -94,6 +124,7 @@ impl StatsCell {
     /// A record handed to a spawned producer's buffer.
     pub(crate) fn buffered(&self) {
         self.buffered.fetch_add(1, Ordering::Relaxed);
+        self.arrivals.arrived();
     }
 
     /// A record taken in, out of the buffer when it `was_buffered` (a spawned producer's) and,
@@ -101,10 +132,12 @@ impl StatsCell {
     pub(crate) fn taken_in(&self, was_buffered: bool, valid: bool) {
         if was_buffered {
             decrement(&self.buffered, 1);
+            self.arrivals.left();
         }
         if valid {
             self.in_flight.fetch_add(1, Ordering::Relaxed);
         }
+        self.metrics.sent();
     }
 
     /// `n` answers `DIS.4303` for `partition`.
@@ -113,6 +146,7 @@ impl StatsCell {
             let slots = i.stats.throttled.len();
             i.stats.throttled[partition.min(slots - 1)] += n;
         });
+        self.metrics.throttled(partition, n);
     }
 
     /// Counts the outcomes of `deliveries`.
@@ -123,15 +157,25 @@ impl StatsCell {
             .filter(|d| !matches!(d.result, Err(Failure::Invalid(_))))
             .count();
         decrement(&self.in_flight, taken as u64);
+        let mut failed: BTreeMap<String, u64> = BTreeMap::new();
+        let (mut acknowledged, mut duplicates) = (0, 0);
+        for d in deliveries {
+            match &d.result {
+                Ok(_) => acknowledged += 1,
+                Err(f) => *failed.entry(failure_key(f)).or_default() += 1,
+            }
+            duplicates += u64::from(d.maybe_duplicated());
+        }
+        self.metrics.outcomes(acknowledged, duplicates);
+        for (code, n) in &failed {
+            self.metrics.failed(code, *n);
+        }
+        self.publish_gauges();
         self.with(|i| {
-            for d in deliveries {
-                match &d.result {
-                    Ok(_) => {
-                        i.stats.acknowledged += 1;
-                        i.window_acked += 1;
-                    }
-                    Err(f) => *i.stats.failed.entry(failure_key(f)).or_default() += 1,
-                }
+            i.stats.acknowledged += acknowledged;
+            i.window_acked += acknowledged;
+            for (code, n) in failed {
+                *i.stats.failed.entry(code).or_default() += n;
             }
             let elapsed = i.window_start.elapsed();
             if elapsed >= RATE_WINDOW {

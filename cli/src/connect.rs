@@ -1,0 +1,118 @@
+//! Where `send` sends: the configured endpoint with credentials from flags or the
+//! environment, or the embedded local endpoint; and the producer's settings from the flags.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use dis_local::{LocalConfig, LocalDis, StreamConfig};
+use dis_records::{
+    BodyFormat, Credentials, DisClient, Limits, Producer, ProducerConfig, RetryPolicy,
+};
+
+use crate::exit::CliError;
+use crate::send_args::{Body, SendArgs};
+
+/// The producer a run sends through, and the embedded endpoint when one was started.
+pub struct Target {
+    pub producer: Producer,
+    pub local: Option<LocalDis>,
+}
+
+/// Builds the client and producer `args` describe, starting the embedded endpoint when no
+/// endpoint is configured. Every configuration error is a usage error (exit 2).
+pub async fn connect(args: &SendArgs) -> Result<Target, CliError> {
+    let credentials = match &args.token {
+        Some(token) => Some(Credentials::token(token.clone())),
+        None => Credentials::from_env().map_err(|e| CliError::usage(e.to_string()))?,
+    };
+    // DIS: 1 MiB of record data per request on a common stream, 5 MiB on an advanced one.
+    let (base, max_request_bytes) = if args.advanced {
+        (Limits::ADVANCED, 5 * 1024 * 1024)
+    } else {
+        (Limits::COMMON, 1024 * 1024)
+    };
+    let limits = base.with_max_records_per_request(args.batch);
+    let project_id = args
+        .project_id
+        .clone()
+        .or_else(|| std::env::var("HUAWEICLOUD_SDK_PROJECT_ID").ok());
+
+    let mut local = None;
+    let (endpoint, project_id, credentials) = match &args.endpoint {
+        Some(e) => (
+            e.clone(),
+            project_id
+                .ok_or_else(|| CliError::usage("no project ID: set DIS_PROJECT_ID or --project-id"))?,
+            credentials.ok_or_else(|| {
+                CliError::usage(
+                    "no credentials: set DIS_AUTH_TOKEN, --token, or HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK",
+                )
+            })?,
+        ),
+        None => {
+            let mut config = LocalConfig::default()
+                .with_streams([StreamConfig::new(
+                    args.stream.clone(),
+                    args.partitions.unwrap_or(4),
+                )])
+                .with_quotas(args.quotas)
+                .with_retain(false)
+                .with_max_request_bytes(max_request_bytes)
+                .with_max_records_per_request(args.batch)
+                .with_faults(args.faults.faults());
+            // AK/SK from the environment (what `Credentials::from_env` signs with when no
+            // --token is given): the embedded endpoint checks the same pair.
+            let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+            if let (None, Some(ak), Some(sk)) = (
+                &args.token,
+                env("HUAWEICLOUD_SDK_AK"),
+                env("HUAWEICLOUD_SDK_SK"),
+            ) {
+                config = config.with_aksk(ak, sk);
+            }
+            let server = LocalDis::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+                .await
+                .map_err(|e| CliError::usage(e.to_string()))?;
+            eprintln!(
+                "no DIS_ENDPOINT: using the embedded local endpoint at {}",
+                server.endpoint()
+            );
+            let endpoint = server.endpoint();
+            local = Some(server);
+            (
+                endpoint,
+                project_id.unwrap_or_else(|| "local-project".into()),
+                credentials.unwrap_or_else(|| Credentials::token("local")),
+            )
+        }
+    };
+
+    let usage = |e: dis_records::Error| CliError::usage(e.to_string());
+    let client = DisClient::builder(endpoint, project_id)
+        .credentials(credentials)
+        .limits(limits)
+        .build()
+        .map_err(usage)?;
+    let mut config = ProducerConfig::default()
+        .with_adaptive(!args.no_adapt)
+        .with_order_by_key(args.ordered)
+        .with_deadline(Duration::from_secs(args.deadline_s.max(1)))
+        .with_linger(Duration::from_millis(args.linger_ms))
+        .with_body_format(match args.body {
+            Body::Json => BodyFormat::Json,
+            Body::Protobuf => BodyFormat::Protobuf,
+        })
+        .with_max_in_flight(args.concurrency.max(1))
+        .with_retry(RetryPolicy::default().with_retry_ambiguous(args.retry_ambiguous));
+    if let Some(p) = args.partitions {
+        config = config.with_partitions(p);
+    }
+    if args.follow.is_some() {
+        // A shipper reads no further ahead than one more window of requests: what a kill -9
+        // may leave unacknowledged (sent again on restart) stays small.
+        let window = args.concurrency.max(1).saturating_mul(args.batch.max(1));
+        config = config.with_buffer(window.min(1_000_000), 64 * 1024 * 1024);
+    }
+    let producer = Producer::new(client, &args.stream, config).map_err(usage)?;
+    Ok(Target { producer, local })
+}

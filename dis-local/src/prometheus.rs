@@ -1,0 +1,71 @@
+//! `GET /metrics`: the server's counters ([`Stats`]) in Prometheus' text format, each named
+//! `dis_local_<counter>`, so that any Prometheus scraper reads them without a JSON exporter.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{self, HeaderValue};
+use hyper::{Response, StatusCode};
+
+use crate::answer::Resp;
+use crate::stats::Stats;
+
+/// The one counter of [`Stats`] that goes down as well as up.
+const GAUGES: [&str; 1] = ["open_connections"];
+
+/// The counters as Prometheus text (exposition format 0.0.4).
+pub(crate) fn render(stats: &Stats) -> String {
+    let mut out = String::new();
+    let fields = serde_json::to_value(stats).unwrap_or_default();
+    for (name, value) in fields.as_object().into_iter().flatten() {
+        let kind = if GAUGES.contains(&name.as_str()) {
+            "gauge"
+        } else {
+            "counter"
+        };
+        let full = if kind == "counter" {
+            format!("dis_local_{name}_total")
+        } else {
+            format!("dis_local_{name}")
+        };
+        out.push_str(&format!("# TYPE {full} {kind}\n{full} {value}\n"));
+    }
+    out
+}
+
+/// The `/metrics` answer.
+pub(crate) fn answer(stats: &Stats) -> Resp {
+    let mut resp = Response::new(Full::new(Bytes::from(render(stats))));
+    *resp.status_mut() = StatusCode::OK;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::Counters;
+
+    #[test]
+    fn every_counter_is_a_line_with_its_value() {
+        let counters = Counters::default();
+        Counters::add(&counters.records_stored, 42);
+        Counters::add(&counters.open_connections, 3);
+        let text = render(&counters.snapshot());
+        assert!(
+            text.contains(
+                "# TYPE dis_local_records_stored_total counter\ndis_local_records_stored_total 42\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "# TYPE dis_local_open_connections gauge\ndis_local_open_connections 3\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 16);
+    }
+}
