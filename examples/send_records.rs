@@ -5,7 +5,9 @@
 //! 4 partitions) and sends there, so it works offline. Configuration: flags, else the
 //! environment (`DIS_ENDPOINT`, `DIS_PROJECT_ID` or `HUAWEICLOUD_SDK_PROJECT_ID`, `DIS_STREAM`,
 //! `DIS_AUTH_TOKEN`, or AK/SK from `HUAWEICLOUD_SDK_AK` / `HUAWEICLOUD_SDK_SK` /
-//! `HUAWEICLOUD_SDK_SECURITY_TOKEN`).
+//! `HUAWEICLOUD_SDK_SECURITY_TOKEN`, or an IAM password login from `DIS_IAM_USER` /
+//! `DIS_IAM_PASSWORD` / `DIS_IAM_DOMAIN`; with an endpoint and none of these, the default
+//! chain: profile file, ECS metadata, pod identity; see `Credentials::from_env_or_default_chain`).
 //!
 //! Input: `--generate N --size BYTES` generated records; else one record per line of stdin
 //! when stdin is not a terminal; else a few sample records. Exit status 1 when any record
@@ -159,9 +161,10 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         Some(e) => (
             e.clone(),
             project_id.ok_or("no project ID: set DIS_PROJECT_ID or --project-id")?,
-            credentials.ok_or(
-                "no credentials: set DIS_AUTH_TOKEN, --token, or HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK",
-            )?,
+            match credentials {
+                Some(c) => c,
+                None => Credentials::from_env_or_default_chain()?,
+            },
         ),
         None => {
             let mut config = LocalConfig::default()
