@@ -32,7 +32,7 @@ struct Args {
     /// DIS endpoint: a region (cn-north-4) or a URL. Unset: start the embedded local endpoint.
     #[arg(long, env = "DIS_ENDPOINT")]
     endpoint: Option<String>,
-    /// Project ID (else HUAWEICLOUD_SDK_PROJECT_ID).
+    /// Project ID (else HUAWEICLOUD_SDK_PROJECT_ID; else, when --endpoint is a region, IAM's).
     #[arg(long, env = "DIS_PROJECT_ID")]
     project_id: Option<String>,
     /// Stream name.
@@ -158,14 +158,19 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     // No endpoint: start the embedded local endpoint, with the fault flags.
     let mut local = None;
     let (endpoint, project_id, credentials) = match &args.endpoint {
-        Some(e) => (
-            e.clone(),
-            project_id.ok_or("no project ID: set DIS_PROJECT_ID or --project-id")?,
-            match credentials {
+        Some(e) => {
+            let credentials = match credentials {
                 Some(c) => c,
                 None => Credentials::from_env_or_default_chain()?,
-            },
-        ),
+            };
+            // No project ID: IAM's, for the region the endpoint names.
+            let project_id = match project_id {
+                Some(p) => p,
+                None if !e.contains("://") => credentials.project_id_for_region(e).await?,
+                None => return Err("no project ID: set DIS_PROJECT_ID or --project-id".into()),
+            };
+            (e.clone(), project_id, credentials)
+        }
         None => {
             let mut config = LocalConfig::default()
                 .with_streams([StreamConfig::new(

@@ -45,7 +45,8 @@ pub(super) fn answer(shared: &Shared, issuer: &Issuer, req: &Request<Incoming>) 
         };
         let ttl = Duration::from_secs(ttl).min(MAX_SESSION);
         let token = random_id("session", 40);
-        if !issuer.sessions.insert(token.clone(), (), now + ttl, now) {
+        let expires_at = now.checked_add(ttl).unwrap_or(now);
+        if !issuer.sessions.insert(token.clone(), (), expires_at, now) {
             return full();
         }
         return text(StatusCode::OK, &token);

@@ -63,14 +63,22 @@ impl Issuer {
     pub(crate) fn metadata_down(&self) -> bool {
         self.config.metadata_outage.is_some_and(|(after, length)| {
             let t = self.started.elapsed();
-            t >= after && t < after + length
+            t >= after && t < after.saturating_add(length)
         })
+    }
+
+    /// When credentials issued `now` expire (any lifetime: past what a time can hold, the
+    /// farthest time it can).
+    pub(crate) fn expiry(&self, now: SystemTime) -> SystemTime {
+        now.checked_add(self.config.lifetime)
+            .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+            .unwrap_or(now)
     }
 
     /// A new temporary AK/SK set, as the metadata service and pod identity answer it.
     pub(crate) fn issue_key(&self, shared: &Shared) -> Resp {
         let now = (shared.auth.clock)();
-        let expires_at = now + self.config.lifetime;
+        let expires_at = self.expiry(now);
         let ak = random_id("LOCALAK", 13);
         let key = Key {
             sk: random_id("", 40),
@@ -171,4 +179,29 @@ async fn read_body(shared: &Shared, req: Request<Incoming>) -> Option<Bytes> {
 /// "now" by the server's clock.
 pub(crate) fn now(shared: &Shared) -> SystemTime {
     (shared.auth.clock)()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_lifetime_and_outage_is_taken_without_a_panic() {
+        for lifetime in [Duration::ZERO, Duration::from_secs(10), Duration::MAX] {
+            let issuer = Issuer::new(IamConfig {
+                lifetime,
+                metadata: true,
+                metadata_outage: Some((Duration::MAX, Duration::MAX)),
+                ..IamConfig::default()
+            });
+            let now = SystemTime::now();
+            assert!(issuer.expiry(now) >= now);
+            assert!(!issuer.metadata_down());
+        }
+        let issuer = Issuer::new(IamConfig {
+            metadata_outage: Some((Duration::ZERO, Duration::MAX)),
+            ..IamConfig::default()
+        });
+        assert!(issuer.metadata_down());
+    }
 }

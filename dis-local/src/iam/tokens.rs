@@ -83,7 +83,7 @@ pub(super) fn issue(shared: &Shared, issuer: &Issuer, body: Option<Bytes>) -> Re
         .map(|(_, id)| id.clone())
         .or_else(|| scope["project"]["id"].as_str().map(str::to_owned));
     let now = now(shared);
-    let expires_at = now + issuer.config.lifetime;
+    let expires_at = issuer.expiry(now);
     let token = random_id("MIILOCAL", 200);
     if !issuer
         .tokens
