@@ -14,7 +14,8 @@ use huaweicloud_sign as sign;
 use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::error::{ConfigError, Error, RequestError};
+use crate::credentials::Credentials;
+use crate::error::{Error, RequestError};
 
 /// Environment variable for an IAM token (`X-Auth-Token`).
 pub(crate) const ENV_TOKEN: &str = "DIS_AUTH_TOKEN";
@@ -25,14 +26,10 @@ pub(crate) const ENV_SK: &str = "HUAWEICLOUD_SDK_SK";
 /// Environment variable for a temporary credential's security token, as in Huawei's SDKs.
 pub(crate) const ENV_SECURITY_TOKEN: &str = "HUAWEICLOUD_SDK_SECURITY_TOKEN";
 
-/// How requests are authenticated: an IAM token, or an access key pair whose secret key signs
-/// every request. A client built without credentials sends none (for a local endpoint that
-/// does not check them).
+/// One set of credentials as it signs requests: an IAM token, or an access key pair (with a
+/// security token when temporary). What a [`Credentials`] yields, once or over time.
 #[derive(Clone)]
-pub struct Credentials(Kind);
-
-#[derive(Clone)]
-enum Kind {
+pub(crate) enum Secret {
     Token(SecretString),
     AkSk {
         ak: String,
@@ -41,77 +38,19 @@ enum Kind {
     },
 }
 
-impl Credentials {
-    /// An IAM user token, sent as the sensitive header `X-Auth-Token`.
-    pub fn token(token: impl Into<String>) -> Self {
-        Credentials(Kind::Token(SecretString::from(token.into())))
+impl Secret {
+    /// An IAM token.
+    pub(crate) fn token(token: impl Into<String>) -> Self {
+        Secret::Token(SecretString::from(token.into()))
     }
 
-    /// A permanent access key pair: every request is signed with `SDK-HMAC-SHA256`.
-    pub fn aksk(ak: impl Into<String>, sk: impl Into<String>) -> Self {
-        Credentials(Kind::AkSk {
+    /// An access key pair, with a security token when temporary.
+    pub(crate) fn aksk(ak: impl Into<String>, sk: impl Into<String>, st: Option<String>) -> Self {
+        Secret::AkSk {
             ak: ak.into(),
             sk: SecretString::from(sk.into()),
-            security_token: None,
-        })
-    }
-
-    /// A temporary access key pair with its security token (sent and signed as
-    /// `X-Security-Token`).
-    pub fn temporary(
-        ak: impl Into<String>,
-        sk: impl Into<String>,
-        security_token: impl Into<String>,
-    ) -> Self {
-        Credentials(Kind::AkSk {
-            ak: ak.into(),
-            sk: SecretString::from(sk.into()),
-            security_token: Some(SecretString::from(security_token.into())),
-        })
-    }
-
-    /// Reads credentials from the environment: an AK/SK pair (`HUAWEICLOUD_SDK_AK`,
-    /// `HUAWEICLOUD_SDK_SK`, optional `HUAWEICLOUD_SDK_SECURITY_TOKEN`) wins over a token
-    /// (`DIS_AUTH_TOKEN`). Returns `Ok(None)` when none is set, and an error naming the
-    /// missing variable when only part of a pair is set.
-    pub fn from_env() -> Result<Option<Self>, Error> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// [`Credentials::from_env`] over any lookup function (tests use a map). Values are
-    /// checked here, naming the variable ("SK\n" from a file is refused now, not as 441 later).
-    pub(crate) fn from_lookup(
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Option<Self>, Error> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let (ak, sk, st) = (get(ENV_AK), get(ENV_SK), get(ENV_SECURITY_TOKEN));
-        let checked = |c: Credentials| {
-            c.check()
-                .map(|()| Some(c))
-                .map_err(|p| Error::Config(ConfigError::new(p.part.env_var(), p.problem)))
-        };
-        let found = match (ak, sk) {
-            (Some(ak), Some(sk)) => Ok(Some(match st {
-                Some(st) => Credentials::temporary(ak, sk, st),
-                None => Credentials::aksk(ak, sk),
-            })),
-            (Some(_), None) => Err(Error::Config(ConfigError::new(
-                ENV_SK,
-                format!("{ENV_AK} is set but {ENV_SK} is not: both are needed for AK/SK signing"),
-            ))),
-            (None, Some(_)) => Err(Error::Config(ConfigError::new(
-                ENV_AK,
-                format!("{ENV_SK} is set but {ENV_AK} is not: both are needed for AK/SK signing"),
-            ))),
-            (None, None) if st.is_some() => Err(Error::Config(ConfigError::new(
-                ENV_SECURITY_TOKEN,
-                format!(
-                    "{ENV_SECURITY_TOKEN} is set but {ENV_AK} and {ENV_SK} are not: a security token needs its AK/SK pair"
-                ),
-            ))),
-            (None, None) => Ok(get(ENV_TOKEN).map(Credentials::token)),
-        }?;
-        found.map_or(Ok(None), checked)
+            security_token: st.map(SecretString::from),
+        }
     }
 
     /// Checks that every part can go into a header as it is: not empty, printable ASCII
@@ -133,9 +72,9 @@ impl Credentials {
                 None => Ok(()),
             }
         }
-        match &self.0 {
-            Kind::Token(token) => visible(Part::Token, token.expose_secret()),
-            Kind::AkSk {
+        match self {
+            Secret::Token(token) => visible(Part::Token, token.expose_secret()),
+            Secret::AkSk {
                 ak,
                 sk,
                 security_token,
@@ -163,11 +102,11 @@ impl Credentials {
     }
 }
 
-impl fmt::Debug for Credentials {
+impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
-            Kind::Token(_) => f.write_str("Token([REDACTED])"),
-            Kind::AkSk {
+        match self {
+            Secret::Token(_) => f.write_str("Token([REDACTED])"),
+            Secret::AkSk {
                 ak, security_token, ..
             } => f
                 .debug_struct("AkSk")
@@ -275,36 +214,84 @@ impl Auth {
 
     /// Adds the credentials to a request that is about to be sent: a sensitive
     /// `X-Auth-Token`, or the `SDK-HMAC-SHA256` headers over the request as it stands. Called
-    /// on every try, so that every retry carries a fresh `X-Sdk-Date` and signature.
-    pub(crate) fn apply(&self, request: &mut reqwest::Request) -> Result<(), RequestError> {
-        match self.credentials.as_ref().map(|c| &c.0) {
-            None => Ok(()),
-            Some(Kind::Token(token)) => {
-                let mut value = HeaderValue::from_str(token.expose_secret()).map_err(|_| {
-                    RequestError::Header {
-                        header: "X-Auth-Token".into(),
-                    }
-                })?;
-                value.set_sensitive(true);
-                request
-                    .headers_mut()
-                    .insert(HeaderName::from_static("x-auth-token"), value);
-                Ok(())
-            }
-            Some(Kind::AkSk {
-                ak,
-                sk,
-                security_token,
-            }) => sign_request(
-                request,
-                ak,
-                sk.expose_secret(),
-                security_token.as_ref().map(|t| t.expose_secret()),
-                &self.project_id,
-                (self.clock)(),
-                self.sign_every_body,
-            ),
+    /// on every try, so that every retry carries a fresh `X-Sdk-Date` and signature. Waits for
+    /// credentials only when a provider has none that are still valid; returns which set of a
+    /// provider's it used (for [`Auth::refused`]).
+    pub(crate) async fn apply(&self, request: &mut reqwest::Request) -> Result<Option<u64>, Error> {
+        let Some(credentials) = &self.credentials else {
+            return Ok(None);
+        };
+        let (secret, generation) = credentials.current(&self.project_id).await?;
+        self.apply_secret(&secret, request)?;
+        Ok(generation)
+    }
+
+    /// True when a 401 is worth one refresh and one more try: the credentials come from a
+    /// provider (static ones would be refused again).
+    pub(crate) fn can_refresh(&self) -> bool {
+        self.credentials
+            .as_ref()
+            .is_some_and(Credentials::refreshes)
+    }
+
+    /// DIS answered 401 to a request signed with the provider's set `generation`: that set is
+    /// not used again, the next request waits for a new one.
+    pub(crate) fn refused(&self, generation: u64) {
+        if let Some(credentials) = &self.credentials {
+            credentials.refused(generation);
         }
+    }
+
+    /// Puts one set of credentials on `request`.
+    pub(crate) fn apply_secret(
+        &self,
+        secret: &Secret,
+        request: &mut reqwest::Request,
+    ) -> Result<(), RequestError> {
+        apply_secret(
+            secret,
+            request,
+            &self.project_id,
+            (self.clock)(),
+            self.sign_every_body,
+        )
+    }
+}
+
+/// Puts `secret` on `request`: a sensitive `X-Auth-Token`, or an `SDK-HMAC-SHA256` signature
+/// (with `X-Project-Id` when `project_id` is not empty).
+pub(crate) fn apply_secret(
+    secret: &Secret,
+    request: &mut reqwest::Request,
+    project_id: &str,
+    now: SystemTime,
+    sign_every_body: bool,
+) -> Result<(), RequestError> {
+    match secret {
+        Secret::Token(token) => {
+            let mut value =
+                HeaderValue::from_str(token.expose_secret()).map_err(|_| RequestError::Header {
+                    header: "X-Auth-Token".into(),
+                })?;
+            value.set_sensitive(true);
+            request
+                .headers_mut()
+                .insert(HeaderName::from_static("x-auth-token"), value);
+            Ok(())
+        }
+        Secret::AkSk {
+            ak,
+            sk,
+            security_token,
+        } => sign_request(
+            request,
+            ak,
+            sk.expose_secret(),
+            security_token.as_ref().map(|t| t.expose_secret()),
+            project_id,
+            now,
+            sign_every_body,
+        ),
     }
 }
 
@@ -389,77 +376,16 @@ mod tests {
 
     const PROJECT: &str = "0123456789abcdef0123456789abcdef";
 
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |name| {
-            pairs
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.clone())
-        }
-    }
-
-    /// What kind of credentials, and whether a security token came with them.
-    fn kind(c: Option<Credentials>) -> Option<(&'static str, bool)> {
-        c.map(|c| match c.0 {
-            Kind::Token(_) => ("token", false),
-            Kind::AkSk { security_token, .. } => ("aksk", security_token.is_some()),
-        })
-    }
-
-    #[test]
-    fn credentials_from_the_environment_names() {
-        let read = |pairs: &[(&str, &str)]| kind(Credentials::from_lookup(env(pairs)).unwrap());
-        assert_eq!(
-            read(&[("HUAWEICLOUD_SDK_AK", "ak"), ("HUAWEICLOUD_SDK_SK", "sk")]),
-            Some(("aksk", false))
-        );
-        assert_eq!(
-            read(&[
-                ("HUAWEICLOUD_SDK_AK", "ak"),
-                ("HUAWEICLOUD_SDK_SK", "sk"),
-                ("HUAWEICLOUD_SDK_SECURITY_TOKEN", "st"),
-                ("DIS_AUTH_TOKEN", "tok"),
-            ]),
-            Some(("aksk", true)),
-            "AK/SK wins over a token"
-        );
-        assert_eq!(read(&[("DIS_AUTH_TOKEN", "tok")]), Some(("token", false)));
-        assert_eq!(read(&[("DIS_AUTH_TOKEN", "  ")]), None, "blank is unset");
-        assert_eq!(read(&[]), None);
-        for (pairs, missing) in [
-            (
-                &[("HUAWEICLOUD_SDK_AK", "ak")][..],
-                "HUAWEICLOUD_SDK_SK is not",
-            ),
-            (
-                &[("HUAWEICLOUD_SDK_SK", "sk")][..],
-                "HUAWEICLOUD_SDK_AK is not",
-            ),
-            (
-                &[("HUAWEICLOUD_SDK_SECURITY_TOKEN", "st")][..],
-                "HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK are not",
-            ),
-        ] {
-            let err = Credentials::from_lookup(env(pairs)).unwrap_err();
-            assert!(matches!(err, Error::Config(_)));
-            assert!(err.to_string().contains(missing), "{err}");
-        }
-    }
-
     #[test]
     fn auth_headers_are_marked_sensitive() {
-        for (creds, header, secret) in [
+        for (secret, header, value) in [
             (
-                Credentials::token("SECRET-IAM-TOKEN"),
+                Secret::token("SECRET-IAM-TOKEN"),
                 "x-auth-token",
                 "SECRET-IAM-TOKEN",
             ),
             (
-                Credentials::temporary("AKVISIBLE", "SECRET-SK", "SECRET-ST"),
+                Secret::aksk("AKVISIBLE", "SECRET-SK", Some("SECRET-ST".into())),
                 "x-security-token",
                 "SECRET-ST",
             ),
@@ -468,13 +394,12 @@ mod tests {
                 reqwest::Method::POST,
                 "http://127.0.0.1:9/v2/p/records".parse().unwrap(),
             );
-            Auth::new(Some(creds), PROJECT, None)
-                .apply(&mut req)
-                .unwrap();
+            apply_secret(&secret, &mut req, PROJECT, SystemTime::now(), false).unwrap();
             assert!(req.headers()[header].is_sensitive(), "{header}");
-            assert_eq!(req.headers()[header], secret);
-            let debug = format!("{req:?}");
-            assert!(!debug.contains(secret), "{debug}");
+            assert_eq!(req.headers()[header], value);
+            let debug = format!("{req:?} {secret:?}");
+            assert!(!debug.contains(value), "{debug}");
+            assert!(!debug.contains("SECRET-SK"), "{debug}");
         }
     }
 }

@@ -8,8 +8,9 @@ use progenitor_client::ClientInfo;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName};
 
 use crate::answer;
-use crate::auth::{Auth, Clock, Credentials};
+use crate::auth::{Auth, Clock};
 use crate::body::BodyFormat;
+use crate::credentials::Credentials;
 use crate::endpoint;
 use crate::error::{ConfigError, Error, RequestError};
 use crate::ext::Context;

@@ -15,7 +15,7 @@ use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::auth::Auth;
-use crate::error::RequestError;
+use crate::error::Error;
 use crate::transport::AnswerLimits;
 
 /// Raw bytes carried as a Base64 string (`type: string, format: byte` in the spec). User code
@@ -122,7 +122,7 @@ pub struct Context {
 impl Context {
     /// Token injection, before every try: puts the credentials on `request` (a sensitive
     /// `X-Auth-Token`, or a fresh `SDK-HMAC-SHA256` signature).
-    pub(crate) fn prepare(&self, request: &mut reqwest::Request) -> Result<(), RequestError> {
-        self.auth.apply(request)
+    pub(crate) async fn prepare(&self, request: &mut reqwest::Request) -> Result<(), Error> {
+        self.auth.apply(request).await.map(|_| ())
     }
 }

@@ -31,6 +31,7 @@ impl progenitor_client::ClientHooks<Context> for Client {
     ) -> Result<(), Error<E>> {
         self.inner()
             .prepare(request)
+            .await
             .map_err(|e| Error::Custom(e.to_string()))
     }
 

@@ -7,6 +7,7 @@ mod body;
 #[cfg(test)]
 mod body_tests;
 mod client;
+mod credentials;
 mod endpoint;
 mod error;
 mod ext;
@@ -20,9 +21,9 @@ mod transport;
 mod validate;
 
 pub use crate::{
-    auth::Credentials,
     body::BodyFormat,
     client::{DisClient, DisClientBuilder},
+    credentials::Credentials,
     error::{ConfigError, Error, RequestError, ValidationError},
     outcome::{RecordResult, SendOutcome},
     producer::{

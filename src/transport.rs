@@ -101,16 +101,32 @@ impl Answer {
 }
 
 /// Puts the credentials on `request`, sends it and reads the answer within `limits`.
+/// A 401 to a request signed with a provider's credentials means nothing was stored and the
+/// set was refused: the set is dropped and the request sent once more with a new one (a
+/// second 401 is the answer).
 pub(crate) async fn exchange(
     http: &reqwest::Client,
     auth: &Auth,
     mut request: reqwest::Request,
     limits: AnswerLimits,
 ) -> Result<Answer, Error> {
-    auth.apply(&mut request)?;
-    read_within(http, request, limits)
+    // Taken before the credentials go on: the second try is signed afresh.
+    let again = auth.can_refresh().then(|| request.try_clone()).flatten();
+    let generation = auth.apply(&mut request).await?;
+    let answer = read_within(http, request, limits)
         .await
-        .map_err(mapping::transport)
+        .map_err(mapping::transport)?;
+    if answer.status == StatusCode::UNAUTHORIZED
+        && let (Some(mut again), Some(generation)) = (again, generation)
+    {
+        tracing::debug!("401: the credentials are refreshed and the request sent once more");
+        auth.refused(generation);
+        auth.apply(&mut again).await?;
+        return read_within(http, again, limits)
+            .await
+            .map_err(mapping::transport);
+    }
+    Ok(answer)
 }
 
 /// Sends `request` with `http`, traced, and reads the answer within `limits`. A 2xx body that

@@ -15,6 +15,8 @@ use support::{CannedServer, json_response};
 const PROJECT: &str = "0123456789abcdef0123456789abcdef";
 const AK: &str = "AKTESTEXAMPLE00000000";
 const SK: &str = "skTestExampleSecretKey0000000000000000000";
+/// The metadata service's answer, with secrets in it.
+const METADATA_ANSWER: &str = r#"{"credential":{"access":"METAAK","secret":"SECRET-META-SK","securitytoken":"SECRET-META-ST","expires_at":"2099-01-01T00:00:00.000000Z"}}"#;
 const OK_ONE: &str = r#"{"failed_record_count":0,"records":[{"partition_id":"shardId-0000000000","sequence_number":"0"}]}"#;
 
 /// A clock that starts at 2024-01-02T03:04:05Z and moves one minute per reading.
@@ -132,10 +134,12 @@ fn secrets_never_appear_in_debug_or_display() {
         "SECRET-SK-VALUE",
         "SECRET-SECURITY-TOKEN",
         "SECRET-IAM-TOKEN",
+        "SECRET-IAM-PASSWORD",
     ];
     let creds = [
         Credentials::temporary("AKVISIBLE", secrets[0], secrets[1]),
         Credentials::token(secrets[2]),
+        Credentials::iam_password("http://127.0.0.1:9", "acme", "alice", secrets[3]).unwrap(),
     ];
     for c in creds {
         let client = DisClient::builder("http://127.0.0.1:9", PROJECT)
@@ -156,7 +160,7 @@ fn secrets_never_appear_in_debug_or_display() {
                 assert!(!out.contains(s), "{s} leaked in {out}");
             }
         }
-        assert!(outputs[0].contains("REDACTED"));
+        assert!(outputs[0].contains("REDACTED") || outputs[0].contains("Provided"));
     }
 }
 
@@ -196,10 +200,20 @@ fn traces_carry_request_details_but_never_secrets() {
             .build()
             .unwrap();
         rt.block_on(async {
-            let server = CannedServer::start(|_| json_response(200, OK_ONE)).await;
+            let server = CannedServer::start(|req| {
+                if req.path.starts_with("/openstack/") {
+                    json_response(200, METADATA_ANSWER)
+                } else if req.path.starts_with("/meta-data/") {
+                    json_response(200, "SECRET-SESSION")
+                } else {
+                    json_response(200, OK_ONE)
+                }
+            })
+            .await;
             for creds in [
                 Credentials::token("SECRET-IAM-TOKEN"),
                 Credentials::temporary(AK, "SECRET-SK", "SECRET-ST"),
+                Credentials::ecs_metadata_at(&server.endpoint).unwrap(),
             ] {
                 let client = DisClient::builder(&server.endpoint, PROJECT)
                     .credentials(creds)
@@ -227,7 +241,15 @@ fn traces_carry_request_details_but_never_secrets() {
     ] {
         assert!(text.contains(expected), "{expected} not traced:\n{text}");
     }
-    for secret in ["SECRET-IAM-TOKEN", "SECRET-SK", "SECRET-ST"] {
+    assert!(text.contains("credentials obtained"), "{text}");
+    for secret in [
+        "SECRET-IAM-TOKEN",
+        "SECRET-SK",
+        "SECRET-ST",
+        "SECRET-META-SK",
+        "SECRET-META-ST",
+        "SECRET-SESSION",
+    ] {
         assert!(!text.contains(secret), "{secret} in the traces:\n{text}");
     }
 }

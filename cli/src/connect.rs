@@ -39,16 +39,29 @@ pub async fn connect(args: &SendArgs) -> Result<Target, CliError> {
 
     let mut local = None;
     let (endpoint, project_id, credentials) = match &args.endpoint {
-        Some(e) => (
-            e.clone(),
-            project_id
-                .ok_or_else(|| CliError::usage("no project ID: set DIS_PROJECT_ID or --project-id"))?,
-            credentials.ok_or_else(|| {
-                CliError::usage(
-                    "no credentials: set DIS_AUTH_TOKEN, --token, or HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK",
-                )
-            })?,
-        ),
+        Some(e) => {
+            // None of today's variables: the default chain (profile file, ECS metadata, pod
+            // identity); its error names each provider it tried and why.
+            let credentials = match credentials {
+                Some(c) => c,
+                None => Credentials::from_env_or_default_chain()
+                    .map_err(|e| CliError::usage(e.to_string()))?,
+            };
+            // No project ID: IAM's, for the region the endpoint names.
+            let project_id = match project_id {
+                Some(p) => p,
+                None if !e.contains("://") => credentials
+                    .project_id_for_region(e)
+                    .await
+                    .map_err(|e| CliError::usage(e.to_string()))?,
+                None => {
+                    return Err(CliError::usage(
+                        "no project ID: set DIS_PROJECT_ID or --project-id",
+                    ));
+                }
+            };
+            (e.clone(), project_id, credentials)
+        }
         None => {
             let mut config = LocalConfig::default()
                 .with_streams([StreamConfig::new(

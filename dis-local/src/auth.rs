@@ -5,9 +5,13 @@
 //! `accept_any_signature`, any well-formed signature header passes unverified. Never puts a
 //! credential into an answer or a log line.
 
+use std::sync::Arc;
+
 use hyper::http::request::Parts;
 
 use crate::config::Clock;
+use crate::iam::Issuer;
+use crate::iam::grants::Presented;
 
 /// The authentication settings of a server.
 pub(crate) struct AuthConfig {
@@ -16,6 +20,9 @@ pub(crate) struct AuthConfig {
     pub(crate) accept_token: bool,
     pub(crate) accept_any_signature: bool,
     pub(crate) clock: Clock,
+    /// Credentials issued here (when IAM, metadata or pod identity is played): then only they,
+    /// and the configured token and pair, are accepted.
+    pub(crate) iam: Option<Arc<Issuer>>,
 }
 
 /// Why a request was refused.
@@ -25,7 +32,39 @@ pub(crate) enum Denied {
     Gateway(&'static str),
     /// 441 with a DIS body (`DIS.4100` ..= `DIS.4112`).
     Signature(&'static str, &'static str),
+    /// 401 with the API gateway's body: credentials issued here that have expired
+    /// (`expired`), or that were never issued.
+    Credential {
+        code: &'static str,
+        message: &'static str,
+        expired: bool,
+    },
 }
+
+/// An expired token, as the API gateway answers it.
+const TOKEN_EXPIRED: Denied = Denied::Credential {
+    code: "APIGW.0307",
+    message: "The token must be updated.",
+    expired: true,
+};
+/// A token never issued.
+const TOKEN_UNKNOWN: Denied = Denied::Credential {
+    code: "APIGW.0301",
+    message: "Incorrect IAM authentication information: decrypt token fail",
+    expired: false,
+};
+/// A temporary access key whose time is up.
+const KEY_EXPIRED: Denied = Denied::Credential {
+    code: "APIGW.0301",
+    message: "Incorrect IAM authentication information: the security token has expired",
+    expired: true,
+};
+/// A temporary access key never issued, or presented with another security token.
+const KEY_UNKNOWN: Denied = Denied::Credential {
+    code: "APIGW.0301",
+    message: "Incorrect IAM authentication information: ak or security token not found",
+    expired: false,
+};
 
 /// Compares without an early exit on the first differing byte.
 fn same(a: &[u8], b: &[u8]) -> bool {
@@ -39,6 +78,22 @@ pub(crate) fn check(cfg: &AuthConfig, parts: &Parts, body: &[u8]) -> Result<(), 
         .get("x-auth-token")
         .map(|v| v.as_bytes())
         .filter(|v| !v.is_empty());
+    if let (Some(iam), Some(t), true) = (&cfg.iam, token, cfg.accept_token) {
+        // Issued tokens only (and the configured one).
+        let now = (cfg.clock)();
+        return match iam.tokens.get(&String::from_utf8_lossy(t), now) {
+            Presented::Valid(_) => Ok(()),
+            _ if cfg
+                .token
+                .as_ref()
+                .is_some_and(|want| same(want.as_bytes(), t)) =>
+            {
+                Ok(())
+            }
+            Presented::Expired => Err(TOKEN_EXPIRED),
+            Presented::Unknown => Err(TOKEN_UNKNOWN),
+        };
+    }
     let token_ok = cfg.accept_token
         && token.is_some_and(|t| {
             cfg.token
@@ -48,7 +103,7 @@ pub(crate) fn check(cfg: &AuthConfig, parts: &Parts, body: &[u8]) -> Result<(), 
     if token_ok {
         return Ok(());
     }
-    if cfg.accept_any_signature || cfg.aksk.is_some() {
+    if cfg.accept_any_signature || cfg.aksk.is_some() || cfg.iam.is_some() {
         return signature::check(cfg, parts, body);
     }
     Err(Denied::Gateway(match (token.is_some(), cfg.accept_token) {
@@ -69,7 +124,7 @@ mod signature {
         parse_sdk_date, verify,
     };
 
-    use super::{AuthConfig, Denied, Parts};
+    use super::{AuthConfig, Denied, KEY_EXPIRED, KEY_UNKNOWN, Parts, Presented, same};
 
     /// The signed date header (Huawei's `X-Sdk-Date`), as hyper spells header names.
     const SDK_DATE: &str = "x-sdk-date";
@@ -131,15 +186,33 @@ mod signature {
                 deny("DIS.4102", "Incorrectly parsed authorization header.")
             };
         }
-        let Some((ak, sk)) = &cfg.aksk else {
+        if cfg.aksk.is_none() && cfg.iam.is_none() {
             return deny("DIS.4107", "Invalid AccessKey header.");
-        };
+        }
         let Some(scheme) = value.and_then(Scheme::parse) else {
             return deny("DIS.4102", "Incorrectly parsed authorization header.");
         };
-        if scheme.access() != ak {
-            return deny("DIS.4107", "Invalid AccessKey header.");
-        }
+        // The secret key: the configured pair's, else a temporary one issued here (which
+        // must come with its own security token).
+        let issued;
+        let sk = match (&cfg.aksk, &cfg.iam) {
+            (Some((ak, sk)), _) if scheme.access() == ak => sk.as_str(),
+            (_, Some(iam)) if parts.headers.contains_key("x-security-token") => {
+                match iam.keys.get(scheme.access(), (cfg.clock)()) {
+                    Presented::Valid(key) => {
+                        let presented = parts.headers.get("x-security-token").map(|v| v.as_bytes());
+                        if !presented.is_some_and(|st| same(st, key.security_token.as_bytes())) {
+                            return Err(KEY_UNKNOWN);
+                        }
+                        issued = key;
+                        issued.sk.as_str()
+                    }
+                    Presented::Expired => return Err(KEY_EXPIRED),
+                    Presented::Unknown => return Err(KEY_UNKNOWN),
+                }
+            }
+            _ => return deny("DIS.4107", "Invalid AccessKey header."),
+        };
         let Some(date) = parts.headers.get(SDK_DATE) else {
             return deny("DIS.4103", "Empty X-Sdk-Date header.");
         };

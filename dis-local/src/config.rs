@@ -71,6 +71,7 @@ pub struct LocalConfig {
     pub(crate) max_buffered_body_bytes: usize,
     pub(crate) quotas: bool,
     pub(crate) quota_scale: f64,
+    pub(crate) iam: crate::iam::config::IamConfig,
 }
 
 impl Default for LocalConfig {
@@ -99,6 +100,7 @@ impl Default for LocalConfig {
             max_buffered_body_bytes: DEFAULT_MAX_BUFFERED_BODY_BYTES,
             quotas: false,
             quota_scale: 1.0,
+            iam: Default::default(),
         }
     }
 }
@@ -123,6 +125,61 @@ impl LocalConfig {
     /// `SDK-HMAC-SHA256 Credential=...` and `V11-HMAC-SHA256 Credential=...` (derived key).
     pub fn with_aksk(mut self, ak: impl Into<String>, sk: impl Into<String>) -> Self {
         self.aksk = Some((ak.into(), sk.into()));
+        self
+    }
+
+    /// An IAM user who may log in with a password at `POST /v3/auth/tokens` (user `user` of
+    /// account `domain`): the token issued lives [`LocalConfig::with_credential_lifetime`].
+    /// Once any credential source is played (a user, [`LocalConfig::with_metadata`] or
+    /// [`LocalConfig::with_pod_identity_token`]), SendRecords accepts only the credentials
+    /// issued here and not expired, besides the token and pair configured: expired ones get
+    /// 401 (`APIGW.0307` for a token, `APIGW.0301` for a temporary AK/SK), unknown ones 401
+    /// `APIGW.0301`, counted in [`Stats`](crate::Stats).
+    pub fn with_iam_user(
+        mut self,
+        domain: impl Into<String>,
+        user: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        self.iam.users.push(crate::iam::config::User {
+            domain: domain.into(),
+            name: user.into(),
+            password: password.into(),
+        });
+        self
+    }
+
+    /// A project `GET /v3/projects?name=` lists (by its name, a region such as
+    /// `cn-north-4`); configure one name twice to play an account with several.
+    pub fn with_iam_project(mut self, name: impl Into<String>, id: impl Into<String>) -> Self {
+        self.iam.projects.push((name.into(), id.into()));
+        self
+    }
+
+    /// How long issued tokens and temporary AK/SK sets live (default
+    /// [`DEFAULT_CREDENTIAL_LIFETIME`](crate::DEFAULT_CREDENTIAL_LIFETIME)).
+    pub fn with_credential_lifetime(mut self, lifetime: Duration) -> Self {
+        self.iam.lifetime = lifetime;
+        self
+    }
+
+    /// Plays the ECS metadata service (default off): `PUT /meta-data/latest/api/token` and
+    /// `GET /openstack/latest/securitykey` issue temporary AK/SK sets.
+    pub fn with_metadata(mut self, on: bool) -> Self {
+        self.iam.metadata = on;
+        self
+    }
+
+    /// The metadata paths answer 500 from `after` the start, for `length` (a fault).
+    pub fn with_metadata_outage(mut self, after: Duration, length: Duration) -> Self {
+        self.iam.metadata_outage = Some((after, length));
+        self
+    }
+
+    /// Plays CCE pod identity (default off): `POST` [`POD_IDENTITY_PATH`](crate::POD_IDENTITY_PATH)
+    /// with `Authorization: token` issues temporary AK/SK sets.
+    pub fn with_pod_identity_token(mut self, token: impl Into<String>) -> Self {
+        self.iam.pod_token = Some(token.into());
         self
     }
 
@@ -377,6 +434,7 @@ impl fmt::Debug for LocalConfig {
             .field("max_buffered_body_bytes", &self.max_buffered_body_bytes)
             .field("quotas", &self.quotas)
             .field("quota_scale", &self.quota_scale)
+            .field("iam", &self.iam)
             .finish()
     }
 }

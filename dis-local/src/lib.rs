@@ -142,6 +142,7 @@ mod conn;
 mod error;
 mod faults;
 mod flags;
+mod iam;
 mod limits;
 mod paths;
 mod prometheus;
@@ -161,6 +162,9 @@ use std::sync::Arc;
 pub use config::{Faults, LocalConfig, ParseStreamConfigError, StreamConfig};
 pub use error::{ConfigError, StartError};
 pub use flags::FaultFlags;
+pub use iam::POD_IDENTITY_PATH;
+pub use iam::config::{DEFAULT_CREDENTIAL_LIFETIME, parse_lifetime};
+pub use iam::flags::IamFlags;
 pub use limits::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_BUFFERED_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES,

@@ -28,7 +28,7 @@ use dis_local::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_BUFFERED_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES,
     DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORDS_PER_REQUEST, DEFAULT_MAX_REQUEST_BYTES,
-    FaultFlags, LocalConfig, LocalDis, StreamConfig,
+    FaultFlags, IamFlags, LocalConfig, LocalDis, StreamConfig,
 };
 
 /// Local DIS SendRecords endpoint (POST /v2/{project_id}/records) on loopback.
@@ -97,6 +97,9 @@ struct Args {
     /// Fault injection.
     #[command(flatten)]
     faults: FaultFlags,
+    /// IAM, metadata and pod identity.
+    #[command(flatten)]
+    iam: IamFlags,
     /// Enforce DIS's write quotas per partition (common: 1 MiB/s or 1,000 records/s; advanced:
     /// 5 MiB/s or 2,000 records/s; bursts of one second): records past them are answered
     /// DIS.4303 and not stored.
@@ -139,6 +142,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .with_faults(args.faults.faults())
         .with_quotas(args.quotas)
         .with_quota_scale(args.quota_scale);
+    config = args.iam.apply(config);
     // No --stream: LocalConfig's default stream, spelled out to be listed below.
     let streams = if args.streams.is_empty() {
         vec![StreamConfig::new("newstream", 4)]

@@ -22,6 +22,11 @@ use crate::store::{Page, PageQuery, Stream};
 /// Answers one request (or closes the connection, `Err`), with an `X-Request-Id`.
 pub(crate) async fn route(shared: &Shared, req: Request<Incoming>) -> Result<Resp, Abort> {
     let id = shared.next_request_id();
+    // IAM, metadata and pod identity, when played.
+    let req = match crate::iam::route(shared, req).await {
+        Ok(resp) => return Ok(with_request_id(resp, id)),
+        Err(req) => req,
+    };
     let path = req.uri().path();
     let result = if let Some(rest) = path.strip_prefix("/local/v1/") {
         Ok(local_path(shared, req.method(), rest, req.uri().query()).await)
@@ -40,12 +45,15 @@ pub(crate) async fn route(shared: &Shared, req: Request<Incoming>) -> Result<Res
             send_records(shared, req).await
         }
     };
-    result.map(|mut resp| {
-        if let Ok(v) = HeaderValue::from_str(&format!("{id:032x}")) {
-            resp.headers_mut().insert("x-request-id", v);
-        }
-        resp
-    })
+    result.map(|resp| with_request_id(resp, id))
+}
+
+/// `resp` with its `X-Request-Id`.
+fn with_request_id(mut resp: Resp, id: u64) -> Resp {
+    if let Ok(v) = HeaderValue::from_str(&format!("{id:032x}")) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
 }
 
 /// `/v2/{project_id}/records`, any non-empty project id, or `records/`: Huawei's hand-written

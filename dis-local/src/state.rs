@@ -56,6 +56,10 @@ impl Shared {
                 accept_token: config.accept_token,
                 accept_any_signature: config.accept_any_signature,
                 clock: config.clock,
+                iam: config
+                    .iam
+                    .enabled()
+                    .then(|| std::sync::Arc::new(crate::iam::Issuer::new(config.iam))),
             },
             conn_limits: ConnLimits {
                 header_read_timeout: config.header_read_timeout,

@@ -94,6 +94,15 @@ counters! {
     /// with [`LocalConfig::with_quotas`](crate::LocalConfig::with_quotas); not counted in
     /// `records_failed`, which counts injected failures).
     records_throttled,
+    /// Credentials issued by the IAM, metadata and pod-identity paths (tokens and temporary
+    /// AK/SK sets).
+    credentials_issued,
+    /// SendRecords requests refused with 401 because their issued token or temporary AK/SK had
+    /// expired (also counted in `rejected_requests`).
+    refused_expired_credentials,
+    /// SendRecords requests refused with 401 because their token or temporary AK/SK was never
+    /// issued, or came with another security token (also counted in `rejected_requests`).
+    refused_unknown_credentials,
 }
 
 #[cfg(test)]
@@ -123,7 +132,7 @@ mod tests {
             .keys()
             .map(String::as_str)
             .collect();
-        assert_eq!(names.len(), 16, "{names:?}");
+        assert_eq!(names.len(), 19, "{names:?}");
         assert_eq!(json["records_throttled"], 7);
         assert_eq!(json["rejected_requests"], 0);
     }

@@ -164,6 +164,20 @@ pub enum Error {
     /// Signing or preparing the request failed; nothing was sent.
     #[error("request not sent: {0}")]
     Request(#[from] RequestError),
+    /// No valid credentials: their provider (named) could not give any, and the ones it gave
+    /// before have expired. Nothing was sent. The provider is asked again after a backoff; the
+    /// [`Producer`](crate::Producer) keeps the records until their deadline, as when throttled.
+    #[error("credentials unavailable from {provider}: {message}")]
+    #[non_exhaustive]
+    Credentials {
+        /// The provider, and where it asks (`ECS metadata (http://169.254.169.254/...)`).
+        provider: String,
+        /// Why it gave nothing (never a secret).
+        message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Cause>,
+    },
     /// The request could not be completed on the network (connect, TLS, timeout, reset).
     #[error("transport: {message}")]
     #[non_exhaustive]

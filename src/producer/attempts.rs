@@ -355,6 +355,8 @@ impl Flight {
                     round.retry_after = Some(*d);
                 }
                 let again = policy.is_retryable_request(&err);
+                // No credentials (nothing sent): like throttling, again until the deadline.
+                let waiting = matches!(err, Error::Credentials { .. });
                 let ambiguous = err.maybe_duplicated();
                 // One error for every record of the request, shared, not copied.
                 let err = Arc::new(err);
@@ -362,7 +364,7 @@ impl Flight {
                     .pending
                     .iter_mut()
                     .map(|p| {
-                        if again && p.attempts < policy.max_attempts {
+                        if waiting || (again && p.attempts < policy.max_attempts) {
                             if ambiguous {
                                 p.ambiguous_attempts += 1;
                             }

@@ -41,7 +41,8 @@ mod names {
     /// Gauge: seconds the oldest record in a spawned producer's buffer has waited (0 when the
     /// buffer is empty; an upper bound, within the arrival spread of 64 records).
     pub const OLDEST_BUFFERED_AGE: &str = "dis_records_oldest_buffered_record_age_seconds";
-    /// Counter: credentials obtained again (a token or temporary AK/SK refreshed). No labels.
+    /// Counter: credentials obtained from a refreshing provider (IAM password, metadata, pod
+    /// identity, profile): the first set and every refresh. No labels.
     pub const CREDENTIAL_REFRESHES: &str = "dis_records_credential_refreshes_total";
 }
 
@@ -129,8 +130,7 @@ fn code_label(code: &str) -> String {
     if known { code } else { "other" }.to_owned()
 }
 
-/// Counts one credential refresh (for the code that obtains credentials again).
-#[allow(dead_code)] // Called by the credential provider once it refreshes.
+/// Counts one set of credentials obtained from a provider (the first, and each refresh).
 pub(crate) fn credential_refreshed() {
     counter!(CREDENTIAL_REFRESHES).increment(1);
 }

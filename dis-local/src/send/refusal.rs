@@ -67,6 +67,17 @@ impl Refusal {
                 Counters::add(&stats.body_timeouts, 1);
                 &stats.rejected_requests
             }
+            Refusal::Denied(Denied::Credential { expired, .. }) => {
+                Counters::add(
+                    if *expired {
+                        &stats.refused_expired_credentials
+                    } else {
+                        &stats.refused_unknown_credentials
+                    },
+                    1,
+                );
+                &stats.rejected_requests
+            }
             _ => &stats.rejected_requests,
         };
         Counters::add(counter, 1);
@@ -111,6 +122,9 @@ impl Refusal {
             ),
             Refusal::Denied(Denied::Gateway(message)) => {
                 gateway_error(StatusCode::UNAUTHORIZED, "APIGW.0301", message)
+            }
+            Refusal::Denied(Denied::Credential { code, message, .. }) => {
+                gateway_error(StatusCode::UNAUTHORIZED, code, message)
             }
             Refusal::Denied(Denied::Signature(code, message)) => dis_error(
                 StatusCode::from_u16(441).unwrap_or(StatusCode::UNAUTHORIZED),

@@ -1,0 +1,144 @@
+//! The profile file of Huawei's SDKs: `$HUAWEICLOUD_SDK_CREDENTIALS_FILE`, else
+//! `~/.huaweicloud/credentials`; an INI file whose `[basic]` section holds `ak`, `sk` and
+//! optionally `security_token` (other keys, such as `project_id`, are ignored here).
+
+use std::io::Read as _;
+use std::path::PathBuf;
+
+use futures_util::future::BoxFuture;
+
+use super::fetch::checked;
+use super::provider::{FetchError, Issued, Provider};
+use crate::auth::Secret;
+
+/// The profile file's path, when not the default.
+pub(crate) const ENV_FILE: &str = "HUAWEICLOUD_SDK_CREDENTIALS_FILE";
+/// Largest profile file read.
+const MAX_FILE_BYTES: u64 = 64 * 1024;
+
+/// The profile file at `path`.
+pub(crate) struct Profile {
+    pub(crate) path: Option<PathBuf>,
+}
+
+impl Profile {
+    /// `$HUAWEICLOUD_SDK_CREDENTIALS_FILE`, else `$HOME/.huaweicloud/credentials`.
+    pub(crate) fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Profile {
+        let path = lookup(ENV_FILE)
+            .filter(|p| !p.trim().is_empty())
+            .map(PathBuf::from)
+            .or_else(|| {
+                lookup("HOME")
+                    .filter(|h| !h.is_empty())
+                    .map(|h| PathBuf::from(h).join(".huaweicloud").join("credentials"))
+            });
+        Profile { path }
+    }
+}
+
+/// The `[basic]` section's keys of an INI text.
+pub(crate) fn parse(text: &str, what: &str) -> Result<Secret, FetchError> {
+    let (mut ak, mut sk, mut st) = (None, None, None);
+    let mut section = String::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.trim().to_ascii_lowercase();
+            continue;
+        }
+        if section != "basic" {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = value.trim().to_owned();
+        match key.trim().to_ascii_lowercase().as_str() {
+            "ak" => ak = Some(value),
+            "sk" => sk = Some(value),
+            "security_token" => st = Some(value).filter(|v| !v.is_empty()),
+            _ => {}
+        }
+    }
+    match (ak, sk) {
+        (Some(ak), Some(sk)) => checked(Secret::aksk(ak, sk, st), what),
+        _ => Err(FetchError::new(format!(
+            "{what}: no [basic] section with both ak and sk"
+        ))),
+    }
+}
+
+impl Provider for Profile {
+    fn name(&self) -> String {
+        match &self.path {
+            Some(p) => format!("profile file {}", p.display()),
+            None => format!("profile file (neither {ENV_FILE} nor HOME is set)"),
+        }
+    }
+
+    fn fetch<'a>(&'a self, _project_id: &'a str) -> BoxFuture<'a, Result<Issued, FetchError>> {
+        Box::pin(async move {
+            let Some(path) = &self.path else {
+                return Err(FetchError::new(format!(
+                    "neither {ENV_FILE} nor HOME is set"
+                )));
+            };
+            let what = format!("profile file {}", path.display());
+            let file = match std::fs::File::open(path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(FetchError::new(format!("{what}: does not exist")));
+                }
+                Err(e) => {
+                    return Err(FetchError::caused_by(
+                        format!("{what}: cannot be read"),
+                        std::sync::Arc::new(e),
+                    ));
+                }
+            };
+            let mut bytes = Vec::new();
+            file.take(MAX_FILE_BYTES + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| {
+                    FetchError::caused_by(format!("{what}: cannot be read"), std::sync::Arc::new(e))
+                })?;
+            if bytes.len() as u64 > MAX_FILE_BYTES {
+                return Err(FetchError::new(format!(
+                    "{what}: larger than {MAX_FILE_BYTES} bytes"
+                )));
+            }
+            let text = std::str::from_utf8(&bytes)
+                .map_err(|_| FetchError::new(format!("{what}: not UTF-8")))?;
+            Ok(Issued {
+                secret: parse(text, &what)?,
+                expires_at: None,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_basic_section_only() {
+        let text = "[global]\nak = GLOBALAK\nsk = g\n\n[basic]\n# comment\nak = BASICAK\nsk = basic-sk\nproject_id = p\n";
+        let secret = parse(text, "f").unwrap();
+        assert!(format!("{secret:?}").contains("BASICAK"));
+        assert!(!format!("{secret:?}").contains("basic-sk"));
+        let err = parse("[global]\nak=a\nsk=b\n", "f").unwrap_err();
+        assert!(
+            err.message.contains("no [basic] section"),
+            "{}",
+            err.message
+        );
+        let err = parse("[basic]\nak=A K\nsk=SECRETVALUE\n", "f").unwrap_err();
+        assert!(err.message.contains("ak"), "{}", err.message);
+        let err = parse("[basic]\nak=AK\nsk=SECRET VALUE\n", "f").unwrap_err();
+        assert!(!err.message.contains("SECRET"), "{}", err.message);
+    }
+}
