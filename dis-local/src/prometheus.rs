@@ -71,6 +71,9 @@ mod tests {
         let fields = serde_json::to_value(&stats).unwrap();
         let counters = fields.as_object().unwrap().len();
         assert!(counters >= 16, "{counters}");
-        assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), counters);
+        assert_eq!(
+            text.lines().filter(|l| !l.starts_with('#')).count(),
+            counters
+        );
     }
 }
