@@ -20,8 +20,8 @@ use clap::Parser;
 
 use dis_local::{FaultFlags, LocalConfig, LocalDis, StreamConfig};
 use dis_records::{
-    BodyFormat, Credentials, Delivery, DisClient, Limits, Producer, ProducerConfig, Record,
-    RetryPolicy,
+    BodyFormat, Compression, Credentials, Delivery, DisClient, Limits, Producer, ProducerConfig,
+    Record, RetryPolicy,
 };
 
 #[derive(Parser, Debug)]
@@ -84,6 +84,10 @@ struct Args {
     /// send them: raw bytes, no Base64).
     #[arg(long, value_enum, default_value = "json")]
     body: Body,
+    /// Compress request bodies: lz4, zstd or snappy, as Huawei's Java SDK can (each needs
+    /// dis-records' cargo feature of that name).
+    #[arg(long, value_name = "lz4|zstd|snappy")]
+    compress: Option<String>,
     /// End with one JSON line of totals.
     #[arg(long)]
     json: bool,
@@ -137,6 +141,11 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         )
         .into());
     }
+    let compression = match args.compress.as_deref() {
+        None => Compression::None,
+        Some(name) => Compression::from_name(name)
+            .ok_or_else(|| format!("--compress {name:?}: expected lz4, zstd or snappy"))?,
+    };
     let credentials = match &args.token {
         Some(token) => Some(Credentials::token(token.clone())),
         None => Credentials::from_env()?,
@@ -202,6 +211,7 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let client = DisClient::builder(endpoint, project_id)
         .credentials(credentials)
         .limits(limits)
+        .compression(compression)
         .build()?;
     let mut config = ProducerConfig::default()
         .with_adaptive(!args.no_adapt)

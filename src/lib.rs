@@ -7,6 +7,7 @@ mod body;
 #[cfg(test)]
 mod body_tests;
 mod client;
+mod compression;
 mod endpoint;
 mod error;
 mod ext;
@@ -23,6 +24,7 @@ pub use crate::{
     auth::Credentials,
     body::BodyFormat,
     client::{DisClient, DisClientBuilder},
+    compression::Compression,
     error::{ConfigError, Error, RequestError, ValidationError},
     outcome::{RecordResult, SendOutcome},
     producer::{
