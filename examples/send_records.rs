@@ -21,7 +21,7 @@ use clap::Parser;
 use dis_local::{FaultFlags, LocalConfig, LocalDis, StreamConfig};
 use dis_records::{
     BodyFormat, Compression, Credentials, Delivery, DisClient, Limits, Producer, ProducerConfig,
-    Record, RetryPolicy,
+    Record, RetryPolicy, StreamKind,
 };
 
 #[derive(Parser, Debug)]
@@ -57,6 +57,11 @@ struct Args {
     /// Limits of an advanced stream (5 MiB per request) instead of a common one (1 MiB).
     #[arg(long)]
     advanced: bool,
+    /// The stream's kind: its request limit, and (with --partitions) each partition paced by a
+    /// token bucket at the kind's quota (common: 1,000 records/s or 1 MiB/s; advanced: 2,000
+    /// records/s or 5 MiB/s). The embedded endpoint's stream gets this kind.
+    #[arg(long, value_name = "common|advanced")]
+    stream_kind: Option<String>,
     /// Send again requests whose answer was lost (may duplicate records).
     #[arg(long)]
     retry_ambiguous: bool,
@@ -146,12 +151,20 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         Some(name) => Compression::from_name(name)
             .ok_or_else(|| format!("--compress {name:?}: expected lz4, zstd or snappy"))?,
     };
+    let stream_kind = match args.stream_kind.as_deref() {
+        None => None,
+        Some(name) => Some(
+            StreamKind::from_name(name)
+                .ok_or_else(|| format!("--stream-kind {name:?}: expected common or advanced"))?,
+        ),
+    };
     let credentials = match &args.token {
         Some(token) => Some(Credentials::token(token.clone())),
         None => Credentials::from_env()?,
     };
     // DIS: 1 MiB of record data per request on a common stream, 5 MiB on an advanced one.
-    let (base, max_request_bytes) = if args.advanced {
+    let advanced = args.advanced || stream_kind == Some(StreamKind::Advanced);
+    let (base, max_request_bytes) = if advanced {
         (Limits::ADVANCED, 5 * 1024 * 1024)
     } else {
         (Limits::COMMON, 1024 * 1024)
@@ -177,7 +190,12 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 .with_streams([StreamConfig::new(
                     args.stream.clone(),
                     args.partitions.unwrap_or(4),
-                )])
+                )
+                .with_kind(if advanced {
+                    dis_local::StreamKind::Advanced
+                } else {
+                    dis_local::StreamKind::Common
+                })])
                 .with_quotas(args.quotas)
                 .with_retain(false)
                 .with_max_request_bytes(max_request_bytes)
@@ -225,6 +243,9 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         .with_retry(RetryPolicy::default().with_retry_ambiguous(args.retry_ambiguous));
     if let Some(p) = args.partitions {
         config = config.with_partitions(p);
+    }
+    if let Some(kind) = stream_kind {
+        config = config.with_stream_kind(kind);
     }
     let producer = Producer::new(client, &args.stream, config)?;
     let key = args.partition_key.clone();

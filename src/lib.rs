@@ -29,6 +29,7 @@ pub use crate::{
     outcome::{RecordResult, SendOutcome},
     producer::{
         Producer,
+        bucket::StreamKind,
         config::{ProducerConfig, RetryPolicy},
         delivery::{Ack, Delivery, Failure, Summary},
         handle::{ProducerHandle, SendError},
