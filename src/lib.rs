@@ -7,6 +7,7 @@ mod body;
 #[cfg(test)]
 mod body_tests;
 mod client;
+mod compression;
 mod credentials;
 mod endpoint;
 mod error;
@@ -23,11 +24,13 @@ mod validate;
 pub use crate::{
     body::BodyFormat,
     client::{DisClient, DisClientBuilder},
+    compression::Compression,
     credentials::Credentials,
     error::{ConfigError, Error, RequestError, ValidationError},
     outcome::{RecordResult, SendOutcome},
     producer::{
         Producer,
+        bucket::StreamKind,
         config::{ProducerConfig, RetryPolicy},
         delivery::{Ack, Delivery, Failure, Summary},
         handle::{ProducerHandle, SendError},

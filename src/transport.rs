@@ -11,6 +11,7 @@ use reqwest::{StatusCode, Version};
 use tracing::Instrument;
 
 use crate::auth::Auth;
+use crate::compression::{self, Undecoded};
 use crate::error::{Error, mapping};
 
 /// How much of an answer is read, at most. Everything read from the network is bounded: past a
@@ -184,6 +185,19 @@ pub(crate) async fn read_within(
     let version = response.version();
     // Dropping `response` here, unread to its end, closes the connection.
     drop(response);
+    // A compressed answer (the request's Accept-Encoding allowed it), within the same bound.
+    if cut.is_none() {
+        match compression::decompress_answer(&headers, body, cap) {
+            Ok(plain) => body = plain,
+            Err(Undecoded::TooLarge) if status.is_success() => {
+                cut = Some(Cut::TooLarge { cap });
+                body = Vec::new();
+            }
+            // Unreadable as it is: the body stays empty, and the answer reads as unreadable
+            // (a 2xx: possibly stored) or keeps its status (an error).
+            Err(_) => body = Vec::new(),
+        }
+    }
     Ok(Answer {
         status,
         headers,

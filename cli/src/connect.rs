@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use dis_local::{LocalConfig, LocalDis, StreamConfig};
 use dis_records::{
-    BodyFormat, Credentials, DisClient, Limits, Producer, ProducerConfig, RetryPolicy,
+    BodyFormat, Compression, Credentials, DisClient, Limits, Producer, ProducerConfig, RetryPolicy,
+    StreamKind,
 };
 
 use crate::exit::CliError;
@@ -25,8 +26,23 @@ pub async fn connect(args: &SendArgs) -> Result<Target, CliError> {
         Some(token) => Some(Credentials::token(token.clone())),
         None => Credentials::from_env().map_err(|e| CliError::usage(e.to_string()))?,
     };
+    let compression = match args.compress.as_deref() {
+        None => Compression::None,
+        Some(name) => Compression::from_name(name).ok_or_else(|| {
+            CliError::usage(format!("--compress {name:?}: expected lz4, zstd or snappy"))
+        })?,
+    };
+    let stream_kind = match args.stream_kind.as_deref() {
+        None => None,
+        Some(name) => Some(StreamKind::from_name(name).ok_or_else(|| {
+            CliError::usage(format!(
+                "--stream-kind {name:?}: expected common or advanced"
+            ))
+        })?),
+    };
     // DIS: 1 MiB of record data per request on a common stream, 5 MiB on an advanced one.
-    let (base, max_request_bytes) = if args.advanced {
+    let advanced = args.advanced || stream_kind == Some(StreamKind::Advanced);
+    let (base, max_request_bytes) = if advanced {
         (Limits::ADVANCED, 5 * 1024 * 1024)
     } else {
         (Limits::COMMON, 1024 * 1024)
@@ -67,7 +83,12 @@ pub async fn connect(args: &SendArgs) -> Result<Target, CliError> {
                 .with_streams([StreamConfig::new(
                     args.stream.clone(),
                     args.partitions.unwrap_or(4),
-                )])
+                )
+                .with_kind(if advanced {
+                    dis_local::StreamKind::Advanced
+                } else {
+                    dis_local::StreamKind::Common
+                })])
                 .with_quotas(args.quotas)
                 .with_retain(false)
                 .with_max_request_bytes(max_request_bytes)
@@ -104,6 +125,7 @@ pub async fn connect(args: &SendArgs) -> Result<Target, CliError> {
     let client = DisClient::builder(endpoint, project_id)
         .credentials(credentials)
         .limits(limits)
+        .compression(compression)
         .build()
         .map_err(usage)?;
     let mut config = ProducerConfig::default()
@@ -119,6 +141,9 @@ pub async fn connect(args: &SendArgs) -> Result<Target, CliError> {
         .with_retry(RetryPolicy::default().with_retry_ambiguous(args.retry_ambiguous));
     if let Some(p) = args.partitions {
         config = config.with_partitions(p);
+    }
+    if let Some(kind) = stream_kind {
+        config = config.with_stream_kind(kind);
     }
     if args.follow.is_some() {
         // A shipper reads no further ahead than one more window of requests: what a kill -9

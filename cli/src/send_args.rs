@@ -47,6 +47,11 @@ pub struct SendArgs {
     /// Limits of an advanced stream (5 MiB per request) instead of a common one (1 MiB).
     #[arg(long)]
     pub advanced: bool,
+    /// The stream's kind: its request limit, and (with --partitions) each partition paced by a
+    /// token bucket at the kind's quota (common: 1,000 records/s or 1 MiB/s; advanced: 2,000
+    /// records/s or 5 MiB/s). The embedded endpoint's stream gets this kind.
+    #[arg(long, value_name = "common|advanced")]
+    pub stream_kind: Option<String>,
     /// Send again requests whose answer was lost (may duplicate records).
     #[arg(long)]
     pub retry_ambiguous: bool,
@@ -74,6 +79,10 @@ pub struct SendArgs {
     /// send them: raw bytes, no Base64).
     #[arg(long, value_enum, default_value = "json")]
     pub body: Body,
+    /// Compress request bodies: lz4, zstd or snappy, as Huawei's Java SDK can (each needs the
+    /// cargo feature of that name: `cargo install --path cli --features lz4`).
+    #[arg(long, value_name = "lz4|zstd|snappy")]
+    pub compress: Option<String>,
     /// End with one JSON line of totals on stdout (and no progress line).
     #[arg(long)]
     pub json: bool,

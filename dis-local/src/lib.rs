@@ -87,6 +87,8 @@
 //! | `explicit_hash_key` not a decimal in `0..=9223372036854775807` (no sign, no leading zero) | 400 | `DIS.4200` |
 //! | decoded data of the request over [`LocalConfig::with_max_request_bytes`] | 413 | `DIS.4200` |
 //! | HTTP body over [`LocalConfig::body_cap`] (checked while reading, never buffered whole) | 413 | `DIS.4200` |
+//! | `Content-Encoding` other than `lz4`, `zstd`, `snappy` (or `identity`); an lz4 body without `x-dis-lz4-content-length`; a length header that is not a number; a body that does not decompress to its declared length | 400 | `DIS.4200` |
+//! | a compressed body declaring (`x-dis-lz4-content-length`, `x-dis-zstd-content-length`, Snappy's preamble) more than [`LocalConfig::body_cap`] uncompressed, checked before decompressing, or expanding past what it declares (or, undeclared, past the cap) | 413 | `DIS.4200` |
 //!
 //! # Routing
 //! Per record: `partition_id` wins; else `explicit_hash_key`; else a non-empty `partition_key`

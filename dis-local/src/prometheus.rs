@@ -68,7 +68,7 @@ mod tests {
             "{text}"
         );
         // One line per counter of Stats, whatever counters it gains.
-        let fields = serde_json::to_value(&stats).unwrap();
+        let fields = serde_json::to_value(stats).unwrap();
         let counters = fields.as_object().unwrap().len();
         assert!(counters >= 16, "{counters}");
         assert_eq!(

@@ -15,8 +15,7 @@
 
 mod support;
 
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -25,6 +24,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use dis_local::{LocalConfig, LocalDis, StartError, StreamConfig};
 use serde_json::{Value, json};
+use support::binary::Binary;
 use support::{Env, client};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -33,68 +33,6 @@ static SERIAL: Mutex<()> = Mutex::const_new(());
 
 const SECOND: Duration = Duration::from_secs(1);
 const MIB: u64 = 1024;
-
-/// A `dis-local` child process, killed when dropped (a failed assertion included).
-struct Binary {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Binary {
-    /// Starts the `dis-local` binary with `args` (and `--listen 127.0.0.1:0`); waits for its
-    /// address.
-    async fn start(args: &[&str]) -> Binary {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dis-local"))
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start dis-local");
-        let stdout = child.stdout.take().unwrap();
-        let line = tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
-                .map(|_| line)
-        });
-        let mut binary = Binary {
-            child,
-            addr: "127.0.0.1:1".parse().unwrap(),
-        };
-        let line = tokio::time::timeout(10 * SECOND, line)
-            .await
-            .expect("dis-local prints its address within 10 s")
-            .unwrap()
-            .unwrap();
-        binary.addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("first line: {line:?}"))
-            .parse()
-            .unwrap();
-        binary
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn url(&self) -> String {
-        format!("{}/v2/0123456789abcdef/records", self.endpoint())
-    }
-
-    /// `VmHWM` (peak) and `VmRSS` of the process, in KiB.
-    fn rss_kib(&self) -> (u64, u64) {
-        support::rss_kib(self.child.id())
-    }
-}
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// POSTs `body` with this `Content-Type`; the status and the body.
 async fn post(

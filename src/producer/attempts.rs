@@ -82,6 +82,8 @@ struct Tries {
 /// What one answer said beyond the records' verdicts.
 struct Round {
     throttled: usize,
+    /// The data of the throttled records, in bytes.
+    throttled_bytes: usize,
     retry_after: Option<Duration>,
     progress: bool,
 }
@@ -235,7 +237,8 @@ impl Flight {
         let Some(pacer) = &self.pacer else {
             return true;
         };
-        let wait = pacer.reserve(tries.pending.len());
+        let bytes = tries.pending.iter().map(|p| p.entry.data.0.len()).sum();
+        let wait = pacer.reserve(tries.pending.len(), bytes);
         if wait.is_zero() {
             return true;
         }
@@ -315,6 +318,7 @@ impl Flight {
         let policy = &self.policy;
         let mut round = Round {
             throttled: 0,
+            throttled_bytes: 0,
             retry_after: None,
             progress: false,
         };
@@ -334,6 +338,7 @@ impl Flight {
                     // Throttling: again until the deadline, whatever the tries.
                     RecordResult::Failed { code, .. } if code == THROTTLED => {
                         round.throttled += 1;
+                        round.throttled_bytes += p.entry.data.0.len();
                         Verdict::Again
                     }
                     RecordResult::Failed { code, .. }
@@ -354,6 +359,15 @@ impl Flight {
                 {
                     round.retry_after = Some(*d);
                 }
+                // The whole request refused by traffic control: every record throttled, sent
+                // again until its deadline, as a throttled record.
+                let throttled =
+                    matches!(&err, Error::Dis { code: Some(code), .. } if code == THROTTLED);
+                if throttled {
+                    round.throttled = tries.pending.len();
+                    round.throttled_bytes =
+                        tries.pending.iter().map(|p| p.entry.data.0.len()).sum();
+                }
                 let again = policy.is_retryable_request(&err);
                 // No credentials (nothing sent): like throttling, again until the deadline.
                 let waiting = matches!(err, Error::Credentials { .. });
@@ -364,7 +378,7 @@ impl Flight {
                     .pending
                     .iter_mut()
                     .map(|p| {
-                        if waiting || (again && p.attempts < policy.max_attempts) {
+                        if waiting || throttled || (again && p.attempts < policy.max_attempts) {
                             if ambiguous {
                                 p.ambiguous_attempts += 1;
                             }
@@ -381,7 +395,13 @@ impl Flight {
             tries.throttled += round.throttled as u64;
         }
         if let Some(pacer) = &self.pacer {
-            pacer.feedback(tries.pending.len(), round.throttled, tries.sent_at);
+            pacer.feedback(
+                tries.pending.len(),
+                round.throttled,
+                round.throttled_bytes,
+                tries.sent_at,
+                round.retry_after,
+            );
         }
         let mut keep = Vec::new();
         for (p, v) in std::mem::take(&mut tries.pending).into_iter().zip(verdicts) {

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use rand::Rng;
 
+use super::bucket::StreamKind;
 use crate::body::BodyFormat;
 use crate::error::{ConfigError, Error};
 
@@ -133,6 +134,7 @@ pub struct ProducerConfig {
     pub(crate) body_format: BodyFormat,
     pub(crate) partitions: Option<u32>,
     pub(crate) adaptive: bool,
+    pub(crate) stream_kind: Option<StreamKind>,
     pub(crate) deadline: Duration,
     pub(crate) buffer_records: usize,
     pub(crate) buffer_bytes: usize,
@@ -151,6 +153,7 @@ impl Default for ProducerConfig {
             body_format: BodyFormat::Json,
             partitions: None,
             adaptive: true,
+            stream_kind: None,
             deadline: DEFAULT_DEADLINE,
             buffer_records: 10_000,
             buffer_bytes: 64 * 1024 * 1024,
@@ -221,6 +224,24 @@ impl ProducerConfig {
     /// bursting and backing off. Needs [`ProducerConfig::with_partitions`]. Default: on.
     pub fn with_adaptive(mut self, adaptive: bool) -> Self {
         self.adaptive = adaptive;
+        self
+    }
+
+    /// The stream's kind: each partition is then paced by a token bucket at DIS's documented
+    /// quota for it ([`StreamKind::records_per_second`], [`StreamKind::bytes_per_second`]), as
+    /// the KPL's `RateLimit` paces a shard, and the records without a key at the quota of all
+    /// partitions. With [`ProducerConfig::with_adaptive`] (the default) the rate goes down when
+    /// DIS refuses records (`DIS.4303`) or asks to wait (`Retry-After`), so that producers
+    /// sharing a stream settle at their shares, and comes back to the quota a little every
+    /// second. A refused record waits for its partition's bucket, not for a backoff. A request
+    /// waiting for its bucket uses no connection: the producer then keeps at least one request
+    /// per partition (and one for the records without a key) in flight, beyond
+    /// [`ProducerConfig::with_max_in_flight`] when there are more partitions. Needs
+    /// [`ProducerConfig::with_partitions`]. The request limit is the client's: build it with
+    /// [`Limits::ADVANCED`](crate::Limits::ADVANCED) for an advanced stream. Default: none (the
+    /// rate adapted from throttling alone, starting at a common partition's quota).
+    pub fn with_stream_kind(mut self, kind: StreamKind) -> Self {
+        self.stream_kind = Some(kind);
         self
     }
 

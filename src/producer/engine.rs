@@ -140,6 +140,17 @@ impl Engine {
         }
     }
 
+    /// Requests in flight at most, over all lanes: `max_in_flight`, and at quota pace at least
+    /// one per lane, as a request waiting for its partition's bucket uses no connection (else
+    /// 16 partitions paced through 4 requests in flight reach a quarter of their quota).
+    fn window(&self) -> usize {
+        let config = &self.config;
+        match (config.stream_kind, config.partitions) {
+            (Some(_), Some(_)) => config.max_in_flight.max(self.lanes()),
+            _ => config.max_in_flight,
+        }
+    }
+
     /// Requests one lane may have in flight.
     fn lane_capacity(&self) -> usize {
         if self.config.order_by_key {
@@ -207,7 +218,16 @@ impl<'a> Run<'a> {
         close_at: watch::Receiver<Option<Instant>>,
         report: watch::Sender<Summary>,
     ) -> Self {
-        let adaptive = engine.config.adaptive && engine.config.partitions.is_some();
+        let config = &engine.config;
+        let adaptive = config.adaptive && config.partitions.is_some();
+        // Told the stream's kind: each lane at its quota (the records DIS spreads at all the
+        // partitions' together); else adapted from throttling alone.
+        let pacer = |partitions: u32| match (config.stream_kind, config.partitions) {
+            (Some(kind), Some(_)) => {
+                Some(Arc::new(Pacer::at_quota(kind, partitions, config.adaptive)))
+            }
+            _ => adaptive.then(|| Arc::new(Pacer::new(partitions))),
+        };
         let mut lanes: Vec<Lane> = (0..engine.lanes())
             .map(|_| Lane {
                 open: None,
@@ -215,13 +235,12 @@ impl<'a> Run<'a> {
                 waiting: HashMap::new(),
                 freed: VecDeque::new(),
                 active: HashSet::new(),
-                pacer: adaptive.then(|| Arc::new(Pacer::new(1))),
+                pacer: pacer(1),
             })
             .collect();
         // The lane of the records DIS spreads: paced for all the partitions together.
-        if let (true, Some(p), Some(last)) = (adaptive, engine.config.partitions, lanes.last_mut())
-        {
-            last.pacer = Some(Arc::new(Pacer::new(p)));
+        if let (Some(p), Some(last)) = (config.partitions, lanes.last_mut()) {
+            last.pacer = pacer(p);
         }
         let closing = *close_at.borrow();
         Run {
@@ -424,7 +443,7 @@ impl<'a> Run<'a> {
     /// True when `lane` may start another request.
     fn has_room(&self, lane: usize) -> bool {
         self.lanes[lane].in_flight < self.engine.lane_capacity()
-            && self.in_flight < self.engine.config.max_in_flight
+            && self.in_flight < self.engine.window()
     }
 
     fn lane_of(&mut self, pending: &Pending) -> usize {

@@ -4,6 +4,7 @@
 mod arrivals;
 mod attempts;
 mod batch;
+pub(crate) mod bucket;
 pub(crate) mod config;
 pub(crate) mod delivery;
 mod engine;
@@ -84,9 +85,11 @@ impl Producer {
     ) -> Result<Producer, Error> {
         let stream = validate::stream_name(stream_name)?;
         config.check()?;
+        // A throttled entry per partition, and one for the records without a key (their own
+        // lane).
         let stats = Arc::new(StatsCell::new(
             stream_name,
-            config.partitions.unwrap_or(1) as usize,
+            config.partitions.map_or(1, |p| p as usize + 1),
         ));
         Ok(Producer {
             engine: Engine {

@@ -1,11 +1,14 @@
-//! The send rate of one partition, adapted from the throttling DIS answers: additive increase,
-//! multiplicative decrease (AIMD). Under sustained overload the producer then holds near the
-//! partition's quota instead of bursting into it and backing off.
+//! The send rate of one partition. Told the stream's kind, the partition's quota kept in a token
+//! bucket ([`TokenBucket`]); told nothing, adapted from the throttling DIS answers: additive
+//! increase, multiplicative decrease (AIMD). Under sustained overload the producer then holds
+//! near the partition's quota instead of bursting into it and backing off.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use super::bucket::{StreamKind, TokenBucket};
 
 /// DIS's documented quota of a common stream's partition, the first guess of the rate (an
 /// advanced stream's partition, 2,000 records/s, is reached by the additive increase in a few
@@ -26,6 +29,8 @@ const CATCH_UP: Duration = Duration::from_millis(250);
 #[derive(Debug)]
 pub(crate) struct Pacer {
     state: Mutex<State>,
+    /// The quota, when the stream's kind is known: then it paces, not the AIMD state.
+    quota: Option<TokenBucket>,
 }
 
 #[derive(Debug)]
@@ -47,6 +52,16 @@ impl Pacer {
                 next: Instant::now(),
                 lowered_at: Instant::now(),
             }),
+            quota: None,
+        }
+    }
+
+    /// A pacer at the quota of `partitions` partitions of a `kind` stream; `adapt`: lower the
+    /// rate when DIS refuses.
+    pub(crate) fn at_quota(kind: StreamKind, partitions: u32, adapt: bool) -> Pacer {
+        Pacer {
+            quota: Some(TokenBucket::new(kind, partitions, adapt)),
+            ..Pacer::new(partitions)
         }
     }
 
@@ -56,9 +71,12 @@ impl Pacer {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).rate
     }
 
-    /// Takes the room for `records` at the current rate; returns how long to wait before
-    /// sending them.
-    pub(crate) fn reserve(&self, records: usize) -> Duration {
+    /// Takes the room for `records` records of `bytes` bytes of data at the current rate;
+    /// returns how long to wait before sending them.
+    pub(crate) fn reserve(&self, records: usize, bytes: usize) -> Duration {
+        if let Some(quota) = &self.quota {
+            return quota.reserve(records, bytes);
+        }
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         let start = s.next.max(now.checked_sub(CATCH_UP).unwrap_or(now));
@@ -71,8 +89,19 @@ impl Pacer {
     /// (a rate `r` above a quota `q` sees about `(r - q) / r` refused, and `r * (1 - f / 2)`
     /// then lands halfway back to `q`).
     /// `sent_at`: when the request went out; throttling of a request sent before the last
-    /// decrease does not lower the rate again.
-    pub(crate) fn feedback(&self, sent: usize, throttled: usize, sent_at: Instant) {
+    /// decrease does not lower the rate again. `throttled_bytes` (the data of the refused
+    /// records) and `retry_after` count at a quota only.
+    pub(crate) fn feedback(
+        &self,
+        sent: usize,
+        throttled: usize,
+        throttled_bytes: usize,
+        sent_at: Instant,
+        retry_after: Option<Duration>,
+    ) {
+        if let Some(quota) = &self.quota {
+            return quota.feedback(sent, throttled, throttled_bytes, sent_at, retry_after);
+        }
         if sent == 0 {
             return;
         }
@@ -100,12 +129,12 @@ mod tests {
     #[test]
     fn throttling_lowers_the_rate_and_clean_answers_raise_it() {
         let p = Pacer::new(1);
-        p.feedback(100, 50, Instant::now());
+        p.feedback(100, 50, 0, Instant::now(), None);
         assert!((p.rate() - 750.0).abs() < 1e-6, "{}", p.rate());
-        p.feedback(100, 0, Instant::now());
+        p.feedback(100, 0, 0, Instant::now(), None);
         assert!((p.rate() - 825.0).abs() < 1e-6, "{}", p.rate());
         for _ in 0..1000 {
-            p.feedback(10, 10, Instant::now());
+            p.feedback(10, 10, 0, Instant::now(), None);
         }
         assert_eq!(p.rate(), MIN_RATE);
     }
@@ -113,9 +142,9 @@ mod tests {
     #[test]
     fn reservations_are_spaced_by_the_rate() {
         let p = Pacer::new(1);
-        assert_eq!(p.reserve(500), Duration::ZERO);
+        assert_eq!(p.reserve(500, 0), Duration::ZERO);
         // 500 records at 1000/s take half a second: the next ones wait for it.
-        let wait = p.reserve(100);
+        let wait = p.reserve(100, 0);
         assert!((wait.as_secs_f64() - 0.5).abs() < 0.05, "{wait:?}");
     }
 }

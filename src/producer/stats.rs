@@ -23,8 +23,9 @@ pub struct ProducerStats {
     /// Records failed so far, by error code: DIS's code (`DIS.4303`, ...), else the HTTP
     /// status (`HTTP 413`), else `invalid`, `expired`, `transport` or `unreadable`.
     pub failed: BTreeMap<String, u64>,
-    /// Answers `DIS.4303` (traffic control) per partition, when the partition count is known
-    /// (else all in entry 0).
+    /// Answers `DIS.4303` (traffic control) per partition, when the partition count is known,
+    /// and in a last entry those of the records without a key, which DIS spreads itself (else
+    /// all in entry 0).
     pub throttled: Vec<u64>,
     /// Records acknowledged per second over the last second or so.
     pub send_rate: f64,

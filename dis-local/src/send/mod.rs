@@ -4,16 +4,19 @@
 //! 1. read the body within its budget ([`body`]);
 //! 2. roll the injected faults that come before anything is parsed (`drop_before`,
 //!    `fail_requests`);
-//! 3. parse: authenticate, pick the wire format by `Content-Type` ([`json`] or [`protobuf`]),
-//!    decode, and check what DIS checks ([`validate`]) into a [`SendRecords`];
-//! 4. apply: roll `fail_records`, store ([`Stream::store`]), count; roll `drop_after`;
-//! 5. answer in the request's format.
+//! 3. authenticate (the signature covers the body as sent, compressed or not), decompress a
+//!    compressed body within the request limit ([`decode`]);
+//! 4. parse: pick the wire format by `Content-Type` ([`json`] or [`protobuf`]), decode, and
+//!    check what DIS checks ([`validate`]) into a [`SendRecords`];
+//! 5. apply: roll `fail_records`, store ([`Stream::store`]), count; roll `drop_after`;
+//! 6. answer in the request's format.
 //!
-//! Everything that can refuse the request is checked in step 3, before the stream is locked, so
+//! Everything that can refuse the request is checked in steps 3 and 4, before the stream is locked, so
 //! a request is stored completely or not at all (injected per-record failures aside). Every
 //! refusal is a [`Refusal`], which turns into the DIS error answer.
 
 mod body;
+mod decode;
 mod json;
 mod protobuf;
 mod refusal;
@@ -57,6 +60,8 @@ async fn handle(shared: &Shared, req: Request<Incoming>, plan: &Plan) -> Result<
     let mut share = shared.body_budget.share();
     let body = body::read(shared, &parts, body, &mut share).await?;
     inject_before(shared, plan)?;
+    auth::check(&shared.auth, &parts, &body).map_err(Refusal::Denied)?;
+    let body = decode::decompressed(shared, &parts, body, &mut share)?;
     let request = SendRecords::parse(shared, &parts, &body)?;
     let outcome = request.apply(shared, plan);
     if plan.drop_after {
@@ -137,9 +142,8 @@ struct SendRecords<'s> {
 }
 
 impl<'s> SendRecords<'s> {
-    /// Authenticates the request, then decodes and validates its body.
+    /// Decodes and validates the body of an authenticated request.
     fn parse(shared: &'s Shared, parts: &Parts, body: &Bytes) -> Result<Self, Refusal> {
-        auth::check(&shared.auth, parts, body).map_err(Refusal::Denied)?;
         let format = Format::of(parts).ok_or_else(|| {
             Refusal::invalid(
                 "DIS.4200",

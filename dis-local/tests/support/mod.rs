@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+pub mod binary;
+
 use dis_local::{LocalConfig, LocalDis};
 
 /// A reqwest client for 127.0.0.1.
