@@ -269,6 +269,17 @@ async fn static_credentials_are_not_resent_after_a_401() {
     assert_eq!(server.requests().len(), 1);
 }
 
+/// A temporary AK/SK set from dis-local's metadata path, as JSON.
+async fn security_key(http: &reqwest::Client, url: &str) -> serde_json::Value {
+    http.get(format!("{url}/openstack/latest/securitykey"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn dis_local_refuses_expired_and_unknown_credentials_with_401_and_counts_them() {
     let dis = local(iam_config(Duration::from_millis(300))).await;
@@ -309,23 +320,9 @@ async fn dis_local_refuses_expired_and_unknown_credentials_with_401_and_counts_t
         "{err}"
     );
     // A temporary AK/SK set past its time, signed correctly.
-    let key: serde_json::Value = http
-        .get(format!("{url}/openstack/latest/securitykey"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let key = security_key(&http, &url).await;
     let c = &key["credential"];
-    let other: serde_json::Value = http
-        .get(format!("{url}/openstack/latest/securitykey"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let other = security_key(&http, &url).await;
     // Valid, but with another set's security token.
     let client = DisClient::builder(&url, PROJECT)
         .credentials(Credentials::temporary(

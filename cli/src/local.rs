@@ -58,7 +58,7 @@ pub async fn run(args: LocalArgs) -> Result<Code, CliError> {
         "read back: {0}/local/v1/streams/STREAM/records, counters: {0}/metrics",
         dis.endpoint()
     );
-    crate::send::stop_signal().await;
+    dis_local::shutdown_signal().await;
     eprintln!("stopping; {:?}", dis.stats());
     dis.shutdown().await;
     Ok(Code::Ok)

@@ -249,7 +249,7 @@ async fn streamed(
     let read = if args.follow.is_some() {
         tokio::select! {
             r = &mut reader => r,
-            _ = stop_signal() => {
+            _ = dis_local::shutdown_signal() => {
                 eprintln!("stopping: sending what was read, then saving the checkpoint");
                 stop.store(true, Ordering::Relaxed);
                 reader.await
@@ -269,27 +269,4 @@ async fn streamed(
     // An input error is reported after what was read went out.
     read?.map_err(|e| CliError::run(format!("reading input: {e}")))?;
     Ok(summary)
-}
-
-/// Waits for Ctrl-C, or SIGTERM on Unix.
-pub async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

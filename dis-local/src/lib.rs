@@ -153,6 +153,7 @@ mod quota;
 mod routing;
 mod send;
 mod server;
+mod signal;
 mod state;
 mod stats;
 mod store;
@@ -176,6 +177,7 @@ pub use limits::{
 pub use quota::{ParseStreamKindError, StreamKind};
 pub use routing::{hash_partition_key, partition_for_hash};
 pub use server::serve;
+pub use signal::shutdown_signal;
 pub use stats::Stats;
 pub use store::StoredRecord;
 

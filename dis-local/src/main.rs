@@ -171,7 +171,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     drop(stdout);
     eprintln!("streams: {}", described.join(", "));
 
-    shutdown_signal().await;
+    dis_local::shutdown_signal().await;
     eprintln!("stopping; {:?}", dis.stats());
     dis.shutdown().await;
     Ok(())
@@ -199,27 +199,4 @@ fn positive_f64(s: &str) -> Result<f64, String> {
 
 fn nonzero_usize(s: &str) -> Result<usize, String> {
     nonzero_u64(s).and_then(|n| usize::try_from(n).map_err(|e| e.to_string()))
-}
-
-/// Waits for Ctrl-C, or SIGTERM on Unix.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

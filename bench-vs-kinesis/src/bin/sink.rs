@@ -25,34 +25,30 @@ struct KinesisRequest {
     records: Vec<IgnoredAny>,
 }
 
-fn dis_answer(n: usize) -> String {
+/// An answer storing `n` records: `{"<count>":0,"<list>":[{"<shard>":"..","<seq>":"i"},..]}`,
+/// with each API's own names.
+fn stored(n: usize, names: [&str; 4], shard: &str) -> String {
+    let [count, list, shard_key, seq_key] = names;
     let mut out = String::with_capacity(32 + n * 64);
-    out.push_str(r#"{"failed_record_count":0,"records":["#);
+    out.push_str(&format!(r#"{{"{count}":0,"{list}":["#));
     for i in 0..n {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(r#"{"partition_id":"shardId-0000000000","sequence_number":""#);
-        out.push_str(&i.to_string());
-        out.push_str(r#""}"#);
+        out.push_str(&format!(r#"{{"{shard_key}":"{shard}","{seq_key}":"{i}"}}"#));
     }
     out.push_str("]}");
     out
 }
 
+fn dis_answer(n: usize) -> String {
+    let names = ["failed_record_count", "records", "partition_id", "sequence_number"];
+    stored(n, names, "shardId-0000000000")
+}
+
 fn kinesis_answer(n: usize) -> String {
-    let mut out = String::with_capacity(32 + n * 64);
-    out.push_str(r#"{"FailedRecordCount":0,"Records":["#);
-    for i in 0..n {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(r#"{"ShardId":"shardId-000000000000","SequenceNumber":""#);
-        out.push_str(&i.to_string());
-        out.push_str(r#""}"#);
-    }
-    out.push_str("]}");
-    out
+    let names = ["FailedRecordCount", "Records", "ShardId", "SequenceNumber"];
+    stored(n, names, "shardId-000000000000")
 }
 
 async fn answer(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
