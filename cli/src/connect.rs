@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use dis_local::{LocalConfig, LocalDis, StreamConfig};
 use dis_records::{
-    BodyFormat, Compression, Credentials, DisClient, Limits, Producer, ProducerConfig, RetryPolicy,
+    BodyFormat, Compression, Credentials, DisClient, Producer, ProducerConfig, RetryPolicy,
     StreamKind,
 };
 
@@ -42,12 +42,13 @@ pub async fn connect(args: &SendArgs) -> Result<Target, CliError> {
     };
     // DIS: 1 MiB of record data per request on a common stream, 5 MiB on an advanced one.
     let advanced = args.advanced || stream_kind == Some(StreamKind::Advanced);
-    let (base, max_request_bytes) = if advanced {
-        (Limits::ADVANCED, 5 * 1024 * 1024)
+    let kind = if advanced {
+        StreamKind::Advanced
     } else {
-        (Limits::COMMON, 1024 * 1024)
+        StreamKind::Common
     };
-    let limits = base.with_max_records_per_request(args.batch);
+    let max_request_bytes = kind.request_bytes();
+    let limits = kind.limits().with_max_records_per_request(args.batch);
     let project_id = args
         .project_id
         .clone()

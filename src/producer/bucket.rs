@@ -17,6 +17,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::validate::Limits;
+
 /// The kind of a DIS stream, which sets the write quota of each partition and the largest
 /// request (DIS's documentation).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -47,12 +49,18 @@ impl StreamKind {
         }
     }
 
-    /// Bytes of record data one request may carry.
-    pub const fn request_bytes(self) -> usize {
+    /// The limits of a request to a stream of this kind ([`Limits::COMMON`] or
+    /// [`Limits::ADVANCED`]).
+    pub const fn limits(self) -> Limits {
         match self {
-            StreamKind::Common => 1024 * 1024,
-            StreamKind::Advanced => 5 * 1024 * 1024,
+            StreamKind::Common => Limits::COMMON,
+            StreamKind::Advanced => Limits::ADVANCED,
         }
+    }
+
+    /// Bytes of record data one request may carry: its [`limits`](StreamKind::limits)'.
+    pub const fn request_bytes(self) -> usize {
+        self.limits().max_request_bytes
     }
 
     /// The kind named `common` or `advanced` (any case).

@@ -39,7 +39,8 @@ struct Shared {
 
 #[derive(Default)]
 struct Queue {
-    waiting: VecDeque<Delivery>,
+    /// Outcomes in order, each with the bytes it holds (counted once, on the way in).
+    waiting: VecDeque<(Delivery, usize)>,
     /// No more outcomes will come: the thread ends once it has given the last.
     closed: bool,
 }
@@ -81,8 +82,7 @@ impl Outbox {
                 let _runtime = runtime.as_ref().map(|r| r.enter());
                 // All that waits, taken in one lock.
                 while let Some(batch) = theirs.next_batch() {
-                    for d in batch {
-                        let bytes = held(&d);
+                    for (d, bytes) in batch {
                         let call = std::panic::AssertUnwindSafe(|| on_delivery(d));
                         if std::panic::catch_unwind(call).is_err() {
                             theirs.panics.fetch_add(1, Ordering::Relaxed);
@@ -100,13 +100,19 @@ impl Outbox {
     /// Queues outcomes for the callback, in order (one lock and one wake-up for a request's
     /// worth).
     pub(crate) fn give(&self, deliveries: Vec<Delivery>) {
-        // Counted first: the thread counts each down once through the callback.
-        let bytes = deliveries.iter().map(held).sum();
-        self.shared
-            .records
-            .fetch_add(deliveries.len(), Ordering::Relaxed);
+        let records = deliveries.len();
+        let mut queue = self.shared.lock();
+        let mut bytes = 0;
+        for d in deliveries {
+            let held = held(&d);
+            bytes += held;
+            queue.waiting.push_back((d, held));
+        }
+        // Counted before the lock is let go: the thread counts each down once through the
+        // callback, and cannot take them before.
+        self.shared.records.fetch_add(records, Ordering::Relaxed);
         self.shared.bytes.fetch_add(bytes, Ordering::Relaxed);
-        self.shared.lock().waiting.extend(deliveries);
+        drop(queue);
         self.shared.ready.notify_one();
     }
 
@@ -183,7 +189,7 @@ impl Shared {
     }
 
     /// The outcomes waiting, in order, waiting for one; `None` once closed and empty.
-    fn next_batch(&self) -> Option<VecDeque<Delivery>> {
+    fn next_batch(&self) -> Option<VecDeque<(Delivery, usize)>> {
         let mut q = self.lock();
         loop {
             if !q.waiting.is_empty() {
