@@ -23,6 +23,30 @@ fn byte_string() -> schemars08::schema::SchemaObject {
     }
 }
 
+/// The schema of a `type: string` property with `pattern` (descriptions do not matter).
+fn patterned_string(pattern: &str) -> schemars08::schema::SchemaObject {
+    use schemars08::schema::{InstanceType, SchemaObject, StringValidation};
+    SchemaObject {
+        instance_type: Some(InstanceType::String.into()),
+        string: Some(Box::new(StringValidation {
+            pattern: Some(pattern.into()),
+            ..StringValidation::default()
+        })),
+        ..SchemaObject::default()
+    }
+}
+
+/// The answer's partition ID and sequence number: checked without a regular expression and
+/// held inline (`src/ids.rs`, whose constants are these patterns; a pattern changed in the
+/// spec no longer maps there, and the build fails where the fields are read).
+const ID_TYPES: [(&str, &str); 2] = [
+    (
+        "^(shardId-[0-9]{10}|[0-9]{1,10})$",
+        "crate::ids::PartitionId",
+    ),
+    ("^[0-9]{1,128}$", "crate::ids::SequenceNumber"),
+];
+
 fn main() {
     println!("cargo:rerun-if-changed={SPEC}");
     let text = fs::read_to_string(SPEC).unwrap_or_else(|e| fail(format!("cannot read: {e}")));
@@ -38,6 +62,11 @@ fn main() {
         .with_derive("schemars::JsonSchema")
         // `format: byte` strings hold raw bytes; Base64 happens only when serializing.
         .with_conversion(byte_string(), "crate::ext::Base64Data", std::iter::empty());
+    for (pattern, type_name) in ID_TYPES {
+        use progenitor::TypeImpl;
+        let impls = [TypeImpl::FromStr, TypeImpl::Display].into_iter();
+        settings.with_conversion(patterned_string(pattern), type_name, impls);
+    }
     let tokens = progenitor::Generator::new(&settings)
         .generate_tokens(&spec)
         .unwrap_or_else(|e| fail(format!("progenitor: {e}")));

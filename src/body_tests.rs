@@ -81,7 +81,7 @@ proptest! {
         for (e, r) in back.records.iter().zip(&records) {
             prop_assert_eq!(&e.data.0, &r.data);
             prop_assert_eq!(&e.partition_key, &r.partition_key);
-            prop_assert_eq!(e.partition_id.as_deref(), r.partition_id.as_ref());
+            prop_assert_eq!(e.partition_id.as_deref(), r.partition_id.as_deref());
             prop_assert_eq!(e.explicit_hash_key.as_deref(), r.explicit_hash_key.as_ref());
         }
         // The Base64 text on the wire is the standard alphabet's, padded.

@@ -13,6 +13,7 @@ mod endpoint;
 mod error;
 mod ext;
 pub mod generated;
+mod ids;
 mod outcome;
 mod producer;
 mod proto;
@@ -27,6 +28,7 @@ pub use crate::{
     compression::Compression,
     credentials::Credentials,
     error::{ConfigError, Error, RequestError, ValidationError},
+    ids::{IdError, PARTITION_ID_PATTERN, PartitionId, SEQUENCE_NUMBER_PATTERN, SequenceNumber},
     outcome::{RecordResult, SendOutcome},
     producer::{
         Producer,

@@ -2,6 +2,7 @@
 
 use crate::error::Error;
 use crate::generated::types;
+use crate::ids::{PartitionId, SequenceNumber};
 
 /// The outcome of one record in a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -10,9 +11,9 @@ pub enum RecordResult {
     /// Stored by DIS.
     Stored {
         /// Partition the record went to.
-        partition_id: String,
+        partition_id: PartitionId,
         /// Its sequence number in that partition.
-        sequence_number: String,
+        sequence_number: SequenceNumber,
     },
     /// Refused by DIS (e.g. `DIS.4303` traffic control: worth retrying).
     Failed {
@@ -79,8 +80,8 @@ impl SendOutcome {
                     sequence_number: Some(sequence_number),
                     ..
                 } => Ok(RecordResult::Stored {
-                    partition_id: partition_id.into(),
-                    sequence_number: sequence_number.into(),
+                    partition_id,
+                    sequence_number,
                 }),
                 _ => Err(invalid(format!(
                     "records[{i}] has neither an error_code nor a partition_id and sequence_number"

@@ -83,6 +83,11 @@ impl From<&crate::generated::types::PutRecordsRequest> for PutRecordsRequest {
     }
 }
 
+/// A value the spec's pattern refuses, as the generated types' error.
+fn unallowed(e: crate::ids::IdError) -> crate::generated::types::error::ConversionError {
+    e.to_string().into()
+}
+
 // `..Default::default()`: a field the spec adds to the answer (none of protobuf's) stays empty
 // rather than breaking the build (tests/regeneration.rs adds one).
 #[allow(clippy::needless_update)]
@@ -97,8 +102,16 @@ impl TryFrom<PutRecordsResult> for crate::generated::types::PutRecordsResult {
             .into_iter()
             .map(|e| {
                 Ok(crate::generated::types::PutRecordsResultEntry {
-                    partition_id: e.shard_id.map(TryInto::try_into).transpose()?,
-                    sequence_number: e.sequence_number.map(TryInto::try_into).transpose()?,
+                    partition_id: e
+                        .shard_id
+                        .map(TryInto::try_into)
+                        .transpose()
+                        .map_err(unallowed)?,
+                    sequence_number: e
+                        .sequence_number
+                        .map(TryInto::try_into)
+                        .transpose()
+                        .map_err(unallowed)?,
                     error_code: e.error_code,
                     error_message: e.error_message,
                     ..Default::default()

@@ -12,7 +12,7 @@ use crate::validate::{self, Limits};
 /// The checked form of a record's `explicit_hash_key` and `partition_id`.
 type Keys = (
     Option<types::PutRecordsRequestEntryExplicitHashKey>,
-    Option<types::PutRecordsRequestEntryPartitionId>,
+    Option<crate::ids::PartitionId>,
 );
 
 /// Checks `record` as record `index` of a request: its size, and its `explicit_hash_key` and
@@ -135,7 +135,7 @@ fn entry_wire_size(data: usize, keys: [Option<&str>; 3]) -> usize {
 pub(crate) fn wire_size(entry: &types::PutRecordsRequestEntry) -> usize {
     let keys = [
         entry.partition_key.as_deref(),
-        entry.partition_id.as_deref().map(String::as_str),
+        entry.partition_id.as_deref(),
         entry.explicit_hash_key.as_deref().map(String::as_str),
     ];
     entry_wire_size(entry.data.0.len(), keys)

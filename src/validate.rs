@@ -7,6 +7,7 @@
 
 use crate::error::{ConfigError, Error, ValidationError};
 use crate::generated::types;
+use crate::ids::PartitionId;
 
 /// `stream_name`'s maximum length in the DIS document (表3: 最大长度 60).
 pub(crate) const MAX_STREAM_NAME_LEN: usize = 60;
@@ -136,15 +137,10 @@ pub(crate) fn explicit_hash_key(
 }
 
 /// Checks `partition_id` of record `index` against the spec's pattern.
-pub(crate) fn partition_id(
-    index: usize,
-    value: &str,
-) -> Result<types::PutRecordsRequestEntryPartitionId, ValidationError> {
-    types::PutRecordsRequestEntryPartitionId::try_from(value).map_err(|_| {
-        ValidationError::PartitionId {
-            index,
-            value: value.to_owned(),
-        }
+pub(crate) fn partition_id(index: usize, value: &str) -> Result<PartitionId, ValidationError> {
+    PartitionId::try_from(value).map_err(|_| ValidationError::PartitionId {
+        index,
+        value: value.to_owned(),
     })
 }
 

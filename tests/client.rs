@@ -48,8 +48,8 @@ async fn seed_example_goes_out_as_documented() {
     assert_eq!(
         outcome.results,
         vec![RecordResult::Stored {
-            partition_id: "shardId-0000000000".into(),
-            sequence_number: "0".into()
+            partition_id: "shardId-0000000000".parse().unwrap(),
+            sequence_number: "0".parse().unwrap()
         }]
     );
     assert_eq!(outcome.request_id.as_deref(), Some("req-0123"));

@@ -196,8 +196,8 @@ async fn a_compressed_answer_is_read_within_its_bound() {
     assert_eq!(
         outcome.results,
         vec![RecordResult::Stored {
-            partition_id: "shardId-0000000003".into(),
-            sequence_number: "7".into()
+            partition_id: "shardId-0000000003".parse().unwrap(),
+            sequence_number: "7".parse().unwrap()
         }]
     );
     let bomb = answer((10u64 << 30).to_string());

@@ -74,13 +74,17 @@ fn check_order(dis: &LocalDis, deliveries: &[Delivery], keys: u64) -> (usize, us
             Ok(ack) => {
                 // The acknowledgement points at this record's copy in the stream.
                 let (data, seq) = position
-                    .get(&(ack.partition_id.clone(), ack.sequence_number.clone()))
+                    .get(&(
+                        ack.partition_id.to_string(),
+                        ack.sequence_number.to_string(),
+                    ))
                     .unwrap_or_else(|| panic!("record {} acknowledged but not stored", d.id));
                 assert_eq!(data, &payload(d.id));
-                by_key
-                    .entry(d.id % keys)
-                    .or_default()
-                    .push((d.id, ack.partition_id.clone(), *seq));
+                by_key.entry(d.id % keys).or_default().push((
+                    d.id,
+                    ack.partition_id.to_string(),
+                    *seq,
+                ));
             }
             Err(e) => {
                 if failed < 3 {

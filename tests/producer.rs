@@ -111,7 +111,10 @@ async fn fault_run_every_record_ends_acknowledged_or_failed_none_lost_none_dupli
                 acked += 1;
                 assert_eq!(
                     by_payload.get(&payload(d.id)[..]),
-                    Some(&(ack.partition_id.clone(), ack.sequence_number.clone())),
+                    Some(&(
+                        ack.partition_id.to_string(),
+                        ack.sequence_number.to_string()
+                    )),
                     "record {} missing or elsewhere",
                     d.id
                 );

@@ -119,6 +119,10 @@ impl Tries {
     /// Records past their deadline go back, unsent this time.
     fn drop_late(&mut self) {
         let now = Instant::now();
+        // Most rounds have none: the records stay where they are.
+        if self.pending.iter().all(|p| p.deadline > now) {
+            return;
+        }
         let (late, on_time): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
             .into_iter()
             .partition(|p| p.deadline <= now);
@@ -403,7 +407,11 @@ impl Flight {
                 round.retry_after,
             );
         }
-        let mut keep = Vec::new();
+        let again = verdicts
+            .iter()
+            .filter(|v| matches!(v, Verdict::Again))
+            .count();
+        let mut keep = Vec::with_capacity(again);
         for (p, v) in std::mem::take(&mut tries.pending).into_iter().zip(verdicts) {
             match v {
                 Verdict::Done(result) => {

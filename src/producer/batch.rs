@@ -13,6 +13,8 @@ use crate::validate::Limits;
 pub(crate) struct Pending {
     pub(crate) id: u64,
     pub(crate) entry: types::PutRecordsRequestEntry,
+    /// Bytes the entry adds to a JSON body (measured once: keys are scanned for escapes).
+    pub(crate) wire: usize,
     /// The record's own deadline setting, handed back with it.
     pub(crate) record_deadline: Option<std::time::Duration>,
     pub(crate) attempts: u32,
@@ -24,22 +26,23 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
-    /// Record `id` (checked into `entry`), taken in now, to be delivered within `deadline`
-    /// (its own `record_deadline`, else the config's).
+    /// Record `id` (checked into `entry`), taken in at `now`, to be delivered within
+    /// `deadline` (its own `record_deadline`, else the config's).
     pub(crate) fn new(
         id: u64,
         entry: types::PutRecordsRequestEntry,
         record_deadline: Option<std::time::Duration>,
-        deadline: std::time::Duration,
+        (now, deadline): (Instant, std::time::Duration),
         permit: Option<OwnedSemaphorePermit>,
     ) -> Pending {
         Pending {
             id,
+            wire: request::wire_size(&entry),
             entry,
             record_deadline,
             attempts: 0,
             ambiguous_attempts: 0,
-            deadline: Instant::now() + deadline,
+            deadline: now.checked_add(deadline).unwrap_or_else(|| far_future(now)),
             _budget: permit,
         }
     }
@@ -61,6 +64,11 @@ impl Pending {
     }
 }
 
+/// A century from `now`: a deadline too far for the clock.
+fn far_future(now: Instant) -> Instant {
+    now + std::time::Duration::from_secs(100 * 365 * 24 * 3600)
+}
+
 /// Records of one future request, in order.
 pub(crate) struct Batch {
     pub(crate) lane: usize,
@@ -73,10 +81,12 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
-    pub(crate) fn new(lane: usize) -> Batch {
+    /// An empty batch for `lane`, with room for a full request's records (`capacity`) so that
+    /// it never grows by copying.
+    pub(crate) fn new(lane: usize, capacity: usize) -> Batch {
         Batch {
             lane,
-            pending: Vec::new(),
+            pending: Vec::with_capacity(capacity),
             bytes: 0,
             wire: request::BODY_FRAME,
             since: Instant::now(),
@@ -88,13 +98,13 @@ impl Batch {
     pub(crate) fn fits(&self, pending: &Pending, limits: &Limits) -> bool {
         self.pending.len() < limits.max_records_per_request
             && self.bytes + pending.entry.data.0.len() <= limits.max_request_bytes
-            && self.wire + request::wire_size(&pending.entry) <= request::max_wire_bytes(limits)
+            && self.wire + pending.wire <= request::max_wire_bytes(limits)
     }
 
     /// Adds a record.
     pub(crate) fn push(&mut self, pending: Pending) {
         self.bytes += pending.entry.data.0.len();
-        self.wire += request::wire_size(&pending.entry);
+        self.wire += pending.wire;
         self.pending.push(pending);
     }
 }

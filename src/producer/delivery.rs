@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::error::{Error, ValidationError};
+use crate::ids::{PartitionId, SequenceNumber};
 use crate::record::Record;
 
 /// Where a record ended: acknowledged, or failed for good, with the record handed back.
@@ -26,9 +27,9 @@ pub struct Delivery {
 #[non_exhaustive]
 pub struct Ack {
     /// Partition it went to.
-    pub partition_id: String,
+    pub partition_id: PartitionId,
     /// Its sequence number there.
-    pub sequence_number: String,
+    pub sequence_number: SequenceNumber,
 }
 
 /// Why a record was not stored (as far as the producer knows).

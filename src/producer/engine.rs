@@ -29,6 +29,10 @@ use crate::generated::types;
 use crate::record::Record;
 use crate::request;
 
+/// Records a new batch has room for before it grows: a full request at DIS's limits (500),
+/// whatever a custom limit says.
+const MAX_PREALLOCATED: usize = 1000;
+
 /// What the engine takes in.
 pub(crate) enum Input {
     /// A record, with its share of a spawned producer's byte budget, given back with it.
@@ -357,13 +361,15 @@ impl<'a> Run<'a> {
         first: Option<Input>,
         input: &mut std::pin::Pin<&mut S>,
     ) {
+        // One clock reading for the records that are there now: they are taken in together.
+        let now = Instant::now();
         let mut next = Some(first);
         while let Some(item) = next.take() {
             match item {
                 None => self.input_open = false,
                 Some(Input::Flush(w, at)) => self.flush_waiters.push((w, at)),
                 Some(Input::Record(record, permit)) => {
-                    self.take_record(record, permit);
+                    self.take_record(record, permit, now);
                     let room = !self.outbox.is_full()
                         && (self.terminal
                             || (self.stash.is_none()
@@ -379,7 +385,7 @@ impl<'a> Run<'a> {
     /// One record in: checked (the index in a validation error is its input position) into
     /// its wire entry, then into its lane, or out at once when invalid or past the close
     /// deadline.
-    fn take_record(&mut self, record: Record, permit: Option<OwnedSemaphorePermit>) {
+    fn take_record(&mut self, record: Record, permit: Option<OwnedSemaphorePermit>, now: Instant) {
         let id = self.next_id;
         self.next_id += 1;
         self.summary.sent += 1;
@@ -397,7 +403,7 @@ impl<'a> Run<'a> {
             }
         };
         let deadline = own_deadline.unwrap_or(self.engine.config.deadline);
-        let pending = Pending::new(id, entry, own_deadline, deadline, permit);
+        let pending = Pending::new(id, entry, own_deadline, (now, deadline), permit);
         if self.terminal {
             let expired = Failure::Expired { unanswered: false };
             self.deliver(vec![pending.into_delivery(Err(expired))]);
@@ -550,9 +556,9 @@ impl<'a> Run<'a> {
         {
             self.lanes[lane].active.insert(key.to_owned());
         }
-        let batch = self.lanes[lane]
-            .open
-            .get_or_insert_with(|| Batch::new(lane));
+        let batch = self.lanes[lane].open.get_or_insert_with(|| {
+            Batch::new(lane, limits.max_records_per_request.min(MAX_PREALLOCATED))
+        });
         batch.push(pending);
         // A full batch goes now when the window allows.
         if batch.pending.len() >= limits.max_records_per_request && self.has_room(lane) {

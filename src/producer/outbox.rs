@@ -41,9 +41,14 @@ struct Shared {
 struct Queue {
     /// Outcomes in order, each with the bytes it holds (counted once, on the way in).
     waiting: VecDeque<(Delivery, usize)>,
+    /// The last batch's buffer, emptied, for the next one (no new buffer per request).
+    spare: VecDeque<(Delivery, usize)>,
     /// No more outcomes will come: the thread ends once it has given the last.
     closed: bool,
 }
+
+/// Outcomes through the callback between two updates of the counts.
+const DONE_EVERY: usize = 32;
 
 /// Bytes an outcome holds: its record's data and keys.
 fn held(d: &Delivery) -> usize {
@@ -81,16 +86,29 @@ impl Outbox {
             .spawn(move || {
                 let _runtime = runtime.as_ref().map(|r| r.enter());
                 // All that waits, taken in one lock.
-                while let Some(batch) = theirs.next_batch() {
-                    for (d, bytes) in batch {
+                while let Some(mut batch) = theirs.next_batch() {
+                    // Counted down a few at a time: the engine reads the counts for each
+                    // record it takes in, and a write per outcome made both sides wait on the
+                    // same cache line.
+                    let (mut records, mut bytes) = (0, 0);
+                    for (d, held) in batch.drain(..) {
                         let call = std::panic::AssertUnwindSafe(|| on_delivery(d));
                         if std::panic::catch_unwind(call).is_err() {
                             theirs.panics.fetch_add(1, Ordering::Relaxed);
                             stats.callback_panicked();
                             tracing::error!("the delivery callback panicked; the producer goes on");
                         }
-                        theirs.done(bytes);
+                        // Exact, for `close`'s count of outcomes not given (read only there).
+                        theirs.given.fetch_add(1, Ordering::Relaxed);
+                        records += 1;
+                        bytes += held;
+                        if records == DONE_EVERY {
+                            theirs.done(records, bytes);
+                            (records, bytes) = (0, 0);
+                        }
                     }
+                    theirs.done(records, bytes);
+                    theirs.give_back(batch);
                 }
             })
             .expect("the producer's delivery thread could not start");
@@ -193,7 +211,8 @@ impl Shared {
         let mut q = self.lock();
         loop {
             if !q.waiting.is_empty() {
-                return Some(std::mem::take(&mut q.waiting));
+                let spare = std::mem::take(&mut q.spare);
+                return Some(std::mem::replace(&mut q.waiting, spare));
             }
             if q.closed {
                 return None;
@@ -202,13 +221,23 @@ impl Shared {
         }
     }
 
-    /// One outcome went through the callback: the engine is told when that brings the
-    /// backlog below a cap, or to nothing.
-    fn done(&self, bytes: usize) {
-        let records = self.records.fetch_sub(1, Ordering::Relaxed) - 1;
+    /// An emptied batch's buffer, kept for the next batch.
+    fn give_back(&self, batch: VecDeque<(Delivery, usize)>) {
+        let mut q = self.lock();
+        if q.spare.capacity() < batch.capacity() {
+            q.spare = batch;
+        }
+    }
+
+    /// `n` outcomes holding `bytes` went through the callback: the engine is told when that
+    /// brings the backlog below a cap, or to nothing.
+    fn done(&self, n: usize, bytes: usize) {
+        if n == 0 {
+            return;
+        }
+        let records = self.records.fetch_sub(n, Ordering::Relaxed) - n;
         let left = self.bytes.fetch_sub(bytes, Ordering::Relaxed) - bytes;
-        self.given.fetch_add(1, Ordering::Relaxed);
-        let was_full = records + 1 >= self.max_records || left + bytes >= self.max_bytes;
+        let was_full = records + n >= self.max_records || left + bytes >= self.max_bytes;
         let full = records >= self.max_records || left >= self.max_bytes;
         if (was_full && !full) || records == 0 {
             self.shrunk.notify_one();
