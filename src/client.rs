@@ -236,19 +236,21 @@ impl DisClient {
         request: &types::PutRecordsRequest,
         format: BodyFormat,
     ) -> Result<SendOutcome, Error> {
-        let http_request = self.prepare(request, format)?;
+        let http_request = self.prepare(request, format, request::body_size(request))?;
         self.execute(http_request, request.records.len()).await
     }
 
-    /// The pipeline's first stage: `request` written in `format`, compressed when the client
-    /// compresses, into the HTTP request (the body owns its bytes; `request` is free again when
+    /// The pipeline's first stage: `request` written in `format` (into a buffer of `capacity`
+    /// bytes, about the body's size), compressed when the client compresses, into the HTTP
+    /// request (the body owns its bytes; `request` is free again when
     /// this returns).
     pub(crate) fn prepare(
         &self,
         request: &types::PutRecordsRequest,
         format: BodyFormat,
+        capacity: usize,
     ) -> Result<reqwest::Request, Error> {
-        let mut body = Vec::with_capacity(request::body_size(request));
+        let mut body = Vec::with_capacity(capacity);
         format.encode(request, &mut body);
         let (body, encoding) = self.compression.compress(body);
         let http_request = self

@@ -18,9 +18,13 @@ type Keys = (
 /// Checks `record` as record `index` of a request: its size, and its `explicit_hash_key` and
 /// `partition_id` against the spec's patterns, through the generated newtypes (built only for
 /// the keys a record has).
-fn checked(record: &Record, index: usize, limits: &Limits) -> Result<Keys, ValidationError> {
+fn checked(
+    record: &Record,
+    index: usize,
+    limits: &Limits,
+) -> Result<(Keys, usize), ValidationError> {
     validate::record_size(index, record.data.len(), limits)?;
-    fits_a_request(record, index, limits)?;
+    let wire = fits_a_request(record, index, limits)?;
     let hash = record
         .explicit_hash_key
         .as_deref()
@@ -31,7 +35,7 @@ fn checked(record: &Record, index: usize, limits: &Limits) -> Result<Keys, Valid
         .as_deref()
         .map(|p| validate::partition_id(index, p))
         .transpose()?;
-    Ok((hash, id))
+    Ok(((hash, id), wire))
 }
 
 /// Checks `record` as record `index` of a request and makes its wire entry (the data shared,
@@ -41,7 +45,7 @@ pub(crate) fn entry(
     index: usize,
     limits: &Limits,
 ) -> Result<types::PutRecordsRequestEntry, ValidationError> {
-    let (explicit_hash_key, partition_id) = checked(record, index, limits)?;
+    let ((explicit_hash_key, partition_id), _) = checked(record, index, limits)?;
     Ok(types::PutRecordsRequestEntry {
         data: Base64Data(record.data.clone()),
         explicit_hash_key,
@@ -53,16 +57,20 @@ pub(crate) fn entry(
 /// A record refused by validation, handed back with what is wrong with it.
 pub(crate) type Refused = (ValidationError, Record);
 
-/// As [`entry`], taking the record: its wire entry and its deadline, or the record back with
-/// what is wrong with it.
+/// A record checked into its wire entry: the entry, the record's own deadline, and the bytes
+/// the entry adds to a JSON body.
+pub(crate) type Checked = (types::PutRecordsRequestEntry, Option<Duration>, usize);
+
+/// As [`entry`], taking the record: its wire entry, its deadline and its size on the wire, or
+/// the record back with what is wrong with it.
 pub(crate) fn into_entry(
     record: Record,
     index: usize,
     limits: &Limits,
-) -> Result<(types::PutRecordsRequestEntry, Option<Duration>), Box<Refused>> {
+) -> Result<Checked, Box<Refused>> {
     match checked(&record, index, limits) {
         Err(e) => Err(Box::new((e, record))),
-        Ok((explicit_hash_key, partition_id)) => Ok((
+        Ok(((explicit_hash_key, partition_id), wire)) => Ok((
             types::PutRecordsRequestEntry {
                 data: Base64Data(record.data),
                 explicit_hash_key,
@@ -70,6 +78,7 @@ pub(crate) fn into_entry(
                 partition_key: record.partition_key,
             },
             record.deadline,
+            wire,
         )),
     }
 }
@@ -148,8 +157,12 @@ pub(crate) fn max_wire_bytes(limits: &Limits) -> usize {
     limits.max_request_bytes.div_ceil(3) * 4 + 64 * 1024 + BODY_FRAME
 }
 
-/// Checks that `record`'s entry fits one request's body.
-fn fits_a_request(record: &Record, index: usize, limits: &Limits) -> Result<(), ValidationError> {
+/// Checks that `record`'s entry fits one request's body; returns the bytes it adds to one.
+fn fits_a_request(
+    record: &Record,
+    index: usize,
+    limits: &Limits,
+) -> Result<usize, ValidationError> {
     let keys = [
         record.partition_key.as_deref(),
         record.partition_id.as_deref(),
@@ -163,7 +176,8 @@ fn fits_a_request(record: &Record, index: usize, limits: &Limits) -> Result<(), 
         keys.map(|k| k.map_or(0, str::len)),
         wire,
         max,
-    )
+    )?;
+    Ok(wire)
 }
 
 /// Checks `record` alone, as the only record of a request, building nothing.

@@ -279,8 +279,10 @@ impl Flight {
         );
         // The generated request for this try, its entries lent by the records and back once
         // the body is written.
+        let capacity =
+            crate::request::BODY_FRAME + tries.pending.iter().map(|p| p.wire).sum::<usize>();
         let prepared = lend_entries(&mut tries.pending, &self.stream, |request| {
-            self.client.prepare(request, self.format)
+            self.client.prepare(request, self.format, capacity)
         });
         let sent = tries.pending.len();
         tries.sent_at = Instant::now();

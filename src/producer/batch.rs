@@ -26,18 +26,17 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
-    /// Record `id` (checked into `entry`), taken in at `now`, to be delivered within
-    /// `deadline` (its own `record_deadline`, else the config's).
+    /// Record `id` (checked into `entry`, `wire` bytes in a JSON body), taken in at `now`, to
+    /// be delivered within `deadline` (its own `record_deadline`, else the config's).
     pub(crate) fn new(
         id: u64,
-        entry: types::PutRecordsRequestEntry,
-        record_deadline: Option<std::time::Duration>,
+        (entry, record_deadline, wire): request::Checked,
         (now, deadline): (Instant, std::time::Duration),
         permit: Option<OwnedSemaphorePermit>,
     ) -> Pending {
         Pending {
             id,
-            wire: request::wire_size(&entry),
+            wire,
             entry,
             record_deadline,
             attempts: 0,

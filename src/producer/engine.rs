@@ -394,7 +394,7 @@ impl<'a> Run<'a> {
         self.engine
             .stats
             .taken_in(permit.is_some(), checked.is_ok());
-        let (entry, own_deadline) = match checked {
+        let checked = match checked {
             Ok(checked) => checked,
             Err(refused) => {
                 let (e, record) = *refused;
@@ -402,8 +402,8 @@ impl<'a> Run<'a> {
                 return;
             }
         };
-        let deadline = own_deadline.unwrap_or(self.engine.config.deadline);
-        let pending = Pending::new(id, entry, own_deadline, (now, deadline), permit);
+        let deadline = checked.1.unwrap_or(self.engine.config.deadline);
+        let pending = Pending::new(id, checked, (now, deadline), permit);
         if self.terminal {
             let expired = Failure::Expired { unanswered: false };
             self.deliver(vec![pending.into_delivery(Err(expired))]);
