@@ -22,6 +22,7 @@
 #   bash scripts/bench-quotas.sh [matrix|shared|faults|all] [RUNS]     default: all 3
 #   PARTITIONS=16 bash scripts/bench-quotas.sh matrix                  the matrix for 16 only
 #   ROWS="unpaced" bash scripts/bench-quotas.sh faults                  one fault row, by its label
+#   MODES=after bash scripts/bench-quotas.sh shared                     only "after" (matrix, shared)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec </dev/null
@@ -103,7 +104,7 @@ matrix() {
           records=$(python3 -c "print(int($quota * 4))")
           keys=()
           [ "$keyed" = keyed ] && keys=(--keys 100000)
-          for mode in before after; do
+          for mode in ${MODES:-before after}; do
             flags=(--generate "$records" --size "$size" --partitions "$partitions" "${keys[@]}")
             [ "$kind" = advanced ] && flags+=(--advanced)
             [ "$mode" = after ] && flags+=(--stream-kind "$kind")
@@ -127,7 +128,7 @@ shared() {
   echo
   echo "| producers | acknowledged/s together | of the quota | DIS.4303 answers (of records sent) | failed |"
   echo "| --- | --- | --- | --- | --- |"
-  for mode in before after; do
+  for mode in ${MODES:-before after}; do
     results=()
     for _ in $(seq 1 "$runs"); do
       start --stream newstream:2 --quotas

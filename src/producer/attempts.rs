@@ -24,6 +24,7 @@ use super::config::RetryPolicy;
 use super::delivery::{Ack, Delivery, Failure};
 use super::engine::until_expired;
 use super::pacer::Pacer;
+use super::refusals::Answer;
 use super::stats::StatsCell;
 use crate::body::BodyFormat;
 use crate::client::DisClient;
@@ -75,13 +76,18 @@ struct Tries {
     rng: SmallRng,
     /// The expiry generation when the flight started; a later one stops it.
     seen: u64,
-    /// When the last request went out (the pacer's feedback).
+    /// When the last request went out.
     sent_at: Instant,
+    /// When it took its room from the pacer: the pacer reads its answer against the rate then.
+    reserved_at: Instant,
 }
 
 /// What one answer said beyond the records' verdicts.
 struct Round {
     throttled: usize,
+    /// Throttled records followed by a stored one in the same answer: not a quota running dry
+    /// (it refuses a request's records from some point on), but refusals at random.
+    scattered: usize,
     /// The data of the throttled records, in bytes.
     throttled_bytes: usize,
     retry_after: Option<Duration>,
@@ -101,6 +107,7 @@ impl Tries {
             rng: SmallRng::from_os_rng(),
             seen,
             sent_at: Instant::now(),
+            reserved_at: Instant::now(),
         }
     }
 
@@ -214,7 +221,7 @@ impl Flight {
             if tries.pending.is_empty() {
                 continue;
             }
-            if !self.pace(&tries, &mut expired).await {
+            if !self.pace(&mut tries, &mut expired).await {
                 break;
             }
             let Some(result) = self.send_once(&mut tries, &mut expired).await else {
@@ -237,11 +244,12 @@ impl Flight {
     }
 
     /// Waits for the partition's pace (adaptive mode). False when a deadline cut it short.
-    async fn pace(&self, tries: &Tries, expired: &mut watch::Receiver<u64>) -> bool {
+    async fn pace(&self, tries: &mut Tries, expired: &mut watch::Receiver<u64>) -> bool {
         let Some(pacer) = &self.pacer else {
             return true;
         };
         let bytes = tries.pending.iter().map(|p| p.entry.data.0.len()).sum();
+        tries.reserved_at = Instant::now();
         let wait = pacer.reserve(tries.pending.len(), bytes);
         if wait.is_zero() {
             return true;
@@ -322,8 +330,11 @@ impl Flight {
     /// for the next round.
     fn judge(&self, tries: &mut Tries, result: Result<SendOutcome, Error>) -> Round {
         let policy = &self.policy;
+        // Throttled records not yet followed by a stored one.
+        let mut run = 0;
         let mut round = Round {
             throttled: 0,
+            scattered: 0,
             throttled_bytes: 0,
             retry_after: None,
             progress: false,
@@ -337,12 +348,16 @@ impl Flight {
                     RecordResult::Stored {
                         partition_id,
                         sequence_number,
-                    } => Verdict::Done(Ok(Ack {
-                        partition_id,
-                        sequence_number,
-                    })),
+                    } => {
+                        round.scattered += std::mem::take(&mut run);
+                        Verdict::Done(Ok(Ack {
+                            partition_id,
+                            sequence_number,
+                        }))
+                    }
                     // Throttling: again until the deadline, whatever the tries.
                     RecordResult::Failed { code, .. } if code == THROTTLED => {
+                        run += 1;
                         round.throttled += 1;
                         round.throttled_bytes += p.entry.data.0.len();
                         Verdict::Again
@@ -401,13 +416,14 @@ impl Flight {
             tries.throttled += round.throttled as u64;
         }
         if let Some(pacer) = &self.pacer {
-            pacer.feedback(
-                tries.pending.len(),
-                round.throttled,
-                round.throttled_bytes,
-                tries.sent_at,
-                round.retry_after,
-            );
+            pacer.feedback(&Answer {
+                sent: tries.pending.len(),
+                throttled: round.throttled,
+                throttled_bytes: round.throttled_bytes,
+                scattered: round.scattered,
+                reserved_at: tries.reserved_at,
+                retry_after: round.retry_after,
+            });
         }
         let again = verdicts
             .iter()

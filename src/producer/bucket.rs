@@ -6,17 +6,18 @@
 //! The buckets follow DIS's rules: a record refused with `DIS.4303` took nothing from DIS's
 //! bucket, so it gives its tokens back here and waits for the bucket again when it is sent again
 //! (no backoff on top). A `Retry-After` holds every record of the lane until then. The rate
-//! goes down only when DIS says so (`DIS.4303`), by the share refused (a rate `r` over what DIS has left `q` sees about
+//! goes down only when DIS says so (`DIS.4303` beyond the refusals that do not follow the rate:
+//! [`super::refusals`]), by the share refused (a rate `r` over what DIS has left `q` sees about
 //! `(r - q) / r` refused), and comes back to the quota a little every second. So several
-//! producers sharing a stream settle at their shares of it. A decrease after which the share
-//! refused does not fall is undone: those refusals do not follow the rate (faults injected at
-//! random, say), and their share is not held against the rate again until it is forgotten.
+//! producers sharing a stream settle at their shares of it. A request carries at most 25 ms of
+//! the rate, so that what a producer has reserved before it learns of the others is small.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::refusals::{Answer, Refusals, Verdict, decrease};
 use crate::validate::Limits;
 
 /// The kind of a DIS stream, which sets the write quota of each partition and the largest
@@ -76,45 +77,17 @@ impl StreamKind {
 /// What the client's bucket holds at most: a fifth of a second of the rate (DIS's holds one
 /// second; the client's must not burst past what DIS has left).
 const BURST: f64 = 0.2;
+/// What one request carries at most: this long at the rate. Small requests when the rate is
+/// shared: a producer learns of the others only from refusals, and what it has reserved at the
+/// old rate goes out before a decrease takes hold.
+const REQUEST_SPAN: f64 = 0.025;
 /// The share of the quota the rate never falls below.
 const MIN_SCALE: f64 = 0.02;
-/// How fast the rate comes back towards the quota after a decrease: this share of the quota per
-/// second (slow, so that producers sharing a partition probe it gently).
-const RECOVERY_PER_SECOND: f64 = 0.03;
-/// How long after a decrease a request must go for its answer to say whether the refusals
-/// followed the rate.
-const SETTLE: Duration = Duration::from_millis(300);
-/// How fast the share of refusals known not to follow the rate is forgotten (halved per second),
-/// so that a wrong guess heals.
-const BACKGROUND_HALF_LIFE: f64 = 1.0;
-
-/// True when `share` of records refused, answered to a request sent after the rate went from
-/// `before` to `after` because `cause` of them were refused, is closer to `cause` than to what
-/// refusals that follow the rate would give at `after` (DIS leaves `before * (1 - cause)`, so
-/// about `1 - before * (1 - cause) / after` are refused): the refusals did not follow the rate.
-pub(crate) fn unmoved(cause: f64, before: f64, after: f64, share: f64) -> bool {
-    let expected = (1.0 - before * (1.0 - cause) / after.max(f64::MIN_POSITIVE)).max(0.0);
-    share > 0.0 && share > (cause + expected) / 2.0
-}
-
-/// Refusals in excess of the share known not to follow the rate below this are noise.
-const NOISE: f64 = 0.02;
-/// Fewer records than this in an answer say nothing of the rate (small requests, ordered mode
-/// with few keys): one wholly refused is as likely a chance as a quota.
-const MIN_SAMPLE: usize = 20;
-
-/// True when `share` refused of `sent` records is more than the `background` share refused
-/// whatever the rate, by more than chance explains: two standard deviations of a share among
-/// `sent` records at worst (`1 / sqrt(sent)`), plus [`NOISE`]; and never for fewer than
-/// [`MIN_SAMPLE`] records. Three records of which two are refused say nothing (a refusal at
-/// random of 30% does that often); 500 of which 375 are refused say much.
-pub(crate) fn in_excess(share: f64, background: f64, sent: usize) -> bool {
-    if sent < MIN_SAMPLE {
-        return false;
-    }
-    let spread = 1.0 / (sent as f64).sqrt();
-    share - background > NOISE + spread
-}
+/// How fast the rate comes back towards the quota after a decrease: this share of what is left
+/// to the quota per second. Fast far below (a producer that lost a race for DIS's bucket, or
+/// whose neighbours have finished), gentle near it; the lower of two producers sharing a
+/// partition gains faster, so they draw level.
+const RECOVERY_PER_SECOND: f64 = 0.1;
 
 /// One lane's buckets.
 #[derive(Debug)]
@@ -136,14 +109,8 @@ struct State {
     bytes: f64,
     /// When the tokens and the scale were last brought up to date.
     last: Instant,
-    /// When the rate last went down: answers to requests sent before say nothing of the new
-    /// rate.
-    lowered_at: Instant,
-    /// The last decrease, until the first answer to a request sent after it says whether the
-    /// refusals followed the rate: the scale before it and the share of refusals that caused it.
-    probe: Option<(f64, f64)>,
-    /// The share of refusals that did not follow the rate (forgotten over time).
-    background: f64,
+    /// Whether the refusals follow the rate.
+    refusals: Refusals,
     /// No record goes before this (a `Retry-After`).
     hold_until: Instant,
 }
@@ -165,9 +132,7 @@ impl TokenBucket {
                 records: records_rate * BURST,
                 bytes: bytes_rate * BURST,
                 last: now,
-                lowered_at: now,
-                probe: None,
-                background: 0.0,
+                refusals: Refusals::new(),
                 hold_until: now,
             }),
         }
@@ -177,15 +142,23 @@ impl TokenBucket {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Refills the buckets, recovers the scale and forgets the background up to `now`.
+    /// Refills the buckets and recovers the scale up to `now`.
     fn catch_up(&self, s: &mut State, now: Instant) {
         let dt = now.saturating_duration_since(s.last).as_secs_f64();
         s.last = now.max(s.last);
-        s.scale = (s.scale + RECOVERY_PER_SECOND * dt).min(1.0);
-        s.background *= 0.5f64.powf(dt / BACKGROUND_HALF_LIFE);
+        s.scale = 1.0 - (1.0 - s.scale) * (-RECOVERY_PER_SECOND * dt).exp();
         let (r, b) = (self.records_rate * s.scale, self.bytes_rate * s.scale);
         s.records = (s.records + r * dt).min(r * BURST);
         s.bytes = (s.bytes + b * dt).min(b * BURST);
+    }
+
+    /// The most records, and bytes of data, one request should carry now: [`REQUEST_SPAN`] at
+    /// the rate (at least one record).
+    pub(crate) fn request_cap(&self) -> (usize, usize) {
+        let scale = self.lock().scale;
+        let records = (self.records_rate * scale * REQUEST_SPAN).max(1.0);
+        let bytes = (self.bytes_rate * scale * REQUEST_SPAN).max(1.0);
+        (records as usize, bytes as usize)
     }
 
     /// Takes the tokens of `records` records of `bytes` bytes of data; returns how long to wait
@@ -202,61 +175,44 @@ impl TokenBucket {
         wait.max(s.hold_until.saturating_duration_since(now))
     }
 
-    /// What DIS answered to a request of `sent` records sent at `sent_at`: `throttled` of them
-    /// (`throttled_bytes` of data) refused with `DIS.4303`, and the answer's `Retry-After`.
-    pub(crate) fn feedback(
-        &self,
-        sent: usize,
-        throttled: usize,
-        throttled_bytes: usize,
-        sent_at: Instant,
-        retry_after: Option<Duration>,
-    ) {
-        if sent == 0 && retry_after.is_none() {
+    /// What DIS answered to a request: refusals (`DIS.4303`) and `Retry-After`.
+    pub(crate) fn feedback(&self, answer: &Answer) {
+        if answer.sent == 0 && answer.retry_after.is_none() {
             return;
         }
         let mut s = self.lock();
         let now = Instant::now();
         self.catch_up(&mut s, now);
-        let share = throttled as f64 / sent.max(1) as f64;
-        // Refused records took nothing from DIS's bucket: their tokens come back, unless the
-        // refusals say the rate is too high (then they wait for the bucket anew).
-        let over = self.adapt && in_excess(share, s.background, sent);
-        if !over {
-            s.records += throttled as f64;
-            s.bytes += throttled_bytes as f64;
+        // Refused records took nothing from DIS's bucket: as many as refusals that do not follow
+        // the rate explain get their tokens back (all, not adapting); the others were refused
+        // for the rate, and wait for the bucket anew.
+        let back = if self.adapt {
+            s.refusals.explained(answer, now)
+        } else {
+            answer.throttled
+        };
+        if back > 0 {
+            s.records += back as f64;
+            s.bytes += (answer.throttled_bytes as f64) * back as f64 / answer.throttled as f64;
         }
         if !self.adapt {
             return;
         }
         // DIS asks to wait: nothing goes before then (the refused records' tokens wait too).
-        if let Some(wait) = retry_after {
+        if let Some(wait) = answer.retry_after {
             s.hold_until = s.hold_until.max(now + wait.min(Duration::from_secs(60)));
             return;
         }
-        if sent_at < s.lowered_at {
-            return;
-        }
-        // Whether the refusals followed the rate is read from a request sent a while after the
-        // decrease, when other producers sharing the partition have had their answers too.
-        let settled = sent_at >= s.lowered_at + SETTLE;
-        if settled
-            && let Some((before, cause)) = s.probe.take()
-            && unmoved(cause, before, s.scale, share)
-        {
-            // The rate went down and the refusals did not: they do not follow the rate.
-            s.scale = before;
-            s.background = s.background.max(share);
-            return;
-        }
-        let excess = share - s.background;
-        if over && (s.probe.is_none() || settled) {
-            // A rate `r` over what DIS has left `q` sees about `(r - q) / r` refused: `r` times
-            // one minus that share is `q`. At most halved at once: a small request wholly
-            // refused says the rate is too high, not by how much.
-            s.probe = Some((s.scale, share));
-            s.scale = (s.scale * (1.0 - excess).max(0.5)).max(MIN_SCALE);
-            s.lowered_at = now;
+        let scale = s.scale;
+        match s.refusals.judge(scale, answer, now) {
+            Verdict::Lower(excess) => {
+                let before = s.scale;
+                s.scale = (before * decrease(excess)).max(MIN_SCALE);
+                let after = s.scale;
+                s.refusals.lowered(before, after, now);
+            }
+            Verdict::Undo(before) => s.scale = before.min(1.0),
+            Verdict::Clean | Verdict::Wait => {}
         }
     }
 
@@ -271,25 +227,43 @@ impl TokenBucket {
 mod tests {
     use super::*;
 
-    #[test]
-    fn records_go_at_the_quota() {
+    /// True when `a` is `b` within float rounding.
+    fn close(a: Duration, b: Duration) -> bool {
+        a.abs_diff(b) < Duration::from_micros(1)
+    }
+
+    /// Half a second later than now, when answers to requests reserved now are settled.
+    fn settled() -> Instant {
+        Instant::now() + Duration::from_millis(500)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn records_go_at_the_quota() {
         let b = TokenBucket::new(StreamKind::Common, 2, true);
         // A fifth of a second's worth goes at once; the next 500 wait a quarter of a second.
         assert_eq!(b.reserve(400, 400), Duration::ZERO);
         let wait = b.reserve(500, 500);
-        assert!((wait.as_secs_f64() - 0.25).abs() < 0.02, "{wait:?}");
+        assert!(close(wait, Duration::from_millis(250)), "{wait:?}");
         // Bytes bind when records are large: 1 MiB/s a partition.
         let b = TokenBucket::new(StreamKind::Common, 1, true);
         let wait = b.reserve(1, 1024 * 1024);
-        assert!((wait.as_secs_f64() - 0.8).abs() < 0.02, "{wait:?}");
+        assert!(close(wait, Duration::from_millis(800)), "{wait:?}");
     }
 
-    #[test]
-    fn refused_records_give_their_tokens_back() {
+    #[tokio::test(start_paused = true)]
+    async fn a_request_carries_25_ms_of_the_rate() {
+        let b = TokenBucket::new(StreamKind::Common, 2, true);
+        assert_eq!(b.request_cap(), (50, 52_428));
+        // A quarter of the quota after three quarters were refused: a quarter of the request.
+        b.feedback(&Answer::quota(200, 150, Instant::now()));
+        assert_eq!(b.request_cap(), (12, 13_107));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refused_records_give_their_tokens_back() {
         let b = TokenBucket::new(StreamKind::Advanced, 1, false);
         assert_eq!(b.reserve(400, 0), Duration::ZERO);
-        let sent_at = Instant::now();
-        b.feedback(400, 400, 0, sent_at, None);
+        b.feedback(&Answer::quota(400, 400, Instant::now()));
         assert_eq!(
             b.reserve(400, 0),
             Duration::ZERO,
@@ -298,54 +272,65 @@ mod tests {
         assert_eq!(b.scale(), 1.0, "not adapting");
     }
 
-    #[test]
-    fn refusals_that_follow_the_rate_lower_it_and_others_do_not_for_long() {
+    #[tokio::test(start_paused = true)]
+    async fn refusals_that_follow_the_rate_lower_it_by_their_share() {
         // Four producers on one partition: three quarters refused.
         let b = TokenBucket::new(StreamKind::Common, 1, true);
         // Ten records refused say nothing.
-        b.feedback(10, 10, 0, Instant::now(), None);
+        b.feedback(&Answer::quota(10, 10, Instant::now()));
         assert_eq!(b.scale(), 1.0);
-        b.feedback(100, 75, 0, Instant::now(), None);
-        assert!((b.scale() - 0.5).abs() < 0.01, "{}", b.scale());
-        // Sent before the decrease: already answered for.
-        b.feedback(100, 75, 0, Instant::now() - Duration::from_secs(1), None);
-        assert!((b.scale() - 0.5).abs() < 0.01, "{}", b.scale());
-        // Sent after, once the others have had their answers: half refused now (four at half
-        // the quota each on one): halved again.
-        let later = || Instant::now() + SETTLE + Duration::from_millis(100);
-        b.feedback(100, 50, 0, later(), None);
-        assert!((b.scale() - 0.25).abs() < 0.01, "{}", b.scale());
-        // Then the refusals stop: the rate stays.
-        b.feedback(100, 0, 0, Instant::now(), None);
-        assert!((b.scale() - 0.25).abs() < 0.01, "{}", b.scale());
-        // A fixed share refused whatever the rate: after one decrease that changes nothing, the
-        // rate goes back and stays.
+        let reserved = Instant::now();
+        assert_eq!(b.reserve(200, 0), Duration::ZERO);
+        b.feedback(&Answer::quota(200, 150, reserved));
+        assert!((b.scale() - 0.25).abs() < 1e-9, "{}", b.scale());
+        // Their tokens are not given back: the refused 150 wait for the bucket anew, 0.6 s at a
+        // quarter of 1,000/s.
+        let wait = b.reserve(150, 0);
+        assert!(close(wait, Duration::from_millis(600)), "{wait:?}");
+        // Reserved before the decrease: already answered for.
+        b.feedback(&Answer::quota(200, 150, reserved));
+        assert!((b.scale() - 0.25).abs() < 1e-9, "{}", b.scale());
+        // Once settled the refusals stop: the rate stays, and comes back a tenth of what is left
+        // to the quota a second.
+        b.feedback(&Answer::quota(200, 0, settled()));
+        assert!((b.scale() - 0.25).abs() < 1e-9, "{}", b.scale());
+        tokio::time::advance(Duration::from_secs(10)).await;
+        b.reserve(0, 0);
+        let expected = 1.0 - 0.75 * (-RECOVERY_PER_SECOND * 10.0).exp();
+        assert!((b.scale() - expected).abs() < 1e-9, "{}", b.scale());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refusals_that_do_not_fall_with_the_rate_leave_it() {
+        // 30% refused whatever the rate: one decrease, undone, then the rate stays.
         let b = TokenBucket::new(StreamKind::Common, 1, true);
-        b.feedback(100, 30, 0, Instant::now(), None);
-        assert!((b.scale() - 0.7).abs() < 0.01, "{}", b.scale());
-        for _ in 0..200 {
-            b.feedback(100, 30, 0, later(), None);
+        b.feedback(&Answer::random(200, 60, Instant::now()));
+        assert!((b.scale() - 0.7).abs() < 1e-9, "{}", b.scale());
+        b.feedback(&Answer::random(200, 60, settled()));
+        assert_eq!(b.scale(), 1.0);
+        for _ in 0..100 {
+            tokio::time::advance(Duration::from_millis(10)).await;
+            b.feedback(&Answer::random(200, 60, settled()));
+            assert!(b.scale() > 0.69, "{}", b.scale());
         }
-        assert!(b.scale() > 0.9, "{}", b.scale());
-    }
-
-    #[test]
-    fn refusals_that_do_not_fall_with_the_rate_are_told_apart() {
-        // 90% refused, the rate halved: DIS's quota would refuse 80% now.
-        assert!(!unmoved(0.9, 1.0, 0.5, 0.8));
-        assert!(unmoved(0.9, 1.0, 0.5, 0.9));
-        // 30% refused at random, the rate lowered by 30%: a quota would refuse none now.
-        assert!(unmoved(0.3, 1.0, 0.7, 0.3));
-        assert!(!unmoved(0.3, 1.0, 0.7, 0.05));
-        // Everything refused, the rate halved: still everything, as a quota of 0 would.
-        assert!(!unmoved(1.0, 1.0, 0.5, 1.0));
-    }
-
-    #[test]
-    fn retry_after_holds_the_records() {
+        // ... and the refused records' tokens come back: 60 of the burst's 200 taken.
         let b = TokenBucket::new(StreamKind::Common, 1, true);
-        b.feedback(10, 0, 0, Instant::now(), Some(Duration::from_secs(2)));
-        let wait = b.reserve(1, 1);
-        assert!(wait >= Duration::from_millis(1900), "{wait:?}");
+        b.feedback(&Answer::random(200, 60, Instant::now()));
+        b.feedback(&Answer::random(200, 60, settled()));
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(b.reserve(200, 0), Duration::ZERO);
+        b.feedback(&Answer::random(200, 60, settled()));
+        assert_eq!(b.reserve(60, 0), Duration::ZERO);
+        assert!(b.reserve(1, 0) > Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_holds_the_records() {
+        let b = TokenBucket::new(StreamKind::Common, 1, true);
+        b.feedback(&Answer {
+            retry_after: Some(Duration::from_secs(2)),
+            ..Answer::quota(10, 0, Instant::now())
+        });
+        assert_eq!(b.reserve(1, 1), Duration::from_secs(2));
     }
 }

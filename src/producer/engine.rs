@@ -540,7 +540,16 @@ impl<'a> Run<'a> {
     /// Puts a record into its lane's open batch, sending the batch first when the record
     /// would not fit. Gives the record back when the lane has no room for another request.
     fn place(&mut self, lane: usize, pending: Pending) -> Option<Pending> {
-        let limits = *self.engine.client.limits();
+        let mut limits = *self.engine.client.limits();
+        // At a quota, small requests: what one carries was reserved at the rate of its time.
+        if let Some((records, bytes)) = self.lanes[lane]
+            .pacer
+            .as_ref()
+            .and_then(|p| p.request_cap())
+        {
+            limits.max_records_per_request = limits.max_records_per_request.min(records);
+            limits.max_request_bytes = limits.max_request_bytes.min(bytes);
+        }
         let full = self.lanes[lane]
             .open
             .as_ref()

@@ -13,6 +13,7 @@ pub(crate) mod metrics;
 mod outbox;
 mod pacer;
 mod partition;
+mod refusals;
 pub(crate) mod stats;
 
 use std::sync::Arc;

@@ -1,7 +1,9 @@
 //! The send rate of one partition. Told the stream's kind, the partition's quota kept in a token
 //! bucket ([`TokenBucket`]); told nothing, adapted from the throttling DIS answers: additive
 //! increase, multiplicative decrease (AIMD). Under sustained overload the producer then holds
-//! near the partition's quota instead of bursting into it and backing off.
+//! near the partition's quota instead of bursting into it and backing off. Both read the
+//! refusals the same way ([`Refusals`]): those that do not fall with the rate (faults) do not
+//! hold it down.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -9,6 +11,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::bucket::{StreamKind, TokenBucket};
+use super::refusals::{Answer, Refusals, Verdict, decrease};
 
 /// DIS's documented quota of a common stream's partition, the first guess of the rate (an
 /// advanced stream's partition, 2,000 records/s, is reached by the additive increase in a few
@@ -37,9 +40,9 @@ pub(crate) struct Pacer {
 struct State {
     rate: f64,
     next: Instant,
-    /// When the rate last went down: throttling of requests sent before that was already
-    /// answered for (one decrease per round, as in TCP).
-    lowered_at: Instant,
+    /// Whether the refusals follow the rate; throttling of requests reserved before the last
+    /// decrease was already answered for (one decrease per round, as in TCP).
+    refusals: Refusals,
 }
 
 impl Pacer {
@@ -50,7 +53,7 @@ impl Pacer {
             state: Mutex::new(State {
                 rate: START_RATE * f64::from(partitions.max(1)),
                 next: Instant::now(),
-                lowered_at: Instant::now(),
+                refusals: Refusals::new(),
             }),
             quota: None,
         }
@@ -71,6 +74,12 @@ impl Pacer {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).rate
     }
 
+    /// The most records, and bytes of data, one request should carry now: at a quota, 25 ms of
+    /// the rate; told nothing, no more than DIS's request limits.
+    pub(crate) fn request_cap(&self) -> Option<(usize, usize)> {
+        self.quota.as_ref().map(TokenBucket::request_cap)
+    }
+
     /// Takes the room for `records` records of `bytes` bytes of data at the current rate;
     /// returns how long to wait before sending them.
     pub(crate) fn reserve(&self, records: usize, bytes: usize) -> Duration {
@@ -85,38 +94,28 @@ impl Pacer {
     }
 
     /// What DIS answered to `sent` records: `throttled` of them were refused with `DIS.4303`.
-    /// A clean answer raises the rate; throttling lowers it in proportion to the share refused
-    /// (a rate `r` above a quota `q` sees about `(r - q) / r` refused, and `r * (1 - f / 2)`
-    /// then lands halfway back to `q`).
-    /// `sent_at`: when the request went out; throttling of a request sent before the last
-    /// decrease does not lower the rate again. `throttled_bytes` (the data of the refused
-    /// records) and `retry_after` count at a quota only.
-    pub(crate) fn feedback(
-        &self,
-        sent: usize,
-        throttled: usize,
-        throttled_bytes: usize,
-        sent_at: Instant,
-        retry_after: Option<Duration>,
-    ) {
+    /// A clean answer (no refusals beyond those that do not follow the rate) raises the rate;
+    /// throttling lowers it by the share refused (a rate `r` above a quota `q` sees about
+    /// `(r - q) / r` refused: [`decrease`]), and a decrease after which the share refused stays
+    /// is undone.
+    /// Throttling of a request reserved before the last decrease does not lower the rate
+    /// again. The refused records' data and `Retry-After` count at a quota only.
+    pub(crate) fn feedback(&self, answer: &Answer) {
         if let Some(quota) = &self.quota {
-            return quota.feedback(sent, throttled, throttled_bytes, sent_at, retry_after);
-        }
-        if sent == 0 {
-            return;
+            return quota.feedback(answer);
         }
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if throttled > 0 {
-            if sent_at < s.lowered_at {
-                return;
+        let now = Instant::now();
+        let rate = s.rate;
+        s.rate = match s.refusals.judge(rate, answer, now) {
+            Verdict::Clean => rate * (1.0 + INCREASE),
+            Verdict::Wait => rate,
+            Verdict::Undo(before) => before,
+            Verdict::Lower(excess) => {
+                let after = (rate * decrease(excess)).clamp(MIN_RATE, MAX_RATE);
+                s.refusals.lowered(rate, after, now);
+                after
             }
-            s.lowered_at = Instant::now();
-        }
-        s.rate = if throttled == 0 {
-            s.rate * (1.0 + INCREASE)
-        } else {
-            let share = throttled as f64 / sent as f64;
-            s.rate * (1.0 - share / 2.0).min(0.95)
         }
         .clamp(MIN_RATE, MAX_RATE);
     }
@@ -126,25 +125,44 @@ impl Pacer {
 mod tests {
     use super::*;
 
-    #[test]
-    fn throttling_lowers_the_rate_and_clean_answers_raise_it() {
+    /// Half a second later than now, when answers to requests reserved now are settled.
+    fn settled() -> Instant {
+        Instant::now() + Duration::from_millis(500)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_lowers_the_rate_and_clean_answers_raise_it() {
         let p = Pacer::new(1);
-        p.feedback(100, 50, 0, Instant::now(), None);
-        assert!((p.rate() - 750.0).abs() < 1e-6, "{}", p.rate());
-        p.feedback(100, 0, 0, Instant::now(), None);
-        assert!((p.rate() - 825.0).abs() < 1e-6, "{}", p.rate());
+        p.feedback(&Answer::quota(100, 50, Instant::now()));
+        assert!((p.rate() - 500.0).abs() < 1e-6, "{}", p.rate());
+        // Settled, and the refusals fell with the rate: clean, up 10%.
+        p.feedback(&Answer::quota(100, 0, settled()));
+        assert!((p.rate() - 550.0).abs() < 1e-6, "{}", p.rate());
+        // Everything refused, round after round: down to the floor.
         for _ in 0..1000 {
-            p.feedback(10, 10, 0, Instant::now(), None);
+            tokio::time::advance(Duration::from_secs(1)).await;
+            p.feedback(&Answer::quota(100, 100, Instant::now()));
         }
         assert_eq!(p.rate(), MIN_RATE);
     }
 
-    #[test]
-    fn reservations_are_spaced_by_the_rate() {
+    #[tokio::test(start_paused = true)]
+    async fn random_refusals_do_not_wear_the_rate_down() {
+        // 30% refused whatever the rate, answer after answer: the rate still grows.
+        let p = Pacer::new(1);
+        for _ in 0..200 {
+            tokio::time::advance(Duration::from_millis(10)).await;
+            p.feedback(&Answer::random(200, 60, Instant::now()));
+        }
+        assert!(p.rate() > START_RATE * 10.0, "{}", p.rate());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reservations_are_spaced_by_the_rate() {
         let p = Pacer::new(1);
         assert_eq!(p.reserve(500, 0), Duration::ZERO);
         // 500 records at 1000/s take half a second: the next ones wait for it.
-        let wait = p.reserve(100, 0);
-        assert!((wait.as_secs_f64() - 0.5).abs() < 0.05, "{wait:?}");
+        assert_eq!(p.reserve(100, 0), Duration::from_millis(500));
+        assert_eq!(p.request_cap(), None, "told nothing: DIS's limits");
     }
 }
