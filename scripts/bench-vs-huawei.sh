@@ -21,8 +21,8 @@
 #    both send the same N records (default 200,000) of the same bytes, and every answer is
 #    checked; after each run the endpoint's counters must show exactly the records sent as
 #    stored (warm-up included) and none failed;
-# 4. prints one table: best of the R runs of each (highest records/s, lowest CPU us/record, each
-#    taken separately), and the ratios within this run: ours/theirs throughput, theirs/ours CPU.
+# 4. prints one table: the median of the R runs of each, with their spread (min-max), and the
+#    ratios of the medians within this run: ours/theirs throughput, theirs/ours CPU.
 #
 # --body: json (default), protobuf, or all (both). A side whose requests the endpoint refuses with
 # an error answer (it does not support them yet: a body format, a path, a signature scheme) is
@@ -217,23 +217,35 @@ RESULTS=$results RECORDS=$records RUNS=$runs CONCURRENCY=$concurrency COMPAT=$co
   ELAPSED=$(($(date +%s) - started)) PYTHON_VERSION=$python_version RUSTC_VERSION=$rustc_version \
   V3_VERSION=$v3_version CORE_VERSION=$core_version HW_VERSION=$hw_version PB_VERSION=$pb_version \
   "$py" - <<'EOF'
-import json, os, re
+import json, os, re, statistics
 
 e = os.environ
 rows = [json.loads(line) for line in open(e["RESULTS"])]
 
 
 def cell(side, body, size):
-    """Best records/s and best CPU us/record of the side's runs, or the reason it is n/a."""
+    """Records/s and CPU us/record of the side's runs (sorted), or the reason it is n/a."""
     mine = [r for r in rows if (r["side"], r["body"], r["size"]) == (side, body, size)]
     ok = [r for r in mine if r["status"] == "ok"]
     if ok:
-        return max(r["records_per_s"] for r in ok), min(r["cpu_us_per_record"] for r in ok), None
+        return (sorted(r["records_per_s"] for r in ok),
+                sorted(r["cpu_us_per_record"] for r in ok), None)
     return None, None, (mine[0]["reason"] if mine else "not run")
+
+
+def median(values):
+    return None if not values else statistics.median(values)
 
 
 def num(v, digits, suffix=""):
     return "n/a" if v is None else f"{v:,.{digits}f}{suffix}"
+
+
+def spread(values, digits):
+    """The median and (min-max) of a side's runs."""
+    if not values:
+        return "n/a"
+    return f"{num(median(values), digits)} ({num(values[0], digits)}-{num(values[-1], digits)})"
 
 
 theirs_name = {
@@ -243,7 +255,7 @@ theirs_name = {
 print()
 print("Huawei's Python DIS SDK vs dis-records' producer, to the local endpoint (dis-local in its own")
 print(f"process, AK/SK signed, not retaining): {int(e['RECORDS']):,} records per run on both sides,")
-print(f"500 per request, best of {e['RUNS']} run(s) (records/s and CPU each at its best); theirs")
+print(f"500 per request, median (min-max) of {e['RUNS']} run(s), ratios of the medians; theirs")
 print(f"single-threaded, ours {e['CONCURRENCY']} requests in flight; CPU = the client process's user + system time")
 print(f"machine: {e['CORES']} cores, {e['CPU_MODEL']}; date: {e['DATE']}")
 print()
@@ -255,11 +267,11 @@ for body in [b for b in ("json", "protobuf") if any(r["body"] == b for r in rows
     for size in sorted({r["size"] for r in rows if r["body"] == body}):
         t_rps, t_cpu, t_na = cell("theirs", body, size)
         o_rps, o_cpu, o_na = cell("ours", body, size)
-        tput = o_rps / t_rps if o_rps and t_rps else None
-        cpu = t_cpu / o_cpu if o_cpu and t_cpu else None
+        tput = median(o_rps) / median(t_rps) if o_rps and t_rps else None
+        cpu = median(t_cpu) / median(o_cpu) if o_cpu and t_cpu else None
         label = f"{size // 1024} KiB" if size >= 1024 and size % 1024 == 0 else f"{size} B"
-        print(f"| {body} | {label} | {theirs_name[body]} | {num(t_rps, 0)} | {num(t_cpu, 2)} "
-              f"| {num(o_rps, 0)} | {num(o_cpu, 2)} | {num(tput, 1, 'x')} | {num(cpu, 1, 'x')} |")
+        print(f"| {body} | {label} | {theirs_name[body]} | {spread(t_rps, 0)} | {spread(t_cpu, 2)} "
+              f"| {spread(o_rps, 0)} | {spread(o_cpu, 2)} | {num(tput, 1, 'x')} | {num(cpu, 1, 'x')} |")
         for side, na in (("theirs", t_na), ("ours", o_na)):
             na = na and re.sub(r" \(X-Request-Id [0-9a-zA-Z-]+\)", "", na)
             if na and (side, body, na) not in notes:
