@@ -79,6 +79,9 @@ struct Args {
     /// Secret key.
     #[arg(long, default_value = "BENCHSECRETKEY")]
     sk: String,
+    /// Send with this IAM token (`X-Auth-Token`) instead of signing with the AK/SK.
+    #[arg(long)]
+    token: Option<String>,
     /// Passed by `cargo bench` to every bench binary; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -165,7 +168,10 @@ fn run(args: &Args) -> Result<String, (u8, String)> {
         Body::Protobuf => BodyFormat::Protobuf,
     };
     let client = DisClient::builder(args.endpoint.as_str(), args.project_id.as_str())
-        .credentials(Credentials::aksk(args.ak.as_str(), args.sk.as_str()))
+        .credentials(match &args.token {
+            Some(token) => Credentials::token(token.as_str()),
+            None => Credentials::aksk(args.ak.as_str(), args.sk.as_str()),
+        })
         .build()
         .map_err(|e| fail(format!("client: {e}")))?;
     let config = ProducerConfig::default()
