@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+#[cfg(test)]
+mod alloc_tests;
 mod answer;
 mod auth;
 mod body;

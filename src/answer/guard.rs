@@ -200,8 +200,12 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Items<'_, A> {
         })
     }
 
+    /// The parser's count when it knows one, else what is left of the bound: a list of results
+    /// holds one per record sent, so it is built without growing (serde caps what it
+    /// preallocates from a hint).
     fn size_hint(&self) -> Option<usize> {
-        self.inner.size_hint().map(|n| n.min(self.guard.max_items))
+        let left = self.guard.max_items - self.taken;
+        Some(self.inner.size_hint().map_or(left, |n| n.min(left)))
     }
 }
 

@@ -60,7 +60,7 @@ fn too_many(sent: usize) -> Unreadable {
 }
 
 /// A JSON `PutRecordsResult`, read into the generated type through the guard.
-fn json(body: &[u8], sent: usize) -> Result<types::PutRecordsResult, Unreadable> {
+pub(crate) fn json(body: &[u8], sent: usize) -> Result<types::PutRecordsResult, Unreadable> {
     let guard = Guard::new(sent);
     let mut de = sonic_rs::Deserializer::from_slice(body);
     let parsed = types::PutRecordsResult::deserialize(guard.wrap(&mut de)).and_then(|result| {
