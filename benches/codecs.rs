@@ -25,6 +25,10 @@ use dis_records::{
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+#[path = "support/cpu.rs"]
+mod cpu;
+use cpu::process_cpu as cpu_time;
+
 const ROUNDS: usize = 3;
 const LINE: usize = 1024;
 
@@ -145,18 +149,6 @@ fn corpus(n: u64) -> Vec<Record> {
     (0..n)
         .map(|i| Record::new(log_line(i)).with_partition_key(format!("key-{}", i % 10)))
         .collect()
-}
-
-/// This process's user + system CPU time.
-fn cpu_time() -> Duration {
-    // SAFETY: getrusage writes into the struct it is given.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
 /// Child mode: dis-local behind a proxy that counts the bytes clients send. Prints the proxy's

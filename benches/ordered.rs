@@ -11,17 +11,9 @@ use std::time::{Duration, Instant};
 use dis_local::{LocalConfig, LocalDis, StreamConfig};
 use dis_records::{Credentials, DisClient, Producer, ProducerConfig, Record};
 
-/// User + system CPU time of this process.
-fn cpu_time() -> Duration {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
-    // SAFETY: getrusage fills the struct it is given.
-    let usage = unsafe {
-        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
-        usage.assume_init()
-    };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(usage.ru_utime) + tv(usage.ru_stime)
-}
+#[path = "support/cpu.rs"]
+mod cpu;
+use cpu::process_cpu as cpu_time;
 
 /// Sends `records` in ordered mode; returns when the last cold record was acknowledged, the
 /// whole run's time and the CPU per record.

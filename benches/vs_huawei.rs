@@ -30,13 +30,17 @@
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use clap::{Parser, ValueEnum};
 use dis_records::{
     BodyFormat, Credentials, Delivery, DisClient, Error, Failure, Producer, ProducerConfig, Record,
 };
+
+#[path = "support/cpu.rs"]
+mod cpu;
+use cpu::process_cpu;
 
 const UNSUPPORTED: u8 = 3;
 
@@ -94,19 +98,6 @@ fn payload(i: u64, size: usize) -> Bytes {
         d.resize(size, b'x');
     }
     d.into()
-}
-
-/// User + system CPU time of this process (all threads) so far.
-fn process_cpu() -> Duration {
-    // SAFETY: getrusage writes a `rusage` into the zeroed struct it is given; RUSAGE_SELF is
-    // always valid, so it cannot fail (the result is checked all the same).
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        assert_eq!(libc::getrusage(libc::RUSAGE_SELF, &mut usage), 0);
-        usage
-    };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
 /// Outcomes of one `send_all` (shared with its callback, which runs on the run's own task):
