@@ -210,6 +210,24 @@ fn lend_entries<T>(
     out
 }
 
+/// Counts the records of an answer refused with `DIS.4303` (and their data), and those of them
+/// followed by a stored record: a quota refuses a request's tail, faults scatter refusals.
+fn count_throttled(results: &[RecordResult], pending: &[Pending], round: &mut Round) {
+    // Throttled records not yet followed by a stored one.
+    let mut run = 0;
+    for (r, p) in results.iter().zip(pending) {
+        match r {
+            RecordResult::Stored { .. } => round.scattered += std::mem::take(&mut run),
+            RecordResult::Failed { code, .. } if code == THROTTLED => {
+                run += 1;
+                round.throttled += 1;
+                round.throttled_bytes += p.entry.data.0.len();
+            }
+            RecordResult::Failed { .. } => {}
+        }
+    }
+}
+
 impl Flight {
     /// Sends one batch until every record in it has an outcome. When the engine bumps
     /// `expired` (a flush or close deadline passed), it stops: the records still pending end
@@ -329,9 +347,6 @@ impl Flight {
     /// Every pending record's verdict from one answer: finished records go out, the rest stay
     /// for the next round.
     fn judge(&self, tries: &mut Tries, result: Result<SendOutcome, Error>) -> Round {
-        let policy = &self.policy;
-        // Throttled records not yet followed by a stored one.
-        let mut run = 0;
         let mut round = Round {
             throttled: 0,
             scattered: 0,
@@ -339,78 +354,109 @@ impl Flight {
             retry_after: None,
             progress: false,
         };
-        let verdicts: Vec<Verdict> = match result {
-            Ok(outcome) => outcome
-                .results
-                .into_iter()
-                .zip(&tries.pending)
-                .map(|(r, p)| match r {
-                    RecordResult::Stored {
-                        partition_id,
-                        sequence_number,
-                    } => {
-                        round.scattered += std::mem::take(&mut run);
-                        Verdict::Done(Ok(Ack {
-                            partition_id,
-                            sequence_number,
-                        }))
-                    }
-                    // Throttling: again until the deadline, whatever the tries.
-                    RecordResult::Failed { code, .. } if code == THROTTLED => {
-                        run += 1;
-                        round.throttled += 1;
-                        round.throttled_bytes += p.entry.data.0.len();
-                        Verdict::Again
-                    }
-                    RecordResult::Failed { code, .. }
-                        if policy.is_retryable_code(&code) && p.attempts < policy.max_attempts =>
-                    {
-                        Verdict::Again
-                    }
-                    RecordResult::Failed { code, message } => {
-                        Verdict::Done(Err(Failure::Refused { code, message }))
-                    }
-                })
-                .collect(),
-            Err(err) => {
-                if let Error::Dis {
-                    retry_after: Some(d),
-                    ..
-                } = &err
+        match result {
+            Ok(outcome) => {
+                // The answer's counts first (the pace needs them), then each record's verdict
+                // in one pass: no list of verdicts per answer.
+                count_throttled(&outcome.results, &tries.pending, &mut round);
+                self.feedback(tries, &round);
+                let mut keep = Vec::with_capacity(round.throttled);
+                for (p, r) in std::mem::take(&mut tries.pending)
+                    .into_iter()
+                    .zip(outcome.results)
                 {
-                    round.retry_after = Some(*d);
-                }
-                // The whole request refused by traffic control: every record throttled, sent
-                // again until its deadline, as a throttled record.
-                let throttled =
-                    matches!(&err, Error::Dis { code: Some(code), .. } if code == THROTTLED);
-                if throttled {
-                    round.throttled = tries.pending.len();
-                    round.throttled_bytes =
-                        tries.pending.iter().map(|p| p.entry.data.0.len()).sum();
-                }
-                let again = policy.is_retryable_request(&err);
-                // No credentials (nothing sent): like throttling, again until the deadline.
-                let waiting = matches!(err, Error::Credentials { .. });
-                let ambiguous = err.maybe_duplicated();
-                // One error for every record of the request, shared, not copied.
-                let err = Arc::new(err);
-                tries
-                    .pending
-                    .iter_mut()
-                    .map(|p| {
-                        if waiting || throttled || (again && p.attempts < policy.max_attempts) {
-                            if ambiguous {
-                                p.ambiguous_attempts += 1;
-                            }
-                            Verdict::Again
-                        } else {
-                            Verdict::Done(Err(Failure::Request(err.clone())))
+                    match self.verdict(r, &p) {
+                        Verdict::Done(result) => {
+                            round.progress |= result.is_ok();
+                            tries.out.push(p.into_delivery(result));
                         }
-                    })
-                    .collect()
+                        Verdict::Again => keep.push(p),
+                    }
+                }
+                tries.pending = keep;
             }
-        };
+            Err(err) => {
+                let verdicts = self.judge_request(tries, err, &mut round);
+                self.feedback(tries, &round);
+                let mut keep = Vec::new();
+                for (p, v) in std::mem::take(&mut tries.pending).into_iter().zip(verdicts) {
+                    match v {
+                        Verdict::Done(result) => tries.out.push(p.into_delivery(result)),
+                        Verdict::Again => keep.push(p),
+                    }
+                }
+                tries.pending = keep;
+            }
+        }
+        round
+    }
+
+    /// A record's verdict from its result in the answer.
+    fn verdict(&self, result: RecordResult, p: &Pending) -> Verdict {
+        let policy = &self.policy;
+        match result {
+            RecordResult::Stored {
+                partition_id,
+                sequence_number,
+            } => Verdict::Done(Ok(Ack {
+                partition_id,
+                sequence_number,
+            })),
+            // Throttling: again until the deadline, whatever the tries.
+            RecordResult::Failed { code, .. } if code == THROTTLED => Verdict::Again,
+            RecordResult::Failed { code, .. }
+                if policy.is_retryable_code(&code) && p.attempts < policy.max_attempts =>
+            {
+                Verdict::Again
+            }
+            RecordResult::Failed { code, message } => {
+                Verdict::Done(Err(Failure::Refused { code, message }))
+            }
+        }
+    }
+
+    /// The verdicts of a request that failed as a whole: every record again (throttled, no
+    /// credentials yet, or retryable within its tries), or failed with the shared error.
+    fn judge_request(&self, tries: &mut Tries, err: Error, round: &mut Round) -> Vec<Verdict> {
+        let policy = &self.policy;
+        if let Error::Dis {
+            retry_after: Some(d),
+            ..
+        } = &err
+        {
+            round.retry_after = Some(*d);
+        }
+        // The whole request refused by traffic control: every record throttled, sent again
+        // until its deadline, as a throttled record.
+        let throttled = matches!(&err, Error::Dis { code: Some(code), .. } if code == THROTTLED);
+        if throttled {
+            round.throttled = tries.pending.len();
+            round.throttled_bytes = tries.pending.iter().map(|p| p.entry.data.0.len()).sum();
+        }
+        let again = policy.is_retryable_request(&err);
+        // No credentials (nothing sent): like throttling, again until the deadline.
+        let waiting = matches!(err, Error::Credentials { .. });
+        let ambiguous = err.maybe_duplicated();
+        // One error for every record of the request, shared, not copied.
+        let err = Arc::new(err);
+        tries
+            .pending
+            .iter_mut()
+            .map(|p| {
+                if waiting || throttled || (again && p.attempts < policy.max_attempts) {
+                    if ambiguous {
+                        p.ambiguous_attempts += 1;
+                    }
+                    Verdict::Again
+                } else {
+                    Verdict::Done(Err(Failure::Request(err.clone())))
+                }
+            })
+            .collect()
+    }
+
+    /// What the answer said of the pace: throttling counted, and the partition's rate told.
+    fn feedback(&self, tries: &mut Tries, round: &Round) {
         if round.throttled > 0 {
             self.stats.throttled(tries.lane, round.throttled as u64);
             tries.throttled += round.throttled as u64;
@@ -425,22 +471,6 @@ impl Flight {
                 retry_after: round.retry_after,
             });
         }
-        let again = verdicts
-            .iter()
-            .filter(|v| matches!(v, Verdict::Again))
-            .count();
-        let mut keep = Vec::with_capacity(again);
-        for (p, v) in std::mem::take(&mut tries.pending).into_iter().zip(verdicts) {
-            match v {
-                Verdict::Done(result) => {
-                    round.progress |= result.is_ok();
-                    tries.out.push(p.into_delivery(result));
-                }
-                Verdict::Again => keep.push(p),
-            }
-        }
-        tries.pending = keep;
-        round
     }
 
     /// Waits before the next round: the partition's pace alone when only throttled records
