@@ -81,8 +81,9 @@ fn build_body(stream: &str, records: &[Record]) -> types::PutRecordsRequest {
     }
 }
 
-/// Plain reqwest: the same records, bodies serialized before the clock starts.
-async fn baseline(endpoint: &str, n: u64, size: usize) -> f64 {
+/// Plain reqwest: the same records, bodies serialized before the clock starts. Returns the
+/// wall time and this process's CPU time over the timed span, in seconds.
+async fn baseline(endpoint: &str, n: u64, size: usize) -> (f64, f64) {
     let bodies: Vec<Vec<u8>> = (0..n)
         .collect::<Vec<_>>()
         .chunks(BATCH)
@@ -97,7 +98,7 @@ async fn baseline(endpoint: &str, n: u64, size: usize) -> f64 {
         .unwrap();
     let url = format!("{endpoint}/v2/bench-project/records");
     let queue = std::sync::Arc::new(std::sync::Mutex::new(bodies));
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), process_cpu());
     let workers: Vec<_> = (0..CONCURRENCY)
         .map(|_| {
             let (http, url, queue) = (http.clone(), url.clone(), queue.clone());
@@ -123,23 +124,26 @@ async fn baseline(endpoint: &str, n: u64, size: usize) -> f64 {
     for w in workers {
         w.await.unwrap();
     }
-    start.elapsed().as_secs_f64()
+    let cpu = (process_cpu() - cpu).as_secs_f64();
+    (start.elapsed().as_secs_f64(), cpu)
 }
 
 /// The producer, fed records whose payloads exist before the clock starts (as the baseline's
-/// bodies do); each record is a cheap reference to its payload.
-async fn with_producer(endpoint: &str, payloads: &[bytes::Bytes]) -> f64 {
+/// bodies do); each record is a cheap reference to its payload. Returns the wall time and this
+/// process's CPU time over the timed span, in seconds.
+async fn with_producer(endpoint: &str, payloads: &[bytes::Bytes]) -> (f64, f64) {
     let n = payloads.len() as u64;
     let p = producer(endpoint);
     // The run owns its input (it has a task of its own): references to the payloads.
     let payloads = payloads.to_vec();
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), process_cpu());
     let summary = p
         .send_all(payloads.into_iter().map(Record::new), |_| {})
         .await;
     let secs = start.elapsed().as_secs_f64();
+    let cpu = (process_cpu() - cpu).as_secs_f64();
     assert_eq!(summary.acknowledged, n);
-    secs
+    (secs, cpu)
 }
 
 fn cpu_ratio(size: usize, rounds: usize) -> (f64, f64, f64, f64, f64) {
@@ -246,13 +250,6 @@ fn rss_in_fresh_process(n: u64) -> (u64, u64) {
     (it.next().unwrap(), it.next().unwrap())
 }
 
-/// Runs `f`, returning its wall time (s) and this process's CPU time over it (s).
-async fn timed<F: std::future::Future<Output = f64>>(f: F) -> (f64, f64) {
-    let cpu = process_cpu();
-    let wall = f.await;
-    (wall, (process_cpu() - cpu).as_secs_f64())
-}
-
 /// One table row: producer vs raw reqwest to `endpoint`, after a warm-up, best of 3 each.
 /// `client_cpu`: the endpoint is in another process, so this process's CPU is the client's
 /// alone: print it per record too (the floor of this machine's HTTP, next to the producer's).
@@ -273,8 +270,8 @@ fn throughput_row(
             (f64::INFINITY, f64::INFINITY),
         );
         for _ in 0..3 {
-            raw = best(raw, timed(baseline(endpoint, n, size)).await);
-            ours = best(ours, timed(with_producer(endpoint, &payloads)).await);
+            raw = best(raw, baseline(endpoint, n, size).await);
+            ours = best(ours, with_producer(endpoint, &payloads).await);
         }
         (ours, raw)
     });
