@@ -24,6 +24,14 @@ const MAX_RATE: f64 = 100_000_000.0;
 /// Growth after an answer without throttling, once throttling has been seen, as a share of the
 /// rate: additive in effect, as answers come at a pace proportional to the rate.
 const INCREASE: f64 = 0.10;
+/// The share of the first refusals scattered among stored records from which they are taken
+/// for faults without a test: refusals at random leave nearly all of them scattered in requests
+/// of many records, a partition's quota running dry none.
+const UNPROVEN_SCATTER: f64 = 0.5;
+/// Growth after an answer without refusals beyond those taken for faults, while no refusal has
+/// been shown to follow the rate (slow start, as TCP's): the rate doubles, so that a producer
+/// under faults is not held to the first guess, [`START_RATE`], for its whole run.
+const FAULTS_INCREASE: f64 = 1.0;
 /// Time a partition left unused (batching, a slow answer) that may be made up for at once: a
 /// small burst, as DIS's buckets allow one second's worth.
 const CATCH_UP: Duration = Duration::from_millis(250);
@@ -43,6 +51,9 @@ struct State {
     /// Whether the refusals follow the rate; throttling of requests reserved before the last
     /// decrease was already answered for (one decrease per round, as in TCP).
     refusals: Refusals,
+    /// No refusal shown to follow the rate yet, in a partition's own lane (see
+    /// [`Pacer::feedback`]).
+    unproven: bool,
 }
 
 impl Pacer {
@@ -54,6 +65,9 @@ impl Pacer {
                 rate: START_RATE * f64::from(partitions.max(1)),
                 next: Instant::now(),
                 refusals: Refusals::new(),
+                // DIS spreads the records of a lane paced for several partitions, so a quota
+                // scatters its refusals there too: those are always tested.
+                unproven: partitions <= 1,
             }),
             quota: None,
         }
@@ -100,6 +114,12 @@ impl Pacer {
     /// is undone.
     /// Throttling of a request reserved before the last decrease does not lower the rate
     /// again. The refused records' data and `Retry-After` count at a quota only.
+    ///
+    /// Until a refusal is shown to follow the rate (a partition's own lane only), refusals
+    /// scattered among stored records are taken for faults at once, without a decrease to test
+    /// them, and while they are held the rate doubles per clean answer; refusals beyond them end
+    /// that, and are tested as above from then on. The records refused whatever the rate give
+    /// their room back (they took nothing from DIS's quota), unless the whole request was.
     pub(crate) fn feedback(&self, answer: &Answer) {
         if let Some(quota) = &self.quota {
             return quota.feedback(answer);
@@ -107,17 +127,46 @@ impl Pacer {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         let rate = s.rate;
-        s.rate = match s.refusals.judge(rate, answer, now) {
-            Verdict::Clean => rate * (1.0 + INCREASE),
+        let verdict = s.refusals.judge(rate, answer, now);
+        // Faults seen, and no quota yet: slow start.
+        let increase = if s.unproven && s.refusals.has_background(now) {
+            FAULTS_INCREASE
+        } else {
+            INCREASE
+        };
+        let new = match verdict {
+            Verdict::Clean => rate * (1.0 + increase),
             Verdict::Wait => rate,
             Verdict::Undo(before) => before,
+            // Refusals scattered among stored records, none held as the background yet, and
+            // none shown to follow the rate so far: the background at once rather than tested
+            // with a decrease (which costs a producer under faults a good part of a short run).
+            // Refusals beyond it are a decrease, and from then on every one is tested.
+            Verdict::Lower(_)
+                if s.unproven
+                    && s.refusals.scattered() >= UNPROVEN_SCATTER
+                    && !s.refusals.has_background(now) =>
+            {
+                s.refusals.learn(now);
+                rate * (1.0 + FAULTS_INCREASE)
+            }
             Verdict::Lower(excess) => {
+                s.unproven = false;
                 let after = (rate * decrease(excess)).clamp(MIN_RATE, MAX_RATE);
                 s.refusals.lowered(rate, after, now);
                 after
             }
         }
         .clamp(MIN_RATE, MAX_RATE);
+        s.rate = new;
+        // The records refused whatever the rate took nothing from DIS's quota: their room comes
+        // back, as a token bucket's tokens do, so that faults do not hold the lane below it. A
+        // request refused whole gets none: sent again at once, it would spin on a quota.
+        let back = s.refusals.explained(answer, now);
+        if back > 0 && answer.throttled < answer.sent {
+            let room = Duration::from_secs_f64(back as f64 / new);
+            s.next = s.next.checked_sub(room).unwrap_or(s.next);
+        }
     }
 }
 
@@ -155,6 +204,45 @@ mod tests {
             p.feedback(&Answer::random(200, 60, Instant::now()));
         }
         assert!(p.rate() > START_RATE * 10.0, "{}", p.rate());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn scattered_refusals_before_a_quota_are_faults_at_once() {
+        // 30% refused at random from the first answer: no decrease, and the rate doubles.
+        let p = Pacer::new(1);
+        p.feedback(&Answer::random(500, 150, Instant::now()));
+        assert!((p.rate() - 2.0 * START_RATE).abs() < 1e-6, "{}", p.rate());
+        p.feedback(&Answer::random(350, 100, Instant::now()));
+        assert!((p.rate() - 4.0 * START_RATE).abs() < 1e-6, "{}", p.rate());
+        // The 150 refused gave their room back: of the 500 reserved, the next reservation
+        // waits for 350 records' worth at most.
+        let p = Pacer::new(1);
+        assert_eq!(p.reserve(500, 0), Duration::ZERO);
+        p.feedback(&Answer::random(500, 150, Instant::now()));
+        let wait = p.reserve(1, 0);
+        assert!(wait < Duration::from_millis(500), "{wait:?}");
+        // Refusals at a request's tail (a quota) beyond the faults: a decrease, and from then
+        // on the additive increase.
+        let p = Pacer::new(1);
+        p.feedback(&Answer::random(500, 150, Instant::now()));
+        p.feedback(&Answer::quota(500, 400, Instant::now()));
+        let lowered = p.rate();
+        assert!(lowered < 2.0 * START_RATE, "{lowered}");
+        tokio::time::advance(Duration::from_secs(3)).await;
+        p.feedback(&Answer::quota(500, 0, Instant::now()));
+        assert!(
+            (p.rate() - lowered * (1.0 + INCREASE)).abs() < 1e-6,
+            "{}",
+            p.rate()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lane_of_several_partitions_tests_scattered_refusals() {
+        // DIS spreads such a lane's records: a quota's refusals are scattered too.
+        let p = Pacer::new(4);
+        p.feedback(&Answer::random(500, 150, Instant::now()));
+        assert!(p.rate() < 4.0 * START_RATE, "{}", p.rate());
     }
 
     #[tokio::test(start_paused = true)]

@@ -146,6 +146,8 @@ pub(crate) struct Refusals {
     scattered: usize,
     /// The share refused (background included) of the last [`Verdict::Lower`].
     cause: f64,
+    /// The share of the refusals of the last [`Verdict::Lower`] scattered among stored records.
+    scattered_cause: f64,
 }
 
 impl Refusals {
@@ -160,6 +162,7 @@ impl Refusals {
             throttled: 0,
             scattered: 0,
             cause: 0.0,
+            scattered_cause: 0.0,
             background_until: now,
         }
     }
@@ -216,6 +219,7 @@ impl Refusals {
         // scatters none; faults at random leave about half at a request's tail when requests
         // carry a few records (ordered mode), so a quarter scattered is enough.
         let at_random = 4 * self.scattered >= self.throttled;
+        let (scattered, throttled_all) = (self.scattered, self.throttled);
         (self.sent, self.throttled, self.scattered) = (0, 0, 0);
         if let Some((before, cause, after)) = self.probe {
             if reserved_at >= self.lowered_at + SETTLE {
@@ -238,9 +242,31 @@ impl Refusals {
         }
         if in_excess(share, background, n) {
             self.cause = share;
+            self.scattered_cause = scattered as f64 / throttled_all.max(1) as f64;
             return Verdict::Lower(share - background);
         }
         Verdict::Clean
+    }
+
+    /// The share of the refusals of the last [`Verdict::Lower`] scattered among stored
+    /// records: faults scatter them; a quota running dry refuses a request's records from some
+    /// point on (but DIS spreading records without a key over several partitions scatters a
+    /// quota's refusals too).
+    pub(crate) fn scattered(&self) -> f64 {
+        self.scattered_cause
+    }
+
+    /// Whether a share refused whatever the rate is held now.
+    pub(crate) fn has_background(&mut self, now: Instant) -> bool {
+        self.background(now) > 0.0
+    }
+
+    /// Takes the share refused of the last [`Verdict::Lower`] as the background, without a
+    /// decrease to test it: for a rate not yet held to anything (the pacer's slow start), where
+    /// refusals scattered among stored records are faults until a quota's show up.
+    pub(crate) fn learn(&mut self, now: Instant) {
+        self.background = self.background(now).max(self.cause).min(MAX_BACKGROUND);
+        self.background_until = now + BACKGROUND_HOLD;
     }
 
     /// The rate went from `before` to `after` on the last [`Verdict::Lower`], now.
