@@ -468,6 +468,7 @@ impl Flight {
                 throttled_bytes: round.throttled_bytes,
                 scattered: round.scattered,
                 reserved_at: tries.reserved_at,
+                sent_at: tries.sent_at,
                 retry_after: round.retry_after,
             });
         }

@@ -54,6 +54,14 @@ struct State {
     /// No refusal shown to follow the rate yet, in a partition's own lane (see
     /// [`Pacer::feedback`]).
     unproven: bool,
+    /// The lane of the records DIS spreads over the partitions itself: there a quota's
+    /// refusals are scattered and do not fall with the lane's rate (each partition's share of
+    /// it is DIS's draw), so they cannot be told from faults, and the lane keeps the plain AIMD
+    /// of before the refusal judge (every refusal lowers the rate by half its share, once a
+    /// round).
+    spread: bool,
+    /// When the rate last went down (the spread lane's AIMD).
+    lowered_at: Instant,
 }
 
 impl Pacer {
@@ -68,6 +76,8 @@ impl Pacer {
                 // DIS spreads the records of a lane paced for several partitions, so a quota
                 // scatters its refusals there too: those are always tested.
                 unproven: partitions <= 1,
+                spread: partitions > 1,
+                lowered_at: Instant::now(),
             }),
             quota: None,
         }
@@ -126,6 +136,9 @@ impl Pacer {
         }
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
+        if s.spread {
+            return spread_feedback(&mut s, answer, now);
+        }
         let rate = s.rate;
         let verdict = s.refusals.judge(rate, answer, now);
         // Faults seen, and no quota yet: slow start.
@@ -168,6 +181,25 @@ impl Pacer {
             s.next = s.next.checked_sub(room).unwrap_or(s.next);
         }
     }
+}
+
+/// The spread lane's AIMD: a clean answer raises the rate by [`INCREASE`], throttling lowers
+/// it by half the share refused (at least 5%), once per round (requests sent before the last
+/// decrease were answered for by it).
+fn spread_feedback(s: &mut State, answer: &Answer, now: Instant) {
+    if answer.sent == 0 {
+        return;
+    }
+    if answer.throttled == 0 {
+        s.rate = (s.rate * (1.0 + INCREASE)).clamp(MIN_RATE, MAX_RATE);
+        return;
+    }
+    if answer.sent_at < s.lowered_at {
+        return;
+    }
+    s.lowered_at = now;
+    let share = answer.throttled as f64 / answer.sent as f64;
+    s.rate = (s.rate * (1.0 - share / 2.0).min(0.95)).clamp(MIN_RATE, MAX_RATE);
 }
 
 #[cfg(test)]
@@ -243,6 +275,32 @@ mod tests {
         let p = Pacer::new(4);
         p.feedback(&Answer::random(500, 150, Instant::now()));
         assert!(p.rate() < 4.0 * START_RATE, "{}", p.rate());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lane_of_several_partitions_keeps_lowering_while_refused() {
+        // Refusals that never fall (a quota DIS spreads over the partitions looks the same):
+        // the rate goes down round after round, by half the share each time, never undone.
+        let p = Pacer::new(16);
+        let start = p.rate();
+        p.feedback(&Answer::random(500, 150, Instant::now()));
+        assert!((p.rate() - start * 0.85).abs() < 1e-6, "{}", p.rate());
+        // Reserved before that decrease: already answered for.
+        p.feedback(&Answer::random(
+            500,
+            150,
+            Instant::now() - Duration::from_secs(1),
+        ));
+        assert!((p.rate() - start * 0.85).abs() < 1e-6, "{}", p.rate());
+        for _ in 0..20 {
+            tokio::time::advance(Duration::from_millis(100)).await;
+            p.feedback(&Answer::random(500, 150, Instant::now()));
+        }
+        assert!(p.rate() < start * 0.1, "{}", p.rate());
+        // Clean answers bring it back, 10% each.
+        let low = p.rate();
+        p.feedback(&Answer::random(500, 0, Instant::now()));
+        assert!((p.rate() - low * 1.1).abs() < 1e-6, "{}", p.rate());
     }
 
     #[tokio::test(start_paused = true)]

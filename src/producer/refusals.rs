@@ -87,6 +87,8 @@ pub(crate) struct Answer {
     pub(crate) scattered: usize,
     /// When the request took its room from the pacer.
     pub(crate) reserved_at: Instant,
+    /// When it went out (after waiting for that room).
+    pub(crate) sent_at: Instant,
     /// The answer's `Retry-After`.
     pub(crate) retry_after: Option<Duration>,
 }
@@ -101,6 +103,7 @@ impl Answer {
             throttled_bytes: 0,
             scattered: 0,
             reserved_at,
+            sent_at: reserved_at,
             retry_after: None,
         }
     }
