@@ -8,12 +8,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use cpu_time::ProcessTime;
 use dis_local::{LocalConfig, LocalDis, StreamConfig};
 use dis_records::{Credentials, DisClient, Producer, ProducerConfig, Record};
-
-#[path = "support/cpu.rs"]
-mod cpu;
-use cpu::process_cpu as cpu_time;
 
 /// Sends `records` in ordered mode; returns when the last cold record was acknowledged, the
 /// whole run's time and the CPU per record.
@@ -33,7 +30,7 @@ async fn run(
     let producer = Producer::new(client, "s", config).unwrap();
     let n = records.len() as u32;
     let start = Instant::now();
-    let cpu = cpu_time();
+    let cpu = ProcessTime::now();
     let last_cold = Arc::new(Mutex::new(Duration::ZERO));
     let seen = last_cold.clone();
     let summary = producer
@@ -45,7 +42,7 @@ async fn run(
         .await;
     assert_eq!(summary.acknowledged, u64::from(n));
     let cold = *last_cold.lock().unwrap();
-    (cold, start.elapsed(), (cpu_time() - cpu) / n)
+    (cold, start.elapsed(), cpu.elapsed() / n)
 }
 
 fn main() {

@@ -17,13 +17,10 @@ use std::time::Instant;
 use base64::Engine as _;
 use dis_local::{LocalConfig, LocalDis, StreamConfig};
 
+use cpu_time::ProcessTime;
 use dis_records::BodyFormat;
 use dis_records::generated::{Base64Data, types};
 use dis_records::{Credentials, DisClient, Producer, ProducerConfig, Record};
-
-#[path = "support/cpu.rs"]
-mod cpu;
-use cpu::process_cpu;
 
 const BATCH: usize = 500;
 const CONCURRENCY: usize = 4;
@@ -98,7 +95,7 @@ async fn baseline(endpoint: &str, n: u64, size: usize) -> (f64, f64) {
         .unwrap();
     let url = format!("{endpoint}/v2/bench-project/records");
     let queue = std::sync::Arc::new(std::sync::Mutex::new(bodies));
-    let (start, cpu) = (Instant::now(), process_cpu());
+    let (start, cpu) = (Instant::now(), ProcessTime::now());
     let workers: Vec<_> = (0..CONCURRENCY)
         .map(|_| {
             let (http, url, queue) = (http.clone(), url.clone(), queue.clone());
@@ -124,7 +121,7 @@ async fn baseline(endpoint: &str, n: u64, size: usize) -> (f64, f64) {
     for w in workers {
         w.await.unwrap();
     }
-    let cpu = (process_cpu() - cpu).as_secs_f64();
+    let cpu = cpu.elapsed().as_secs_f64();
     (start.elapsed().as_secs_f64(), cpu)
 }
 
@@ -136,12 +133,12 @@ async fn with_producer(endpoint: &str, payloads: &[bytes::Bytes]) -> (f64, f64) 
     let p = producer(endpoint);
     // The run owns its input (it has a task of its own): references to the payloads.
     let payloads = payloads.to_vec();
-    let (start, cpu) = (Instant::now(), process_cpu());
+    let (start, cpu) = (Instant::now(), ProcessTime::now());
     let summary = p
         .send_all(payloads.into_iter().map(Record::new), |_| {})
         .await;
     let secs = start.elapsed().as_secs_f64();
-    let cpu = (process_cpu() - cpu).as_secs_f64();
+    let cpu = cpu.elapsed().as_secs_f64();
     assert_eq!(summary.acknowledged, n);
     (secs, cpu)
 }

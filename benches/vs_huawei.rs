@@ -13,7 +13,7 @@
 //!   caller can check the endpoint's counters exactly.
 //! - Timed: `Producer::send_all` over every record, from the call until every record is handed
 //!   back. Every record must be acknowledged.
-//! - CPU: `getrusage(RUSAGE_SELF)` (the `libc` crate), user + system time of the whole process
+//! - CPU: the process's CPU clock (the `cpu-time` crate), user + system time of the whole process
 //!   (every thread: the Tokio workers included) just before and just after the timed call;
 //!   `cpu_us_per_record` is that difference divided by the number of records. Linux reports it
 //!   with microsecond resolution (not in clock ticks as `/proc/self/stat` does).
@@ -34,13 +34,10 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use clap::{Parser, ValueEnum};
+use cpu_time::ProcessTime;
 use dis_records::{
     BodyFormat, Credentials, Delivery, DisClient, Error, Failure, Producer, ProducerConfig, Record,
 };
-
-#[path = "support/cpu.rs"]
-mod cpu;
-use cpu::process_cpu;
 
 const UNSUPPORTED: u8 = 3;
 
@@ -198,14 +195,14 @@ fn run(args: &Args) -> Result<String, (u8, String)> {
     }
 
     let tally = Arc::new(Tally::default());
-    let cpu0 = process_cpu();
+    let cpu0 = ProcessTime::now();
     let start = Instant::now();
     let summary = rt.block_on(producer.send_all(
         payloads.into_iter().map(Record::new),
         Tally::counter(&tally),
     ));
     let seconds = start.elapsed().as_secs_f64();
-    let cpu = process_cpu() - cpu0;
+    let cpu = cpu0.elapsed();
 
     if let Some(failure) = tally.first_failure() {
         return Err(fail(format!(
