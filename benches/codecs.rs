@@ -6,8 +6,8 @@
 //! per line; 10 partition keys. The producer sends it to
 //! dis-local running in a child process (which decompresses and stores), through a proxy in that
 //! child that counts the bytes the client sends (headers included). Client CPU is this process's
-//! user + system time (the process's CPU clock) over the whole run: validation, Base64 (JSON), serializing,
-//! compressing, HTTP. Each row: the median of `ROUNDS` runs, with the spread (min-max).
+//! user + system time (the process's CPU clock) over the whole run: validation, Base64 (JSON),
+//! serializing, compressing, HTTP. Each row: the median of `ROUNDS` runs, with the spread (min-max).
 //!
 //! Run: `cargo bench --bench codecs --features lz4,zstd,snappy` (add `-- --quick` for a short
 //! run).

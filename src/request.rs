@@ -57,9 +57,14 @@ pub(crate) fn entry(
 /// A record refused by validation, handed back with what is wrong with it.
 pub(crate) type Refused = (ValidationError, Record);
 
-/// A record checked into its wire entry: the entry, the record's own deadline, and the bytes
-/// the entry adds to a JSON body.
-pub(crate) type Checked = (types::PutRecordsRequestEntry, Option<Duration>, usize);
+/// A record checked into its wire entry.
+pub(crate) struct Checked {
+    pub(crate) entry: types::PutRecordsRequestEntry,
+    /// The record's own deadline setting.
+    pub(crate) deadline: Option<Duration>,
+    /// Bytes the entry adds to a JSON body.
+    pub(crate) wire: usize,
+}
 
 /// As [`entry`], taking the record: its wire entry, its deadline and its size on the wire, or
 /// the record back with what is wrong with it.
@@ -70,16 +75,16 @@ pub(crate) fn into_entry(
 ) -> Result<Checked, Box<Refused>> {
     match checked(&record, index, limits) {
         Err(e) => Err(Box::new((e, record))),
-        Ok(((explicit_hash_key, partition_id), wire)) => Ok((
-            types::PutRecordsRequestEntry {
+        Ok(((explicit_hash_key, partition_id), wire)) => Ok(Checked {
+            entry: types::PutRecordsRequestEntry {
                 data: Base64Data(record.data),
                 explicit_hash_key,
                 partition_id,
                 partition_key: record.partition_key,
             },
-            record.deadline,
+            deadline: record.deadline,
             wire,
-        )),
+        }),
     }
 }
 
@@ -202,5 +207,10 @@ pub(crate) fn held_bytes(record: &Record) -> usize {
 
 /// The size of `request`'s JSON body, about: room to write it without growing.
 pub(crate) fn body_size(request: &types::PutRecordsRequest) -> usize {
-    BODY_FRAME + request.records.iter().map(wire_size).sum::<usize>()
+    body_size_of(request.records.iter().map(wire_size))
+}
+
+/// The size of a JSON body of entries of these sizes on the wire ([`wire_size`]), about.
+pub(crate) fn body_size_of(wires: impl IntoIterator<Item = usize>) -> usize {
+    BODY_FRAME + wires.into_iter().sum::<usize>()
 }

@@ -305,8 +305,7 @@ impl Flight {
         );
         // The generated request for this try, its entries lent by the records and back once
         // the body is written.
-        let capacity =
-            crate::request::BODY_FRAME + tries.pending.iter().map(|p| p.wire).sum::<usize>();
+        let capacity = crate::request::body_size_of(tries.pending.iter().map(|p| p.wire));
         let prepared = lend_entries(&mut tries.pending, &self.stream, |request| {
             self.client.prepare(request, self.format, capacity)
         });

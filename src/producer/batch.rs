@@ -30,10 +30,15 @@ impl Pending {
     /// be delivered within `deadline` (its own `record_deadline`, else the config's).
     pub(crate) fn new(
         id: u64,
-        (entry, record_deadline, wire): request::Checked,
+        checked: request::Checked,
         (now, deadline): (Instant, std::time::Duration),
         permit: Option<OwnedSemaphorePermit>,
     ) -> Pending {
+        let request::Checked {
+            entry,
+            deadline: record_deadline,
+            wire,
+        } = checked;
         Pending {
             id,
             wire,
@@ -41,7 +46,7 @@ impl Pending {
             record_deadline,
             attempts: 0,
             ambiguous_attempts: 0,
-            deadline: now.checked_add(deadline).unwrap_or_else(|| far_future(now)),
+            deadline: later(now, deadline),
             _budget: permit,
         }
     }
@@ -63,14 +68,22 @@ impl Pending {
     }
 }
 
-/// A century from `now`: a deadline too far for the clock.
-fn far_future(now: Instant) -> Instant {
-    now + std::time::Duration::from_secs(100 * 365 * 24 * 3600)
+/// The instant `within` after `now`; a `within` too large for the clock is a century.
+pub(crate) fn later(now: Instant, within: std::time::Duration) -> Instant {
+    now.checked_add(within)
+        .unwrap_or_else(|| now + std::time::Duration::from_secs(100 * 365 * 24 * 3600))
 }
+
+/// Records a new batch has room for before it grows: a full request at DIS's limits (500),
+/// whatever a custom limit says.
+const MAX_PREALLOCATED: usize = 1000;
 
 /// Records of one future request, in order.
 pub(crate) struct Batch {
     pub(crate) lane: usize,
+    /// What this request may carry: the client's limits, or less at a quota (decided when the
+    /// batch opens).
+    limits: Limits,
     pub(crate) pending: Vec<Pending>,
     /// Raw bytes of the records' data (what DIS's request limit counts).
     pub(crate) bytes: usize,
@@ -80,12 +93,13 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
-    /// An empty batch for `lane`, with room for a full request's records (`capacity`) so that
-    /// it never grows by copying.
-    pub(crate) fn new(lane: usize, capacity: usize) -> Batch {
+    /// An empty batch for `lane`, within `limits`, with room for a full request's records so
+    /// that it never grows by copying.
+    pub(crate) fn new(lane: usize, limits: Limits) -> Batch {
         Batch {
             lane,
-            pending: Vec::with_capacity(capacity),
+            limits,
+            pending: Vec::with_capacity(limits.max_records_per_request.min(MAX_PREALLOCATED)),
             bytes: 0,
             wire: request::BODY_FRAME,
             since: Instant::now(),
@@ -94,10 +108,16 @@ impl Batch {
 
     /// True when `pending` still fits this batch: by count, by DIS's data budget, and by the
     /// size of the body on the wire.
-    pub(crate) fn fits(&self, pending: &Pending, limits: &Limits) -> bool {
-        self.pending.len() < limits.max_records_per_request
+    pub(crate) fn fits(&self, pending: &Pending) -> bool {
+        let limits = &self.limits;
+        !self.is_full()
             && self.bytes + pending.entry.data.0.len() <= limits.max_request_bytes
             && self.wire + pending.wire <= request::max_wire_bytes(limits)
+    }
+
+    /// True when the batch holds as many records as one request may.
+    pub(crate) fn is_full(&self) -> bool {
+        self.pending.len() >= self.limits.max_records_per_request
     }
 
     /// Adds a record.

@@ -28,10 +28,7 @@ use crate::client::DisClient;
 use crate::generated::types;
 use crate::record::Record;
 use crate::request;
-
-/// Records a new batch has room for before it grows: a full request at DIS's limits (500),
-/// whatever a custom limit says.
-const MAX_PREALLOCATED: usize = 1000;
+use crate::validate::Limits;
 
 /// What the engine takes in.
 pub(crate) enum Input {
@@ -402,7 +399,7 @@ impl<'a> Run<'a> {
                 return;
             }
         };
-        let deadline = checked.1.unwrap_or(self.engine.config.deadline);
+        let deadline = checked.deadline.unwrap_or(self.engine.config.deadline);
         let pending = Pending::new(id, checked, (now, deadline), permit);
         if self.terminal {
             let expired = Failure::Expired { unanswered: false };
@@ -540,20 +537,10 @@ impl<'a> Run<'a> {
     /// Puts a record into its lane's open batch, sending the batch first when the record
     /// would not fit. Gives the record back when the lane has no room for another request.
     fn place(&mut self, lane: usize, pending: Pending) -> Option<Pending> {
-        let mut limits = *self.engine.client.limits();
-        // At a quota, small requests: what one carries was reserved at the rate of its time.
-        if let Some((records, bytes)) = self.lanes[lane]
-            .pacer
-            .as_ref()
-            .and_then(|p| p.request_cap())
-        {
-            limits.max_records_per_request = limits.max_records_per_request.min(records);
-            limits.max_request_bytes = limits.max_request_bytes.min(bytes);
-        }
         let full = self.lanes[lane]
             .open
             .as_ref()
-            .is_some_and(|b| !b.fits(&pending, &limits));
+            .is_some_and(|b| !b.fits(&pending));
         if full {
             if !self.has_room(lane) {
                 return Some(pending);
@@ -565,15 +552,33 @@ impl<'a> Run<'a> {
         {
             self.lanes[lane].active.insert(key.to_owned());
         }
-        let batch = self.lanes[lane].open.get_or_insert_with(|| {
-            Batch::new(lane, limits.max_records_per_request.min(MAX_PREALLOCATED))
-        });
+        let open = match self.lanes[lane].open.take() {
+            Some(batch) => batch,
+            None => Batch::new(lane, self.request_limits(lane)),
+        };
+        let batch = self.lanes[lane].open.insert(open);
         batch.push(pending);
         // A full batch goes now when the window allows.
-        if batch.pending.len() >= limits.max_records_per_request && self.has_room(lane) {
+        if batch.is_full() && self.has_room(lane) {
             self.dispatch(lane);
         }
         None
+    }
+
+    /// What a new request of `lane` may carry: the client's limits, and at a quota no more
+    /// than a short span of the lane's rate (what one carries was reserved at the rate of its
+    /// time).
+    fn request_limits(&self, lane: usize) -> Limits {
+        let mut limits = *self.engine.client.limits();
+        if let Some((records, bytes)) = self.lanes[lane]
+            .pacer
+            .as_ref()
+            .and_then(|p| p.request_cap())
+        {
+            limits.max_records_per_request = limits.max_records_per_request.min(records);
+            limits.max_request_bytes = limits.max_request_bytes.min(bytes);
+        }
+        limits
     }
 
     /// Sends the open batch of `lane` as one request on its own task.

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::time::Instant;
 
+use super::batch::later;
 use super::delivery::Summary;
 use super::engine::Input;
 use super::outbox::Tally;
@@ -74,9 +75,7 @@ impl SendError {
 
 /// The instant `within` from now; a `within` too large for the clock is a century.
 fn after(within: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(within)
-        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
+    later(Instant::now(), within)
 }
 
 impl ProducerHandle {
