@@ -17,11 +17,14 @@ use crate::send_args::{Body, SendArgs};
 pub struct Target {
     pub producer: Producer,
     pub local: Option<LocalDis>,
+    /// The endpoint as configured (`local` for the embedded one).
+    pub endpoint: String,
+    pub project_id: String,
 }
 
-/// Builds the client and producer `args` describe, starting the embedded endpoint when no
-/// endpoint is configured. Every configuration error is a usage error (exit 2).
-pub async fn connect(args: &SendArgs) -> Result<Target, CliError> {
+/// Builds the client and producer `args` describe, starting the embedded endpoint when
+/// `embedded`. Every configuration error is a usage error (exit 2).
+pub async fn connect(args: &SendArgs, embedded: bool) -> Result<Target, CliError> {
     let credentials = match &args.token {
         Some(token) => Some(Credentials::token(token.clone())),
         None => Credentials::from_env().map_err(|e| CliError::usage(e.to_string()))?,
@@ -55,7 +58,12 @@ pub async fn connect(args: &SendArgs) -> Result<Target, CliError> {
         .or_else(|| std::env::var("HUAWEICLOUD_SDK_PROJECT_ID").ok());
 
     let mut local = None;
-    let (endpoint, project_id, credentials) = match &args.endpoint {
+    let configured = if embedded {
+        None
+    } else {
+        args.endpoint.as_ref()
+    };
+    let (endpoint, project_id, credentials) = match configured {
         Some(e) => {
             // None of today's variables: the default chain (profile file, ECS metadata, pod
             // identity); its error names each provider it tried and why.
@@ -109,7 +117,7 @@ pub async fn connect(args: &SendArgs) -> Result<Target, CliError> {
                 .await
                 .map_err(|e| CliError::usage(e.to_string()))?;
             eprintln!(
-                "no DIS_ENDPOINT: using the embedded local endpoint at {}",
+                "sending to the embedded local endpoint at {} (in memory: nothing is kept after the run)",
                 server.endpoint()
             );
             let endpoint = server.endpoint();
@@ -123,7 +131,12 @@ pub async fn connect(args: &SendArgs) -> Result<Target, CliError> {
     };
 
     let usage = |e: dis_records::Error| CliError::usage(e.to_string());
-    let client = DisClient::builder(endpoint, project_id)
+    let named = if local.is_some() {
+        "local".to_owned()
+    } else {
+        endpoint.clone()
+    };
+    let client = DisClient::builder(endpoint, project_id.clone())
         .credentials(credentials)
         .limits(limits)
         .compression(compression)
@@ -146,12 +159,17 @@ pub async fn connect(args: &SendArgs) -> Result<Target, CliError> {
     if let Some(kind) = stream_kind {
         config = config.with_stream_kind(kind);
     }
-    if args.follow.is_some() {
+    if !args.follow.is_empty() {
         // A shipper reads no further ahead than one more window of requests: what a kill -9
         // may leave unacknowledged (sent again on restart) stays small.
         let window = args.concurrency.max(1).saturating_mul(args.batch.max(1));
         config = config.with_buffer(window.min(1_000_000), 64 * 1024 * 1024);
     }
     let producer = Producer::new(client, &args.stream, config).map_err(usage)?;
-    Ok(Target { producer, local })
+    Ok(Target {
+        producer,
+        local,
+        endpoint: named,
+        project_id,
+    })
 }

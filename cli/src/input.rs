@@ -14,7 +14,7 @@ use crate::lines::{Line, LineReader};
 use crate::send_args::Format;
 use crate::tracker::{Position, Tracker};
 
-/// Sent when there is no input: stdin is a terminal or empty, and no file is given.
+/// Sent to the embedded endpoint when there is no input at all.
 const SAMPLES: [&str; 4] = [
     "hello from dis-records",
     "{\"event\":\"login\",\"user\":\"u-1\"}",
@@ -54,6 +54,18 @@ pub struct Sink {
     pub counts: Arc<Counts>,
     /// Set when the run must stop (a signal, or a record failed in follow mode).
     pub stop: Arc<AtomicBool>,
+    /// True when a checkpoint reserves ahead of the lines handed in (`--checkpoint`).
+    pub reserving: bool,
+}
+
+/// Where a line comes from.
+pub struct Origin<'a> {
+    /// The followed path's number (0 for files and stdin).
+    pub source: usize,
+    /// Its name in messages.
+    pub name: &'a str,
+    /// The partition key of its records (`--key-from path`).
+    pub key: Option<&'a str>,
 }
 
 /// Why a sink stopped taking lines.
@@ -65,8 +77,14 @@ impl Sink {
         self.tracker.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// One line from `source`, ending at `end` (a position in its file; zeros for stdin).
-    pub fn line(&self, source: &str, line: Line, end: Position) -> Result<(), Stopped> {
+    /// The input of `source` moved on to `at` without a line.
+    pub fn passed(&self, source: usize, at: Position) {
+        self.tracker().passed(source, at);
+    }
+
+    /// One line from `origin`, ending at `end` (a position in its file; zeros for stdin).
+    pub fn line(&self, origin: &Origin<'_>, line: Line, end: Position) -> Result<(), Stopped> {
+        let source = origin.name;
         let (bytes, number) = match line {
             Line::TooLong {
                 number, start, len, ..
@@ -76,7 +94,7 @@ impl Sink {
                     max_line(self.format)
                 );
                 self.counts.too_long.fetch_add(1, Ordering::Relaxed);
-                self.tracker().passed(end);
+                self.tracker().passed(origin.source, end);
                 return Ok(());
             }
             Line::Data { bytes, number, .. } => (bytes, number),
@@ -88,16 +106,16 @@ impl Sink {
         let mut record = match record {
             Ok(record) => record,
             Err(e) => {
-                self.bad(source, number, &e, end);
+                self.bad(origin, number, &e, end);
                 return Ok(());
             }
         };
         if record.partition_key.is_none()
-            && let Some(k) = &self.partition_key
+            && let Some(k) = origin.key.or(self.partition_key.as_deref())
         {
-            record = record.with_partition_key(k.clone());
+            record = record.with_partition_key(k.to_owned());
         }
-        self.tracker().sending(number, end);
+        self.tracker().sending(origin.source, number, end);
         let bytes = record.data.len() as u64;
         match self.runtime.block_on(self.handle.send(record)) {
             Ok(()) => {
@@ -106,7 +124,7 @@ impl Sink {
             }
             Err(SendError::Invalid { error, .. }) => {
                 self.tracker().not_sent();
-                self.bad(source, number, &error.to_string(), end);
+                self.bad(origin, number, &error.to_string(), end);
                 Ok(())
             }
             Err(_) => {
@@ -116,14 +134,19 @@ impl Sink {
         }
     }
 
-    fn bad(&self, source: &str, number: u64, error: &str, end: Position) {
-        eprintln!("{source}: line {number}: {error}: not sent");
+    fn bad(&self, origin: &Origin<'_>, number: u64, error: &str, end: Position) {
+        eprintln!("{}: line {number}: {error}: not sent", origin.name);
         self.counts.bad.fetch_add(1, Ordering::Relaxed);
-        self.tracker().passed(end);
+        self.tracker().passed(origin.source, end);
     }
 
     /// Every line of `reader`, to its end; how many lines there were.
-    pub fn all_lines(&self, source: &str, mut reader: impl BufRead) -> std::io::Result<u64> {
+    pub fn all_lines(&self, name: &str, mut reader: impl BufRead) -> std::io::Result<u64> {
+        let origin = Origin {
+            source: 0,
+            name,
+            key: None,
+        };
         let mut lines = LineReader::new(max_line(self.format), 0, 0);
         let mut read = 0;
         let at = |offset| Position {
@@ -139,14 +162,14 @@ impl Sink {
             };
             read += 1;
             let end = at(line.end());
-            if self.line(source, line, end).is_err() {
+            if self.line(&origin, line, end).is_err() {
                 return Ok(read);
             }
         }
         if let Some(line) = lines.finish() {
             read += 1;
             let end = at(line.end());
-            let _ = self.line(source, line, end);
+            let _ = self.line(&origin, line, end);
         }
         Ok(read)
     }
@@ -155,7 +178,7 @@ impl Sink {
 /// Where lines come from without --follow.
 pub enum Source {
     Stdin,
-    /// A few sample records (stdin is a terminal and no file is given).
+    /// A few sample records (for the embedded endpoint only, when there is no input at all).
     Samples,
     Files(Vec<(PathBuf, std::fs::File)>),
 }
@@ -164,14 +187,7 @@ impl Source {
     /// Reads every line of every file in order (or of stdin) into `sink`.
     pub fn read_into(self, sink: &Sink) -> std::io::Result<()> {
         match self {
-            Source::Stdin => {
-                let read = sink.all_lines("stdin", std::io::stdin().lock())?;
-                // Empty stdin: the sample records, as with a terminal.
-                if read == 0 {
-                    sink.all_lines("samples", SAMPLES.join("\n").as_bytes())?;
-                }
-                Ok(())
-            }
+            Source::Stdin => sink.all_lines("stdin", std::io::stdin().lock()).map(drop),
             Source::Samples => sink
                 .all_lines("samples", SAMPLES.join("\n").as_bytes())
                 .map(drop),

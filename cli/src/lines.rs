@@ -63,6 +63,11 @@ impl LineReader {
         self.offset
     }
 
+    /// Where the line not yet ended starts (the offset after the last complete line).
+    pub fn line_start(&self) -> u64 {
+        self.start
+    }
+
     /// The next complete line, or `None` at the end of what `r` has now (a line not yet ended
     /// is kept for the next call).
     pub fn next(&mut self, r: &mut impl BufRead) -> io::Result<Option<Line>> {

@@ -2,9 +2,9 @@
 //!
 //! ```text
 //! dis-records send                       # sample records to the embedded local endpoint
-//! tail -f app.log | dis-records send     # each line a record, sent within the linger time
-//! dis-records send --format jsonl events.jsonl
-//! dis-records send --follow app.log --checkpoint app.ckpt --endpoint cn-north-4 ...
+//! tail -f app.log | dis-records send --endpoint cn-north-4 ...  # a line a record, at once
+//! dis-records send --local --format jsonl events.jsonl
+//! dis-records send --follow '/var/log/app/*.log' --checkpoint app.ckpt --endpoint cn-north-4 ...
 //! dis-records local --listen 127.0.0.1:8080
 //! ```
 //!
@@ -14,15 +14,19 @@
 mod checkpoint;
 mod connect;
 mod exit;
+mod fileid;
 mod follow;
 mod input;
 mod jsonl;
 mod lines;
 mod local;
+mod multiline;
 mod progress;
 mod prometheus;
+mod rotated;
 mod send;
 mod send_args;
+mod source;
 mod summary;
 mod tracker;
 

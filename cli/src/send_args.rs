@@ -3,22 +3,28 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use dis_local::FaultFlags;
 
 /// Send records to a DIS stream: `--generate N` generated records; else the lines of FILE...
-/// (or of stdin when no FILE is given and stdin is not a terminal), streamed; else a few
-/// sample records. With no endpoint configured, the embedded local endpoint (stream
-/// `newstream`, 4 partitions) receives them, so it works offline.
+/// (or of stdin when no FILE is given), streamed; else followed files (`--follow`). With
+/// `--local`, the embedded local endpoint (stream `newstream`, 4 partitions, in memory)
+/// receives them; with no endpoint and no input at all, it receives a few sample records.
 #[derive(Args, Debug)]
 pub struct SendArgs {
     /// Files to send, line by line, in order (none: stdin).
     #[arg(value_name = "FILE", conflicts_with_all = ["generate", "follow"])]
     pub files: Vec<PathBuf>,
-    /// DIS endpoint: a region (cn-north-4) or a URL. Unset: start the embedded local endpoint.
+    /// DIS endpoint: a region (cn-north-4) or a URL.
     #[arg(long, env = "DIS_ENDPOINT")]
     pub endpoint: Option<String>,
+    /// Send to the embedded local endpoint (in memory: nothing is kept after the run) instead
+    /// of DIS. Without it and without an endpoint, only the sample records of a run with no
+    /// input at all go there.
+    #[arg(long)]
+    pub local: bool,
     /// Project ID (else HUAWEICLOUD_SDK_PROJECT_ID).
     #[arg(long, env = "DIS_PROJECT_ID")]
     pub project_id: Option<String>,
@@ -97,15 +103,42 @@ pub struct SendArgs {
     /// Milliseconds a record may wait for others to fill its request (0 to 60,000).
     #[arg(long, default_value_t = 20)]
     pub linger_ms: u64,
-    /// Follow FILE as it grows (like `tail -F`: through rename rotation and truncation) until
-    /// Ctrl-C or SIGTERM.
-    #[arg(long, value_name = "FILE")]
-    pub follow: Option<PathBuf>,
-    /// With --follow: where the position (file identity and offset) is kept. It is written
-    /// (temp file and rename) only once every line before it is acknowledged; a restart goes on
-    /// from it.
-    #[arg(long, value_name = "PATH", requires = "follow")]
+    /// Follow FILE as it grows, like `tail -F`: through rename rotation and truncation, until
+    /// Ctrl-C or SIGTERM. A glob follows every file it matches, also those that appear later;
+    /// repeat for more. A file not there yet is waited for.
+    #[arg(long, value_name = "FILE|GLOB")]
+    pub follow: Vec<String>,
+    /// With --follow: where each file's position is kept (file identity, fingerprint and
+    /// offset, and the endpoint, project and stream it is for). It is written only once every
+    /// line before it is acknowledged; a restart goes on from it. One shipper per checkpoint.
+    #[arg(long, value_name = "PATH")]
     pub checkpoint: Option<PathBuf>,
+    /// Start over: forget what the checkpoint holds (files are read from --start-at).
+    #[arg(long)]
+    pub checkpoint_reset: bool,
+    /// Where a followed file goes when rotated, as a glob; `{}` stands for the file's path
+    /// (repeat for more) [default: {}.[0-9]* and {}-[0-9]*]. Compressed files (.gz, .zst, ...)
+    /// are never read.
+    #[arg(long, value_name = "GLOB")]
+    pub rotated: Vec<String>,
+    /// How long a rotated file is still read after another took its name (a logger may write
+    /// to it late): 5s, 500ms, 1m.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub rotate_wait: Duration,
+    /// Where files with no checkpointed position start: at their beginning or their end.
+    #[arg(long, value_enum, default_value = "beginning")]
+    pub start_at: StartAt,
+    /// Each record's partition key from its origin: `path`, the followed file's path (one
+    /// file's lines stay in order in one partition).
+    #[arg(long, value_enum, value_name = "path")]
+    pub key_from: Option<KeyFrom>,
+    /// A line that matches REGEX starts an event; the lines that do not are appended to the
+    /// event before them (stack traces), up to a record's size.
+    #[arg(long, value_name = "REGEX")]
+    pub multiline_start: Option<String>,
+    /// With --multiline-start: an event is sent once no line came for this long.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub multiline_timeout: Duration,
     /// Serve the producer's metrics as Prometheus text at http://ADDR/metrics.
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
@@ -133,4 +166,20 @@ pub enum Format {
     Lines,
     /// Each line is a JSON object describing a record.
     Jsonl,
+}
+
+/// Where followed files with no checkpointed position start.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartAt {
+    /// From their first line.
+    Beginning,
+    /// From their end: only lines written from now on.
+    End,
+}
+
+/// Where a record's partition key comes from.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyFrom {
+    /// The followed file's path.
+    Path,
 }

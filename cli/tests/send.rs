@@ -155,7 +155,14 @@ fn exit_codes() {
     assert_eq!(code, Some(0), "{err}");
     // Every request refused: the records fail, exit 1.
     let out = local
-        .send(&["--stream", "nosuchstream", "--deadline-s", "2"])
+        .send(&[
+            "--stream",
+            "nosuchstream",
+            "--deadline-s",
+            "2",
+            "--generate",
+            "3",
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap();
