@@ -39,8 +39,10 @@ impl Profile {
     }
 }
 
-/// The `[basic]` section's keys of an INI text.
+/// The `[basic]` section's keys of an INI text (a leading byte order mark, as Windows editors
+/// write one, is skipped).
 pub(crate) fn parse(text: &str, what: &str) -> Result<Secret, FetchError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let (mut ak, mut sk, mut st) = (None, None, None);
     let mut section = String::new();
     for line in text.lines() {
@@ -114,6 +116,16 @@ impl Provider for Profile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_leading_byte_order_mark_is_skipped() {
+        // As Windows editors save a UTF-8 file.
+        let text = "\u{feff}[basic]\r\nak = BOMAK\r\nsk = bom-sk\r\n";
+        let secret = parse(text, "f").unwrap();
+        assert!(format!("{secret:?}").contains("BOMAK"));
+        // Only at the start: anywhere else it is part of the text.
+        assert!(parse("[basic]\nak = \u{feff}AK\nsk = s\n", "f").is_err());
+    }
 
     #[test]
     fn reads_the_basic_section_only() {
