@@ -437,7 +437,11 @@ async fn every_bad_metadata_answer_is_a_clear_error_without_secrets() {
     let q = |s: &str| format!("\"{s}\"");
     let huge = "x".repeat(100 * 1024);
     let cases: Vec<(String, Vec<u8>, &str)> = vec![
-        ("500".into(), json_response(500, "boom"), "HTTP 500: boom"),
+        (
+            "500".into(),
+            json_response(500, "boom"),
+            "HTTP 500 (4-byte body, not quoted)",
+        ),
         (
             "no agency".into(),
             json_response(401, "Please configure Cloud Service Agency first"),
@@ -681,4 +685,124 @@ async fn bad_pod_identity_token_files_are_clear_errors() {
     }
     let _ = std::fs::remove_dir_all(dir);
     let _ = SystemTime::now();
+}
+
+/// Everything a subscriber writes, for tests that look for secrets in logs.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = LogBuffer;
+    fn make_writer(&'a self) -> LogBuffer {
+        self.clone()
+    }
+}
+
+/// Credential sources whose 400 page echoes the request (its body, then its headers), as
+/// plain text and inside IAM's error shape: the error gives the status, the error code and
+/// the body's length, and neither it nor the log quotes what was sent (the password, the pod
+/// token, the metadata session token, the IAM token).
+#[test]
+fn an_error_answer_that_echoes_the_request_is_never_quoted() {
+    const SESSION: &str = "SECRET-SESSION-TOKEN";
+    const IAM_TOKEN: &str = "SECRET-IAM-TOKEN";
+    let secrets = [PASSWORD, POD_TOKEN, SESSION, IAM_TOKEN];
+    let log = LogBuffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(log.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("dis-records-echo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, POD_TOKEN).unwrap();
+    for iam_shape in [false, true] {
+        let errors = rt.block_on(async {
+            let server = CannedServer::start(move |req: &Captured| {
+                if req.method == "PUT" && req.path.starts_with("/meta-data/") {
+                    return response(200, &[], SESSION);
+                }
+                let headers: Vec<String> = req
+                    .headers
+                    .iter()
+                    .map(|(n, v)| format!("{n}: {v}"))
+                    .collect();
+                let echo = format!(
+                    "Bad request: {} {}",
+                    String::from_utf8_lossy(&req.body),
+                    headers.join("; ")
+                );
+                if iam_shape {
+                    let body = serde_json::json!({
+                        "error": { "code": "IAM.0011", "message": echo, "title": echo }
+                    });
+                    json_response(400, &body.to_string())
+                } else {
+                    response(400, &[("content-type", "text/plain")], &echo)
+                }
+            })
+            .await;
+            let url = &server.endpoint;
+            let mut errors = Vec::new();
+            for credentials in [
+                Credentials::iam_password(url, "acme", "alice", PASSWORD).unwrap(),
+                Credentials::pod_identity_at(&format!("{url}/pod"), &token_file).unwrap(),
+                Credentials::ecs_metadata_at(url).unwrap(),
+            ] {
+                errors.push(credentials.ready().await.unwrap_err());
+            }
+            errors.push(
+                Credentials::token(IAM_TOKEN)
+                    .project_id_at(url, "cn-north-4")
+                    .await
+                    .unwrap_err(),
+            );
+            // Each secret reached the server: the echo held it.
+            let sent: String = server
+                .requests()
+                .iter()
+                .map(|r| format!("{:?} {}", r.headers, String::from_utf8_lossy(&r.body)))
+                .collect();
+            for secret in secrets {
+                assert!(sent.contains(secret), "{secret} was not sent");
+            }
+            errors
+        });
+        for err in errors {
+            let text = format!("{err} {err:?}");
+            assert!(text.contains("HTTP 400 ("), "{text}");
+            assert!(text.contains("-byte body, not quoted"), "{text}");
+            assert_eq!(text.contains("error code IAM.0011"), iam_shape, "{text}");
+            assert!(!text.contains("Bad request"), "{text}");
+            for secret in secrets {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+        }
+    }
+    let logged = String::from_utf8_lossy(&log.0.lock().unwrap()).to_string();
+    assert!(
+        logged.contains("credentials could not be obtained"),
+        "{logged}"
+    );
+    assert!(logged.contains("HTTP 400"), "{logged}");
+    for secret in secrets {
+        assert!(!logged.contains(secret), "{secret} logged: {logged}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -67,9 +67,8 @@ impl Provider for PodIdentity {
             let reply = fetch::exchange(request, &what).await?;
             if reply.status != 200 {
                 return Err(FetchError::new(format!(
-                    "{what}: HTTP {}: {}",
-                    reply.status,
-                    fetch::error_text(&reply.body)
+                    "{what}: {}",
+                    fetch::error_summary(reply.status, &reply.body)
                 )));
             }
             temporary_credentials(&reply.body, &what)
