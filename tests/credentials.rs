@@ -806,3 +806,92 @@ fn an_error_answer_that_echoes_the_request_is_never_quoted() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Requests of the generated client take the pipeline of `send` and the producer: a 401 to a
+/// provider's credentials is answered by one refresh and one resend, a second 401 is the
+/// answer, and credentials that cannot be had are the call's error, nothing sent. Against
+/// dis-local, with a metadata service whose sets dis-local never issued, except the second
+/// one of the first client.
+#[tokio::test]
+async fn the_generated_client_resends_once_after_a_401_with_a_new_set() {
+    use dis_records::generated::{Base64Data, types};
+
+    let dis = local(iam_config(Duration::from_secs(600))).await;
+    let url = dis.endpoint();
+    let issued = security_key(&reqwest::Client::new(), &url)
+        .await
+        .to_string();
+    let unknown = r#"{"credential":{"access":"AKNEVERISSUED","secret":"SECRET-SK-UNKNOWN","securitytoken":"SECRET-ST-UNKNOWN","expires_at":"2099-01-01T00:00:00.000000Z"}}"#;
+    let metadata = |good_from: usize| {
+        let (served, issued) = (Arc::new(AtomicUsize::new(0)), issued.clone());
+        let count = served.clone();
+        async move {
+            let server = CannedServer::start(move |req: &Captured| {
+                if req.path.starts_with("/meta-data/") {
+                    return response(404, &[], "");
+                }
+                if count.fetch_add(1, Ordering::SeqCst) < good_from {
+                    json_response(200, unknown)
+                } else {
+                    json_response(200, &issued)
+                }
+            })
+            .await;
+            (server, served)
+        }
+    };
+    let request = types::PutRecordsRequest {
+        stream_name: "newstream".try_into().unwrap(),
+        stream_id: None,
+        records: vec![types::PutRecordsRequestEntry {
+            data: Base64Data::from(b"generated".to_vec()),
+            explicit_hash_key: None,
+            partition_id: None,
+            partition_key: None,
+        }],
+    };
+    let client_of = |endpoint: &str| {
+        DisClient::builder(&url, PROJECT)
+            .credentials(Credentials::ecs_metadata_at(endpoint).unwrap())
+            .build()
+            .unwrap()
+    };
+
+    // Refused once: a new set, the request sent again and stored.
+    let (server, served) = metadata(1).await;
+    let client = client_of(&server.endpoint);
+    let answer = client
+        .generated()
+        .send_records(PROJECT, &request)
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.into_inner().failed_record_count, Some(0));
+    assert_eq!(served.load(Ordering::SeqCst), 2, "a new set after the 401");
+    let stats = dis.stats();
+    assert_eq!(stats.refused_unknown_credentials, 1);
+    assert_eq!(stats.records_stored, 1);
+
+    // Refused twice: the second 401 is the answer, after one refresh only.
+    let (server, served) = metadata(usize::MAX).await;
+    let err = client_of(&server.endpoint)
+        .generated()
+        .send_records(PROJECT, &request)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401), "{err}");
+    assert_eq!(served.load(Ordering::SeqCst), 2, "refreshed once only");
+    assert_eq!(dis.stats().refused_unknown_credentials, 3);
+
+    // No credentials to be had: the call's error, nothing sent.
+    let err = client_of("http://127.0.0.1:1")
+        .generated()
+        .send_records(PROJECT, &request)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("credentials unavailable"), "{text}");
+    let stats = dis.stats();
+    assert_eq!(stats.refused_unknown_credentials, 3);
+    assert_eq!(stats.records_stored, 1);
+}
