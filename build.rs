@@ -56,7 +56,8 @@ fn main() {
     let mut settings = progenitor::GenerationSettings::new();
     settings
         .with_interface(progenitor::InterfaceStyle::Positional)
-        // Credentials (token or AK/SK signature) go on every request by the hooks in src/ext.rs.
+        // Credentials (token or AK/SK signature) go on every request by the hooks in
+        // src/generated.rs, with src/ext.rs's Context.
         .with_inner_type("crate::ext::Context".parse().unwrap())
         .with_hooks(progenitor::HooksMode::Expected)
         .with_derive("schemars::JsonSchema")

@@ -210,7 +210,8 @@ impl DisClient {
     }
 
     /// The generated, spec-exact client (see [`crate::generated`]), with this client's
-    /// endpoint, credentials and HTTP settings.
+    /// endpoint, credentials and HTTP settings; its requests take the same pipeline as
+    /// [`DisClient::send`]'s (a 401 to a provider's credentials: one refresh, one resend).
     pub fn generated(&self) -> &Client {
         &self.client
     }

@@ -1,8 +1,8 @@
 //! The thin layer the generated client is built with (see `build.rs`):
 //! - Base64 helpers: the spec's `format: byte` strings become [`Base64Data`], raw bytes that
 //!   turn into Base64 only while a body is written or read;
-//! - token injection: [`Context`], the generated client's inner value, puts the credentials on
-//!   every request (`src/generated.rs` wires it into progenitor's hooks).
+//! - [`Context`], the generated client's inner value: the credentials and the answer bounds its
+//!   requests are sent with (`src/generated.rs` wires it into progenitor's hooks).
 //!
 //! Nothing here depends on the generated code.
 
@@ -15,7 +15,6 @@ use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::auth::Auth;
-use crate::error::Error;
 use crate::transport::AnswerLimits;
 
 /// Raw bytes carried as a Base64 string (`type: string, format: byte` in the spec). User code
@@ -111,18 +110,12 @@ impl schemars::JsonSchema for Base64Data {
     }
 }
 
-/// The generated client's inner value: the credentials put on every request, and the bounds
-/// within which its answers are read.
+/// The generated client's inner value: the credentials put on every request (a sensitive
+/// `X-Auth-Token`, or a fresh `SDK-HMAC-SHA256` signature per try), and the bounds within which
+/// its answers are read. Its requests take the pipeline every SendRecords request takes, a 401
+/// to a provider's credentials answered by one refresh and one resend.
 #[derive(Clone, Debug)]
 pub struct Context {
     pub(crate) auth: Arc<Auth>,
     pub(crate) limits: AnswerLimits,
-}
-
-impl Context {
-    /// Token injection, before every try: puts the credentials on `request` (a sensitive
-    /// `X-Auth-Token`, or a fresh `SDK-HMAC-SHA256` signature).
-    pub(crate) async fn prepare(&self, request: &mut reqwest::Request) -> Result<(), Error> {
-        self.auth.apply(request).await.map(|_| ())
-    }
 }

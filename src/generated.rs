@@ -5,13 +5,14 @@
 //!
 //! [`Client::send_records`] sends a [`types::PutRecordsRequest`] as the spec describes it and
 //! returns progenitor's [`ResponseValue`] or [`Error`]; it does not check DIS limits, pair
-//! results with records or retry. Get a ready client, with its credentials, from
+//! results with records or retry (except, as every request of the crate, once after a 401 to a
+//! provider's credentials, with a new set). Get a ready client, with its credentials, from
 //! [`DisClient::generated`](crate::DisClient::generated). Nothing in the included code is
 //! written by hand: edit the spec and run `cargo build`.
 
 pub use crate::ext::{Base64Data, Context};
 
-use crate::transport::{self, Cut};
+use crate::transport::{self, Cut, Unsent};
 
 #[allow(missing_docs, clippy::all, clippy::pedantic, unused_imports)]
 mod client {
@@ -20,31 +21,28 @@ mod client {
 
 pub use client::*;
 
-// progenitor's hooks, wired to the hand-written layer: every request gets its credentials
-// before each try (`src/ext.rs`), and every answer is read within bounds by the transport the
-// rest of the crate uses (`src/transport.rs`); an answer cut at its bound is an error.
-impl progenitor_client::ClientHooks<Context> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        _info: &progenitor_client::OperationInfo,
-    ) -> Result<(), Error<E>> {
-        self.inner()
-            .prepare(request)
-            .await
-            .map_err(|e| Error::Custom(e.to_string()))
-    }
+/// The credentials could not be put on a request of the generated client (nothing more was
+/// sent): the exec hook hands this to the post hook, which makes it the call's error.
+#[derive(Clone)]
+struct NotSent(crate::error::Error);
 
+// progenitor's hooks, wired to the hand-written layer: every request goes out through the
+// pipeline the rest of the crate uses (`src/transport.rs`): the credentials put on before each
+// try, a 401 to a provider's credentials answered by one refresh and one resend, the answer
+// read within bounds; an answer cut at its bound is an error.
+impl progenitor_client::ClientHooks<Context> for Client {
     async fn post<E>(
         &self,
         result: &reqwest::Result<reqwest::Response>,
         _info: &progenitor_client::OperationInfo,
     ) -> Result<(), Error<E>> {
-        let cut = result
-            .as_ref()
-            .ok()
-            .and_then(|r| r.extensions().get::<Cut>());
-        match cut {
+        let Ok(response) = result else {
+            return Ok(());
+        };
+        if let Some(NotSent(e)) = response.extensions().get::<NotSent>() {
+            return Err(Error::Custom(e.to_string()));
+        }
+        match response.extensions().get::<Cut>() {
             Some(Cut::TooLarge { cap }) => Err(Error::Custom(format!(
                 "the answer is larger than {cap} bytes, the bound for this request; not read further"
             ))),
@@ -57,8 +55,16 @@ impl progenitor_client::ClientHooks<Context> for Client {
         request: reqwest::Request,
         _info: &progenitor_client::OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        transport::read_within(self.client(), request, self.inner().limits)
-            .await
-            .map(transport::Answer::into_response)
+        let context = self.inner();
+        match transport::send(self.client(), &context.auth, request, context.limits).await {
+            Ok(answer) => Ok(answer.into_response()),
+            Err(Unsent::Transport(e)) => Err(e),
+            Err(Unsent::Credentials(e)) => {
+                // Only a carrier: the post hook turns it into the error before it is read.
+                let mut carrier = http::Response::new(Vec::<u8>::new());
+                carrier.extensions_mut().insert(NotSent(e));
+                Ok(reqwest::Response::from(carrier))
+            }
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! The one way a request reaches DIS and its answer comes back: the credentials put on, the
-//! request sent (traced), the answer read within its bounds and its head kept.
-//! `DisClient::send`, the producer (JSON and protobuf) and, through its exec hook, the generated
-//! client all go through [`read_within`]; the crate's own calls through [`exchange`].
+//! request sent (traced), the answer read within its bounds and its head kept, a 401 to a
+//! provider's credentials answered by one refresh and one resend. `DisClient::send`, the
+//! producer (JSON and protobuf) and, through its exec hook, the generated client all go
+//! through [`send`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -101,33 +102,63 @@ impl Answer {
     }
 }
 
-/// Puts the credentials on `request`, sends it and reads the answer within `limits`.
+/// Why [`send`] has no answer.
+#[derive(Debug)]
+pub(crate) enum Unsent {
+    /// The request failed on the network.
+    Transport(reqwest::Error),
+    /// The credentials could not be put on the request (the first try, or the one after a
+    /// 401): nothing more was sent.
+    Credentials(Error),
+}
+
+/// Puts the credentials on `request`, sends it and reads the answer within `limits`: the one
+/// pipeline of every SendRecords request ([`exchange`] for the crate's own, the generated
+/// client's exec hook for its own).
 /// A 401 to a request signed with a provider's credentials means nothing was stored and the
 /// set was refused: the set is dropped and the request sent once more with a new one (a
 /// second 401 is the answer).
-pub(crate) async fn exchange(
+pub(crate) async fn send(
     http: &reqwest::Client,
     auth: &Auth,
     mut request: reqwest::Request,
     limits: AnswerLimits,
-) -> Result<Answer, Error> {
+) -> Result<Answer, Unsent> {
     // Taken before the credentials go on: the second try is signed afresh.
     let again = auth.can_refresh().then(|| request.try_clone()).flatten();
-    let generation = auth.apply(&mut request).await?;
+    let generation = auth
+        .apply(&mut request)
+        .await
+        .map_err(Unsent::Credentials)?;
     let answer = read_within(http, request, limits)
         .await
-        .map_err(mapping::transport)?;
+        .map_err(Unsent::Transport)?;
     if answer.status == StatusCode::UNAUTHORIZED
         && let (Some(mut again), Some(generation)) = (again, generation)
     {
         tracing::debug!("401: the credentials are refreshed and the request sent once more");
         auth.refused(generation);
-        auth.apply(&mut again).await?;
+        auth.apply(&mut again).await.map_err(Unsent::Credentials)?;
         return read_within(http, again, limits)
             .await
-            .map_err(mapping::transport);
+            .map_err(Unsent::Transport);
     }
     Ok(answer)
+}
+
+/// [`send`], its failures as the crate's errors.
+pub(crate) async fn exchange(
+    http: &reqwest::Client,
+    auth: &Auth,
+    request: reqwest::Request,
+    limits: AnswerLimits,
+) -> Result<Answer, Error> {
+    send(http, auth, request, limits)
+        .await
+        .map_err(|unsent| match unsent {
+            Unsent::Transport(e) => mapping::transport(e),
+            Unsent::Credentials(e) => e,
+        })
 }
 
 /// Sends `request` with `http`, traced, and reads the answer within `limits`. A 2xx body that

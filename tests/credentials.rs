@@ -437,7 +437,11 @@ async fn every_bad_metadata_answer_is_a_clear_error_without_secrets() {
     let q = |s: &str| format!("\"{s}\"");
     let huge = "x".repeat(100 * 1024);
     let cases: Vec<(String, Vec<u8>, &str)> = vec![
-        ("500".into(), json_response(500, "boom"), "HTTP 500: boom"),
+        (
+            "500".into(),
+            json_response(500, "boom"),
+            "HTTP 500 (4-byte body, not quoted)",
+        ),
         (
             "no agency".into(),
             json_response(401, "Please configure Cloud Service Agency first"),
@@ -681,4 +685,213 @@ async fn bad_pod_identity_token_files_are_clear_errors() {
     }
     let _ = std::fs::remove_dir_all(dir);
     let _ = SystemTime::now();
+}
+
+/// Everything a subscriber writes, for tests that look for secrets in logs.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = LogBuffer;
+    fn make_writer(&'a self) -> LogBuffer {
+        self.clone()
+    }
+}
+
+/// Credential sources whose 400 page echoes the request (its body, then its headers), as
+/// plain text and inside IAM's error shape: the error gives the status, the error code and
+/// the body's length, and neither it nor the log quotes what was sent (the password, the pod
+/// token, the metadata session token, the IAM token).
+#[test]
+fn an_error_answer_that_echoes_the_request_is_never_quoted() {
+    const SESSION: &str = "SECRET-SESSION-TOKEN";
+    const IAM_TOKEN: &str = "SECRET-IAM-TOKEN";
+    let secrets = [PASSWORD, POD_TOKEN, SESSION, IAM_TOKEN];
+    let log = LogBuffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(log.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("dis-records-echo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, POD_TOKEN).unwrap();
+    for iam_shape in [false, true] {
+        let errors = rt.block_on(async {
+            let server = CannedServer::start(move |req: &Captured| {
+                if req.method == "PUT" && req.path.starts_with("/meta-data/") {
+                    return response(200, &[], SESSION);
+                }
+                let headers: Vec<String> = req
+                    .headers
+                    .iter()
+                    .map(|(n, v)| format!("{n}: {v}"))
+                    .collect();
+                let echo = format!(
+                    "Bad request: {} {}",
+                    String::from_utf8_lossy(&req.body),
+                    headers.join("; ")
+                );
+                if iam_shape {
+                    let body = serde_json::json!({
+                        "error": { "code": "IAM.0011", "message": echo, "title": echo }
+                    });
+                    json_response(400, &body.to_string())
+                } else {
+                    response(400, &[("content-type", "text/plain")], &echo)
+                }
+            })
+            .await;
+            let url = &server.endpoint;
+            let mut errors = Vec::new();
+            for credentials in [
+                Credentials::iam_password(url, "acme", "alice", PASSWORD).unwrap(),
+                Credentials::pod_identity_at(&format!("{url}/pod"), &token_file).unwrap(),
+                Credentials::ecs_metadata_at(url).unwrap(),
+            ] {
+                errors.push(credentials.ready().await.unwrap_err());
+            }
+            errors.push(
+                Credentials::token(IAM_TOKEN)
+                    .project_id_at(url, "cn-north-4")
+                    .await
+                    .unwrap_err(),
+            );
+            // Each secret reached the server: the echo held it.
+            let sent: String = server
+                .requests()
+                .iter()
+                .map(|r| format!("{:?} {}", r.headers, String::from_utf8_lossy(&r.body)))
+                .collect();
+            for secret in secrets {
+                assert!(sent.contains(secret), "{secret} was not sent");
+            }
+            errors
+        });
+        for err in errors {
+            let text = format!("{err} {err:?}");
+            assert!(text.contains("HTTP 400 ("), "{text}");
+            assert!(text.contains("-byte body, not quoted"), "{text}");
+            assert_eq!(text.contains("error code IAM.0011"), iam_shape, "{text}");
+            assert!(!text.contains("Bad request"), "{text}");
+            for secret in secrets {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+        }
+    }
+    let logged = String::from_utf8_lossy(&log.0.lock().unwrap()).to_string();
+    assert!(
+        logged.contains("credentials could not be obtained"),
+        "{logged}"
+    );
+    assert!(logged.contains("HTTP 400"), "{logged}");
+    for secret in secrets {
+        assert!(!logged.contains(secret), "{secret} logged: {logged}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Requests of the generated client take the pipeline of `send` and the producer: a 401 to a
+/// provider's credentials is answered by one refresh and one resend, a second 401 is the
+/// answer, and credentials that cannot be had are the call's error, nothing sent. Against
+/// dis-local, with a metadata service whose sets dis-local never issued, except the second
+/// one of the first client.
+#[tokio::test]
+async fn the_generated_client_resends_once_after_a_401_with_a_new_set() {
+    use dis_records::generated::{Base64Data, types};
+
+    let dis = local(iam_config(Duration::from_secs(600))).await;
+    let url = dis.endpoint();
+    let issued = security_key(&reqwest::Client::new(), &url)
+        .await
+        .to_string();
+    let unknown = r#"{"credential":{"access":"AKNEVERISSUED","secret":"SECRET-SK-UNKNOWN","securitytoken":"SECRET-ST-UNKNOWN","expires_at":"2099-01-01T00:00:00.000000Z"}}"#;
+    let metadata = |good_from: usize| {
+        let (served, issued) = (Arc::new(AtomicUsize::new(0)), issued.clone());
+        let count = served.clone();
+        async move {
+            let server = CannedServer::start(move |req: &Captured| {
+                if req.path.starts_with("/meta-data/") {
+                    return response(404, &[], "");
+                }
+                if count.fetch_add(1, Ordering::SeqCst) < good_from {
+                    json_response(200, unknown)
+                } else {
+                    json_response(200, &issued)
+                }
+            })
+            .await;
+            (server, served)
+        }
+    };
+    let request = types::PutRecordsRequest {
+        stream_name: "newstream".try_into().unwrap(),
+        stream_id: None,
+        records: vec![types::PutRecordsRequestEntry {
+            data: Base64Data::from(b"generated".to_vec()),
+            explicit_hash_key: None,
+            partition_id: None,
+            partition_key: None,
+        }],
+    };
+    let client_of = |endpoint: &str| {
+        DisClient::builder(&url, PROJECT)
+            .credentials(Credentials::ecs_metadata_at(endpoint).unwrap())
+            .build()
+            .unwrap()
+    };
+
+    // Refused once: a new set, the request sent again and stored.
+    let (server, served) = metadata(1).await;
+    let client = client_of(&server.endpoint);
+    let answer = client
+        .generated()
+        .send_records(PROJECT, &request)
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.into_inner().failed_record_count, Some(0));
+    assert_eq!(served.load(Ordering::SeqCst), 2, "a new set after the 401");
+    let stats = dis.stats();
+    assert_eq!(stats.refused_unknown_credentials, 1);
+    assert_eq!(stats.records_stored, 1);
+
+    // Refused twice: the second 401 is the answer, after one refresh only.
+    let (server, served) = metadata(usize::MAX).await;
+    let err = client_of(&server.endpoint)
+        .generated()
+        .send_records(PROJECT, &request)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401), "{err}");
+    assert_eq!(served.load(Ordering::SeqCst), 2, "refreshed once only");
+    assert_eq!(dis.stats().refused_unknown_credentials, 3);
+
+    // No credentials to be had: the call's error, nothing sent.
+    let err = client_of("http://127.0.0.1:1")
+        .generated()
+        .send_records(PROJECT, &request)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("credentials unavailable"), "{text}");
+    let stats = dis.stats();
+    assert_eq!(stats.refused_unknown_credentials, 3);
+    assert_eq!(stats.records_stored, 1);
 }

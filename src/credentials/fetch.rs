@@ -92,24 +92,48 @@ pub(crate) async fn exchange(request: reqwest::Request, what: &str) -> Result<Re
     }
 }
 
-/// The start of an error answer, for messages: at most 200 characters, printable ASCII only.
-/// Only error answers are quoted (a credential answer never is: it holds secrets).
-pub(crate) fn error_text(body: &[u8]) -> String {
-    let text: String = String::from_utf8_lossy(&body[..body.len().min(200)])
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '?'
-            }
-        })
-        .collect();
-    if text.trim().is_empty() {
-        "(empty body)".to_owned()
-    } else {
-        text.trim().to_owned()
+/// Longest error code shown.
+const MAX_ERROR_CODE_LEN: usize = 24;
+
+/// What an error answer of a credential source says, for messages: its status, its error code
+/// when the body has a shape known to carry one (IAM's `{"error": {"code": ..}}`, the API
+/// gateway's `{"error_code": ..}`) and the code looks like one (`IAM.0011`, `APIGW.0301`, a
+/// number), and the body's length. The body itself is never quoted, its messages included: a
+/// proxy's or IAM's error page may echo the request, and with it the password or token sent.
+pub(crate) fn error_summary(status: u16, body: &[u8]) -> String {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return format!("HTTP {status} (empty body)");
     }
+    let code = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|value| {
+            let code = value
+                .get("error")
+                .and_then(|e| e.get("code"))
+                .or_else(|| value.get("error_code"))?;
+            match code {
+                serde_json::Value::Number(n) if n.is_u64() => Some(n.to_string()),
+                serde_json::Value::String(s) if looks_like_a_code(s) => Some(s.clone()),
+                _ => None,
+            }
+        });
+    let length = body.len();
+    match code {
+        Some(code) => format!("HTTP {status} (error code {code}; {length}-byte body, not quoted)"),
+        None => format!("HTTP {status} ({length}-byte body, not quoted)"),
+    }
+}
+
+/// An error code such as `IAM.0011` or `APIGW.0301`: letters, a dot, digits.
+fn looks_like_a_code(code: &str) -> bool {
+    let Some((service, number)) = code.split_once('.') else {
+        return false;
+    };
+    code.len() <= MAX_ERROR_CODE_LEN
+        && !service.is_empty()
+        && service.bytes().all(|b| b.is_ascii_alphabetic())
+        && !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A base URL given in `setting` (`http(s)://host[:port][/path]`, no query, no user), without

@@ -68,8 +68,8 @@ impl Metadata {
             404 | 405 | 503 => None,
             status => {
                 return Err(FetchError::new(format!(
-                    "{what}: HTTP {status}: {}",
-                    fetch::error_text(&reply.body)
+                    "{what}: {}",
+                    fetch::error_summary(status, &reply.body)
                 )));
             }
         };
@@ -121,8 +121,8 @@ impl Provider for Metadata {
                     "{what}: HTTP 401: this server has no agency (\"{NO_AGENCY}\")"
                 ))),
                 status => Err(FetchError::new(format!(
-                    "{what}: HTTP {status}: {}",
-                    fetch::error_text(&reply.body)
+                    "{what}: {}",
+                    fetch::error_summary(status, &reply.body)
                 ))),
             }
         })

@@ -2,11 +2,13 @@
 //! ones (a token, a permanent or temporary AK/SK pair) yield the same set for ever; the
 //! providers (an IAM password login, the ECS metadata service, pod identity, the default
 //! chain) yield sets that expire, refreshed before they do (`refresh.rs`). One provider per
-//! file; `fetch.rs` bounds everything read from a credential source.
+//! file; `fetch.rs` bounds everything read from a credential source over HTTP, `file.rs`
+//! every file read for credentials.
 
 mod chain;
 mod env;
 mod fetch;
+mod file;
 mod metadata;
 mod password;
 mod pod;

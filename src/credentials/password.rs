@@ -59,9 +59,8 @@ impl Provider for Password {
             let reply = fetch::exchange(request, what).await?;
             if !(200..300).contains(&reply.status) {
                 return Err(FetchError::new(format!(
-                    "{what}: HTTP {}: {}",
-                    reply.status,
-                    fetch::error_text(&reply.body)
+                    "{what}: {}",
+                    fetch::error_summary(reply.status, &reply.body)
                 )));
             }
             let Some(token) = reply.headers.get("x-subject-token") else {

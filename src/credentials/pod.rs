@@ -2,12 +2,13 @@
 //! `Authorization:` the contents of `$HC_CONTAINER_AUTHORIZATION_TOKEN_FILE` (read at every
 //! fetch: the platform rotates it), as Huawei's SDK asks.
 
-use std::io::Read as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
 use super::fetch::{self, temporary_credentials};
+use super::file::{self, FileError};
 use super::provider::{FetchError, Issued, Provider};
 
 /// The credentials URI.
@@ -23,23 +24,18 @@ pub(crate) struct PodIdentity {
     pub(crate) token_file: PathBuf,
 }
 
-/// The token file's contents, trimmed: at most [`MAX_TOKEN_FILE_BYTES`], printable ASCII.
-fn read_token(path: &PathBuf) -> Result<String, FetchError> {
+/// The token file's contents, trimmed: at most [`MAX_TOKEN_FILE_BYTES`], printable ASCII, from
+/// a regular file (see `file.rs`).
+async fn read_token(path: &Path) -> Result<String, FetchError> {
     let what = format!("{ENV_TOKEN_FILE} {}", path.display());
-    let file = std::fs::File::open(path).map_err(|e| {
-        FetchError::caused_by(format!("{what}: cannot be read"), std::sync::Arc::new(e))
-    })?;
-    let mut bytes = Vec::new();
-    file.take(MAX_TOKEN_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| {
-            FetchError::caused_by(format!("{what}: cannot be read"), std::sync::Arc::new(e))
+    let bytes = file::read(path, MAX_TOKEN_FILE_BYTES, &what)
+        .await
+        .map_err(|e| match e {
+            FileError::Missing(e) => {
+                FetchError::caused_by(format!("{what}: cannot be read"), Arc::new(e))
+            }
+            FileError::Unusable(e) => e,
         })?;
-    if bytes.len() as u64 > MAX_TOKEN_FILE_BYTES {
-        return Err(FetchError::new(format!(
-            "{what}: larger than {MAX_TOKEN_FILE_BYTES} bytes"
-        )));
-    }
     let text = std::str::from_utf8(&bytes).unwrap_or("\u{0}").trim();
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
         return Err(FetchError::new(format!(
@@ -57,7 +53,7 @@ impl Provider for PodIdentity {
     fn fetch<'a>(&'a self, _project_id: &'a str) -> BoxFuture<'a, Result<Issued, FetchError>> {
         Box::pin(async move {
             let what = format!("pod identity POST {}", self.uri);
-            let token = read_token(&self.token_file)?;
+            let token = read_token(&self.token_file).await?;
             let mut authorization = reqwest::header::HeaderValue::from_str(&token)
                 .map_err(|_| FetchError::new(format!("{what}: the token is no header value")))?;
             authorization.set_sensitive(true);
@@ -71,9 +67,8 @@ impl Provider for PodIdentity {
             let reply = fetch::exchange(request, &what).await?;
             if reply.status != 200 {
                 return Err(FetchError::new(format!(
-                    "{what}: HTTP {}: {}",
-                    reply.status,
-                    fetch::error_text(&reply.body)
+                    "{what}: {}",
+                    fetch::error_summary(reply.status, &reply.body)
                 )));
             }
             temporary_credentials(&reply.body, &what)

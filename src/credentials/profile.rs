@@ -2,12 +2,12 @@
 //! `~/.huaweicloud/credentials`; an INI file whose `[basic]` section holds `ak`, `sk` and
 //! optionally `security_token` (other keys, such as `project_id`, are ignored here).
 
-use std::io::Read as _;
 use std::path::PathBuf;
 
 use futures_util::future::BoxFuture;
 
 use super::fetch::checked;
+use super::file::{self, FileError};
 use super::provider::{FetchError, Issued, Provider};
 use crate::auth::Secret;
 
@@ -19,25 +19,30 @@ const MAX_FILE_BYTES: u64 = 64 * 1024;
 /// The profile file at `path`.
 pub(crate) struct Profile {
     pub(crate) path: Option<PathBuf>,
+    /// The path is `$HUAWEICLOUD_SDK_CREDENTIALS_FILE` (errors name the variable).
+    pub(crate) from_env_var: bool,
 }
 
 impl Profile {
     /// `$HUAWEICLOUD_SDK_CREDENTIALS_FILE`, else `$HOME/.huaweicloud/credentials`.
     pub(crate) fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Profile {
-        let path = lookup(ENV_FILE)
+        let set = lookup(ENV_FILE)
             .filter(|p| !p.trim().is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                lookup("HOME")
-                    .filter(|h| !h.is_empty())
-                    .map(|h| PathBuf::from(h).join(".huaweicloud").join("credentials"))
-            });
-        Profile { path }
+            .map(PathBuf::from);
+        let from_env_var = set.is_some();
+        let path = set.or_else(|| {
+            lookup("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| PathBuf::from(h).join(".huaweicloud").join("credentials"))
+        });
+        Profile { path, from_env_var }
     }
 }
 
-/// The `[basic]` section's keys of an INI text.
+/// The `[basic]` section's keys of an INI text (a leading byte order mark, as Windows editors
+/// write one, is skipped).
 pub(crate) fn parse(text: &str, what: &str) -> Result<Secret, FetchError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let (mut ak, mut sk, mut st) = (None, None, None);
     let mut section = String::new();
     for line in text.lines() {
@@ -86,30 +91,18 @@ impl Provider for Profile {
                     "neither {ENV_FILE} nor HOME is set"
                 )));
             };
-            let what = format!("profile file {}", path.display());
-            let file = match std::fs::File::open(path) {
-                Ok(f) => f,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let what = if self.from_env_var {
+                format!("{ENV_FILE} {}", path.display())
+            } else {
+                format!("profile file {}", path.display())
+            };
+            let bytes = match file::read(path, MAX_FILE_BYTES, &what).await {
+                Ok(bytes) => bytes,
+                Err(FileError::Missing(_)) => {
                     return Err(FetchError::new(format!("{what}: does not exist")));
                 }
-                Err(e) => {
-                    return Err(FetchError::caused_by(
-                        format!("{what}: cannot be read"),
-                        std::sync::Arc::new(e),
-                    ));
-                }
+                Err(FileError::Unusable(e)) => return Err(e),
             };
-            let mut bytes = Vec::new();
-            file.take(MAX_FILE_BYTES + 1)
-                .read_to_end(&mut bytes)
-                .map_err(|e| {
-                    FetchError::caused_by(format!("{what}: cannot be read"), std::sync::Arc::new(e))
-                })?;
-            if bytes.len() as u64 > MAX_FILE_BYTES {
-                return Err(FetchError::new(format!(
-                    "{what}: larger than {MAX_FILE_BYTES} bytes"
-                )));
-            }
             let text = std::str::from_utf8(&bytes)
                 .map_err(|_| FetchError::new(format!("{what}: not UTF-8")))?;
             Ok(Issued {
@@ -123,6 +116,16 @@ impl Provider for Profile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_leading_byte_order_mark_is_skipped() {
+        // As Windows editors save a UTF-8 file.
+        let text = "\u{feff}[basic]\r\nak = BOMAK\r\nsk = bom-sk\r\n";
+        let secret = parse(text, "f").unwrap();
+        assert!(format!("{secret:?}").contains("BOMAK"));
+        // Only at the start: anywhere else it is part of the text.
+        assert!(parse("[basic]\nak = \u{feff}AK\nsk = s\n", "f").is_err());
+    }
 
     #[test]
     fn reads_the_basic_section_only() {

@@ -70,9 +70,8 @@ pub(crate) async fn lookup(
     })?;
     if reply.status != 200 {
         return Err(problem(format!(
-            "looking it up failed: {what}: HTTP {}: {}; set the project ID",
-            reply.status,
-            fetch::error_text(&reply.body)
+            "looking it up failed: {what}: {}; set the project ID",
+            fetch::error_summary(reply.status, &reply.body)
         )));
     }
     let value: serde_json::Value = serde_json::from_slice(&reply.body).map_err(|e| {

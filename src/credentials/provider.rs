@@ -16,7 +16,7 @@ pub(crate) struct Issued {
 }
 
 /// Why a provider gave nothing. The message names what was asked and what came back, never a
-/// secret (no answer body that could hold one is quoted).
+/// secret (no answer body is quoted: an error answer may echo what was sent).
 #[derive(Debug, Clone)]
 pub(crate) struct FetchError {
     pub(crate) message: String,
