@@ -12,7 +12,7 @@ use crate::checkpoint::{self, CheckpointFile, SavedSource};
 use crate::connect::{Target, connect};
 use crate::exit::{CliError, Code};
 use crate::follow::{self, Shipper};
-use crate::input::{Counts, Sink, Source, max_line};
+use crate::input::{Counts, MAX_RECORD_BYTES, Sink, Source, max_line};
 use crate::multiline::Rule;
 use crate::progress::Progress;
 use crate::rotated::Rotated;
@@ -222,6 +222,14 @@ pub async fn run(args: SendArgs) -> Result<Code, CliError> {
     if args.generate.is_some() && args.size < MIN_GENERATED_SIZE {
         return Err(CliError::usage(format!(
             "--size {}: generated records hold their 12-digit index, so at least {MIN_GENERATED_SIZE} bytes",
+            args.size
+        )));
+    }
+    // Checked before a record is made: a size past DIS's limit would fail every record, and a
+    // huge one could not even be allocated.
+    if args.generate.is_some() && args.size > MAX_RECORD_BYTES {
+        return Err(CliError::usage(format!(
+            "--size {}: over DIS's limit of {MAX_RECORD_BYTES} bytes of data per record",
             args.size
         )));
     }

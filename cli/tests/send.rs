@@ -146,6 +146,15 @@ fn exit_codes() {
     let (code, err) = usage(&["--generate", "3", "--size", "5"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--size 5"), "{err}");
+    // Past DIS's record limit: a usage error before anything is allocated or sent.
+    for size in ["1000000000000", "2000000", "1048577"] {
+        let (code, err) = usage(&["--generate", "1", "--size", size]);
+        assert_eq!(code, Some(2), "--size {size}: {err}");
+        assert!(err.contains(&format!("--size {size}")), "{err}");
+        assert!(err.contains("1048576 bytes"), "{err}");
+    }
+    let (code, err) = usage(&["--generate", "1", "--size", "1048576", "--json"]);
+    assert_eq!(code, Some(0), "exactly the limit: {err}");
     let (code, err) = usage(&["--linger-ms", "999999"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("linger"), "{err}");
