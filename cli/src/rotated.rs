@@ -99,21 +99,39 @@ impl Rotated {
     pub fn is_sibling(&self, live: &Path, candidate: &Path) -> bool {
         let escaped = glob::Pattern::escape(&live.to_string_lossy());
         self.patterns.iter().any(|p| {
-            glob::Pattern::new(&p.replace("{}", &escaped)).is_ok_and(|p| p.matches_path(candidate))
+            // A pattern that starts with the file's path names only paths that start with it
+            // (checked first: a glob has a hundred files, and this runs for each pair).
+            let prefixed = candidate != live
+                && candidate
+                    .to_string_lossy()
+                    .starts_with(&*live.to_string_lossy());
+            (prefixed || !p.starts_with("{}"))
+                && glob::Pattern::new(&p.replace("{}", &escaped))
+                    .is_ok_and(|p| p.matches_path(candidate))
         })
     }
 
     /// The rotated siblings of `live` there are now (not `live` itself), opened, oldest first
     /// ([`Sibling::age`]).
     pub fn siblings(&self, live: &Path) -> Vec<Sibling> {
-        let escaped = glob::Pattern::escape(&live.to_string_lossy());
+        // A followed symlink (Kubernetes' /var/log/containers) rotates where it points.
+        let mut bases = vec![live.to_owned()];
+        if let Ok(target) = fs::canonicalize(live)
+            && target != live
+        {
+            bases.push(target);
+        }
         let mut found: Vec<Sibling> = Vec::new();
-        for pattern in &self.patterns {
-            let Ok(paths) = glob::glob(&pattern.replace("{}", &escaped)) else {
+        let globs = bases.iter().flat_map(|base| {
+            let escaped = glob::Pattern::escape(&base.to_string_lossy());
+            self.patterns.iter().map(move |p| p.replace("{}", &escaped))
+        });
+        for pattern in globs {
+            let Ok(paths) = glob::glob(&pattern) else {
                 continue;
             };
             for path in paths.flatten() {
-                if path == live
+                if bases.contains(&path)
                     || is_compressed(&path)
                     || self.never.contains(&path)
                     || found.iter().any(|s| s.path == path)
@@ -178,6 +196,12 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["app.log-20261207", "app.log.1"]);
+        // A symlink to the log: the siblings of what it points to.
+        std::os::unix::fs::symlink(dir.join("app.log"), dir.join("link.log")).unwrap();
+        assert_eq!(rotated.siblings(&dir.join("link.log")).len(), 2);
+        assert!(rotated.is_sibling(&dir.join("app.log"), &dir.join("app.log.1")));
+        assert!(!rotated.is_sibling(&dir.join("app.log"), &dir.join("other.log.1")));
+        assert!(!rotated.is_sibling(&dir.join("app.log"), &dir.join("app.log")));
         let custom = Rotated::new(&["{}.ckpt".into()], vec![]);
         assert_eq!(custom.siblings(&dir.join("app.log")).len(), 1);
         assert!(Rotated::new(&["[".into()], vec![]).check().is_err());

@@ -3,23 +3,13 @@
 
 mod support;
 
-use std::io::Write as _;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use support::Local;
+use support::{Local, append};
 
 fn lines(tag: &str, n: usize) -> String {
     (0..n).map(|i| format!("{tag} {i}\n")).collect()
-}
-
-fn append(path: &std::path::Path, text: &str) {
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .unwrap();
-    f.write_all(text.as_bytes()).unwrap();
 }
 
 fn stop(mut child: Child) -> String {

@@ -9,7 +9,6 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -18,13 +17,12 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use support::{Local, read_back};
+use support::{Local, append, read_back};
 
 /// A shipper run again and again against one endpoint, and what it must have shipped.
 struct Run {
     local: Local,
     dir: PathBuf,
-    checkpoint: PathBuf,
     args: Vec<String>,
     flagged: u64,
     kills: u32,
@@ -60,13 +58,23 @@ fn lines(tag: &str, n: usize) -> (String, Vec<Vec<u8>>) {
     (String::from_utf8(text).unwrap(), records)
 }
 
-fn append(path: &Path, text: &str) {
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .unwrap();
-    f.write_all(text.as_bytes()).unwrap();
+/// A thread writing `chunks` chunks of `n` lines tagged `{tag}-{chunk}` to `path`, `pause`
+/// apart; it returns the records they make.
+fn writer(
+    path: PathBuf,
+    tag: String,
+    chunks: usize,
+    n: usize,
+    pause: Duration,
+) -> JoinHandle<Vec<Vec<u8>>> {
+    std::thread::spawn(move || {
+        let mut all = Vec::new();
+        for chunk in 0..chunks {
+            all.extend(write(&path, &format!("{tag}-{chunk}"), n));
+            std::thread::sleep(pause);
+        }
+        all
+    })
 }
 
 /// Appends `n` lines tagged `tag` to `path`; the records they make.
@@ -124,7 +132,6 @@ impl Run {
         Run {
             local: Local::start(),
             dir,
-            checkpoint,
             args,
             flagged: 0,
             kills: 0,
@@ -139,21 +146,6 @@ impl Run {
     }
 
     fn start(&self) -> Child {
-        if std::env::var("SHOW_CKPT").is_ok() {
-            eprintln!(
-                "CKPT {}",
-                std::fs::read_to_string(&self.checkpoint).unwrap_or_default()
-            );
-            for e in std::fs::read_dir(&self.dir).unwrap().flatten() {
-                let m = e.metadata().unwrap();
-                eprintln!(
-                    "  {} ino {} len {}",
-                    e.file_name().to_string_lossy(),
-                    m.ino(),
-                    m.len()
-                );
-            }
-        }
         let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
         let mut cmd = self.local.send(&args);
         cmd.stdin(Stdio::null())
@@ -207,6 +199,13 @@ impl Run {
             std::thread::sleep(Duration::from_millis(100));
         }
         child
+    }
+
+    /// Ships every expected record, waits for the checkpoint to follow, then SIGKILL.
+    fn ship_all_then_kill(&mut self) {
+        let child = self.ship_all(Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(300));
+        self.kill(child);
     }
 
     /// A last run to the end, stopped with SIGTERM; then every expected record is stored,
@@ -305,21 +304,10 @@ fn deleted_and_created_again_with_the_same_inode_while_down() {
     let log = run.path("app.log");
     let mut reused = 0;
     for round in 0..3 {
-        let path = log.clone();
         let tag = format!("gen-{round}");
-        let writer = std::thread::spawn(move || {
-            let mut all = Vec::new();
-            for chunk in 0..10 {
-                all.extend(write(&path, &format!("{tag}-{chunk}"), 300));
-                std::thread::sleep(Duration::from_millis(60));
-            }
-            all
-        });
-        run.chaos(writer);
+        run.chaos(writer(log.clone(), tag, 10, 300, Duration::from_millis(60)));
         // Shipped to its end, then down; the file is replaced by one with its inode.
-        let child = run.ship_all(Duration::from_secs(60));
-        std::thread::sleep(Duration::from_millis(300));
-        run.kill(child);
+        run.ship_all_then_kill();
         reused += u32::from(recreate_with_same_inode(&log, &log));
     }
     let path = log.clone();
@@ -364,42 +352,35 @@ fn two_and_three_rotations_while_down() {
     run.check();
 }
 
-#[test]
-fn a_late_line_to_a_rotated_file_within_the_grace_period() {
-    let mut run = Run::new("late-line", &["app.log"], &["--rotate-wait", "3s"]);
-    let log = run.path("app.log");
-    let rotated = run.path("app.log.1");
+/// A run with `--rotate-wait 3s`, and a thread that rotates its log by rename, writes to the
+/// new file, then 1.5 s later one line to the renamed file (a logger that has not reopened
+/// its file yet), and more to the new file.
+fn late_line(name: &str) -> (Run, JoinHandle<Vec<Vec<u8>>>) {
+    let run = Run::new(name, &["app.log"], &["--rotate-wait", "3s"]);
+    let (log, rotated) = (run.path("app.log"), run.path("app.log.1"));
     let writer = std::thread::spawn(move || {
         let mut all = write(&log, "before", 1_000);
         std::thread::sleep(Duration::from_millis(300));
         std::fs::rename(&log, &rotated).unwrap();
         all.extend(write(&log, "after", 500));
-        // A logger that has not reopened its file yet.
         std::thread::sleep(Duration::from_millis(1_500));
         all.extend(write(&rotated, "late", 1));
         all.extend(write(&log, "after-late", 500));
         std::thread::sleep(Duration::from_millis(300));
         all
     });
+    (run, writer)
+}
+
+#[test]
+fn a_late_line_to_a_rotated_file_within_the_grace_period() {
     // Up through the rotation and the late line: the grace period holds it.
+    let (mut run, writer) = late_line("late-line");
     let child = run.start();
     run.chaos_with(child, writer);
     run.check();
-
     // The same with kill -9 at random moments.
-    let mut run = Run::new("late-line-kills", &["app.log"], &["--rotate-wait", "3s"]);
-    let log = run.path("app.log");
-    let rotated = run.path("app.log.1");
-    let writer = std::thread::spawn(move || {
-        let mut all = write(&log, "before", 1_000);
-        std::thread::sleep(Duration::from_millis(300));
-        std::fs::rename(&log, &rotated).unwrap();
-        all.extend(write(&log, "after", 500));
-        std::thread::sleep(Duration::from_millis(1_500));
-        all.extend(write(&rotated, "late", 1));
-        all.extend(write(&log, "after-late", 500));
-        all
-    });
+    let (mut run, writer) = late_line("late-line-kills");
     run.chaos(writer);
     run.check();
 }
@@ -427,19 +408,14 @@ impl Run {
 fn a_foreign_file_holding_the_checkpoints_inode_is_not_shipped() {
     let mut run = Run::new("foreign", &["app.log"], &[]);
     let log = run.path("app.log");
-    let path = log.clone();
-    let writer = std::thread::spawn(move || {
-        let mut all = Vec::new();
-        for chunk in 0..10 {
-            all.extend(write(&path, &format!("own-{chunk}"), 300));
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        all
-    });
-    run.chaos(writer);
-    let child = run.ship_all(Duration::from_secs(60));
-    std::thread::sleep(Duration::from_millis(300));
-    run.kill(child);
+    run.chaos(writer(
+        log.clone(),
+        "own".into(),
+        10,
+        300,
+        Duration::from_millis(50),
+    ));
+    run.ship_all_then_kill();
     // Down: the log goes; its inode comes back as a compressed rotation, then as another
     // file beside it, both holding other text.
     let gz = run.path("app.log.2.gz");
@@ -448,9 +424,7 @@ fn a_foreign_file_holding_the_checkpoints_inode_is_not_shipped() {
     append(&log, "");
     run.expected.extend(write(&log, "new", 200));
     run.up_for_a_while();
-    let child = run.ship_all(Duration::from_secs(60));
-    std::thread::sleep(Duration::from_millis(300));
-    run.kill(child);
+    run.ship_all_then_kill();
     let plain = run.path("app.log.bak");
     recreate_with_same_inode(&log, &plain);
     append(&plain, &lines("foreign-plain", 500).0);

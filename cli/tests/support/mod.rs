@@ -64,6 +64,17 @@ impl Local {
     }
 }
 
+/// Appends `text` to the file at `path` (created when missing).
+pub fn append(path: &std::path::Path, text: &str) {
+    use std::io::Write as _;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
 /// Spawns `cmd` with piped stdin, stdout and stderr.
 pub fn spawn(mut cmd: Command) -> Child {
     cmd.stdin(Stdio::piped())
