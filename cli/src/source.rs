@@ -114,6 +114,9 @@ pub struct Source {
     assembler: Assembler,
     ready: VecDeque<Item>,
     reserved: Option<Position>,
+    /// Bytes read since the last reservation, and when it was made: the reading rate.
+    read_since: u64,
+    reserved_at: Instant,
     modified_ns: u64,
     waiting_said: bool,
     complete: Vec<Line>,
@@ -147,6 +150,8 @@ impl Source {
             assembler: Assembler::default(),
             ready: VecDeque::new(),
             reserved: None,
+            read_since: 0,
+            reserved_at: Instant::now(),
             modified_ns: 0,
             waiting_said: false,
             complete: Vec::new(),
@@ -359,6 +364,8 @@ impl Source {
             step = Step::Busy;
             self.offer(line, settings, now);
         }
+        let reading = self.reading.as_ref().expect("reading");
+        self.read_since += reading.lines.offset().saturating_sub(from);
         // What was read is handed in only once the file is known to be the same one: a file
         // truncated and written again past the offset reads as if it had grown.
         match self.check(settings, at_end)? {
@@ -432,8 +439,15 @@ impl Source {
         Ok(step)
     }
 
-    /// Reserves ahead of what this source will hand in next.
-    pub fn reserve(&mut self, bytes: u64) {
+    /// Reserves ahead of what this source will hand in next: what it reads in `ahead` at the
+    /// rate it read since its last reservation, within `bounds` bytes (each reservation is a
+    /// synced write: a fast reader makes few of them).
+    pub fn reserve(&mut self, ahead: Duration, bounds: (u64, u64)) {
+        let elapsed = self.reserved_at.elapsed().as_secs_f64().max(1e-3);
+        let rate = self.read_since as f64 / elapsed;
+        let bytes = ((rate * ahead.as_secs_f64()) as u64).clamp(bounds.0, bounds.1.max(bounds.0));
+        self.read_since = 0;
+        self.reserved_at = Instant::now();
         let next = self.ready.iter().find_map(|item| match item {
             Item::Line(line, file) => Some(Position {
                 file: *file,

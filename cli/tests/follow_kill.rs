@@ -142,9 +142,9 @@ fn every_line_arrives_through_five_kill_9s_and_every_copy_is_flagged() {
         "{duplicates} copies but {flagged_total} flagged"
     );
     // The in-flight window: the shipper's buffer (4 x 500 records), the open batch (500) and
-    // the requests in flight (4 x 500), plus the checkpoint's reservation ahead (64 KiB of
-    // 48-byte lines) and the line the reader is handing in.
-    let window = 4 * 500 + 500 + 4 * 500 + 64 * 1024 / 48 + 1;
+    // the requests in flight (4 x 500), plus the checkpoint's reservation ahead (at most 1 MiB
+    // of 48-byte lines) and the line the reader is handing in.
+    let window = 4 * 500 + 500 + 4 * 500 + 1024 * 1024 / 48 + 1;
     for (run, n) in flags.iter().enumerate() {
         assert!(
             *n <= window,
