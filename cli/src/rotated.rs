@@ -30,37 +30,68 @@ pub struct Sibling {
     pub file: File,
     pub id: FileId,
     pub modified: SystemTime,
-    /// When it was created, where the filesystem says (statx).
-    pub created: Option<SystemTime>,
     pub len: u64,
 }
 
 impl Sibling {
-    /// True when this file came after `other`: created at or after it where both creation
-    /// times are known (a rotation renames files without touching them), else modified at or
-    /// after it. Timestamps are coarse (a few milliseconds): a tie counts as after, so that a
-    /// file rotated in the same tick is read (at worst twice), never lost.
+    /// True when this rotated file came after `other`: last written later (a rotation
+    /// renames without writing; a copy made by copytruncate is written before the file it
+    /// copies is written again). Timestamps are coarse (a few milliseconds): on a tie their
+    /// names tell where both say it (`FILE.1` after `FILE.2`, `FILE-20261208` after
+    /// `FILE-20261207`), else the tie counts as after, so that a file rotated in the same tick
+    /// is read (at worst twice), never lost.
     pub fn after(&self, other: &Sibling) -> bool {
-        match (self.created, other.created) {
-            (Some(a), Some(b)) => a >= b,
-            _ => self.modified >= other.modified,
+        if self.modified != other.modified {
+            return self.modified > other.modified;
         }
+        if let (Some(a), Some(b)) = (rotation_number(&self.path), rotation_number(&other.path)) {
+            return a < b;
+        }
+        if let (Some(a), Some(b)) = (dated(&self.path), dated(&other.path))
+            && shape(&a) == shape(&b)
+        {
+            return a >= b;
+        }
+        true
     }
 
-    /// The order rotated files are read in: by creation (else modification), then the older
-    /// of two numbered ones (`FILE.3` before `FILE.2`), then by name.
-    pub fn age(&self) -> (SystemTime, std::cmp::Reverse<u64>, PathBuf) {
-        let number = self
-            .path
-            .extension()
-            .and_then(|e| e.to_str()?.parse::<u64>().ok())
-            .unwrap_or(0);
+    /// The order rotated files are read in, oldest first: by last write, then the highest
+    /// number, then by name (dates).
+    pub fn age(&self) -> (SystemTime, std::cmp::Reverse<u64>, String) {
         (
-            self.created.unwrap_or(self.modified),
-            std::cmp::Reverse(number),
-            self.path.clone(),
+            self.modified,
+            std::cmp::Reverse(rotation_number(&self.path).unwrap_or(0)),
+            dated(&self.path).unwrap_or_default(),
         )
     }
+}
+
+/// `N` of a name ending in `.N` (a rotation's number, not a date).
+fn rotation_number(path: &Path) -> Option<u64> {
+    let ext = path.extension()?.to_str()?;
+    (ext.len() < 6 && ext.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| ext.parse().ok())
+        .flatten()
+}
+
+/// A file name holding a date (eight digits or more in a row), to compare with another's.
+fn dated(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    let mut run = 0;
+    for b in name.bytes() {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        if run >= 8 {
+            return Some(name);
+        }
+    }
+    None
+}
+
+/// A name with every digit made `0`: names of one scheme share it.
+fn shape(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_digit() { '0' } else { c })
+        .collect()
 }
 
 /// True when `path` names a compressed file.
@@ -160,7 +191,6 @@ pub fn open_regular(path: &Path) -> Option<Sibling> {
     Some(Sibling {
         path: path.to_owned(),
         modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-        created: meta.created().ok(),
         len: meta.len(),
         file,
         id,
@@ -196,6 +226,33 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["app.log-20261207", "app.log.1"]);
+        // Which came after which: by last write, on a tie by number or date.
+        let at = |name: &str| open_regular(&dir.join(name)).unwrap();
+        let (mut one, mut two) = (at("app.log.1"), at("app.log-20261207"));
+        two.path = dir.join("app.log.2");
+        assert!(one.after(&two) == (one.modified >= two.modified));
+        two.modified = one.modified;
+        assert!(
+            one.after(&two) && !two.after(&one),
+            "a tie: app.log.1 came after .2"
+        );
+        let (mut d7, mut d8) = (at("app.log-20261207"), at("app.log-20261207"));
+        d8.path = dir.join("app.log-20261208");
+        d8.modified = d7.modified;
+        assert!(d8.after(&d7) && !d7.after(&d8));
+        one.modified = SystemTime::UNIX_EPOCH;
+        d7.modified = SystemTime::UNIX_EPOCH;
+        assert!(
+            !one.after(&two) && one.after(&d7),
+            "no common scheme: a tie is after"
+        );
+        let mut all = [d8, two, one];
+        all.sort_by_key(Sibling::age);
+        let order: Vec<_> = all
+            .iter()
+            .map(|s| s.path.file_name().unwrap().to_owned())
+            .collect();
+        assert_eq!(order, ["app.log.1", "app.log.2", "app.log-20261208"]);
         // A symlink to the log: the siblings of what it points to.
         std::os::unix::fs::symlink(dir.join("app.log"), dir.join("link.log")).unwrap();
         assert_eq!(rotated.siblings(&dir.join("link.log")).len(), 2);
