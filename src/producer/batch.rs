@@ -56,6 +56,17 @@ impl Pending {
         self.entry.partition_key.as_deref()
     }
 
+    /// What the record holds while it waits for its key (ordered mode), as the waiting cap
+    /// counts it: its data and keys, as the buffer counts them, and the producer's own record
+    /// of it (so that empty records count too).
+    pub(crate) fn waiting_cost(&self) -> usize {
+        let e = &self.entry;
+        let keys = e.partition_key.as_ref().map_or(0, String::len)
+            + e.partition_id.as_ref().map_or(0, |id| id.as_str().len())
+            + e.explicit_hash_key.as_ref().map_or(0, |k| k.len());
+        e.data.0.len() + keys + std::mem::size_of::<Pending>()
+    }
+
     /// The record's outcome, with the tries it made.
     pub(crate) fn into_delivery(self, result: Result<Ack, Failure>) -> Delivery {
         Delivery {
@@ -125,5 +136,28 @@ impl Batch {
         self.bytes += pending.entry.data.0.len();
         self.wire += pending.wire;
         self.pending.push(pending);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Record;
+
+    #[test]
+    fn a_waiting_record_counts_its_data_its_keys_and_itself() {
+        let record = Record::new(vec![0u8; 10]).with_partition_key("key");
+        let checked = request::into_entry(record, 0, &Limits::default())
+            .unwrap_or_else(|_| panic!("a valid record"));
+        let pending = Pending::new(
+            0,
+            checked,
+            (Instant::now(), std::time::Duration::from_secs(1)),
+            None,
+        );
+        let own = std::mem::size_of::<Pending>();
+        assert_eq!(pending.waiting_cost(), 10 + 3 + own);
+        // About 200 bytes, as the docs say: an empty record is not free.
+        assert!((100..=400).contains(&own), "{own}");
     }
 }

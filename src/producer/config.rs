@@ -258,9 +258,11 @@ impl ProducerConfig {
     /// handed to it and not yet delivered. `send` waits for room; `try_send` hands the record
     /// straight back. Outcomes waiting for the callback are capped the same way (for
     /// [`Producer::send_all`](crate::Producer::send_all) too): past it, no input is taken.
-    /// So are records waiting behind an earlier record of their key (ordered mode): a hot key's
-    /// backlog holds back the records of other keys behind it in the input only once `records`
-    /// of them wait.
+    /// Records waiting behind an earlier record of their key (ordered mode) are capped by
+    /// `bytes` alone (each counted with its data, its keys and the producer's own record of it,
+    /// a couple of hundred bytes), not by `records`: a hot key's backlog of small records holds
+    /// back the records of other keys behind it in the input only once it holds `bytes` (with
+    /// 64 MiB, some 300,000 records of a few bytes), or a million records wait.
     pub fn with_buffer(mut self, records: usize, bytes: usize) -> Self {
         self.buffer_records = records;
         self.buffer_bytes = bytes;

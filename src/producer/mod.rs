@@ -71,7 +71,7 @@ use crate::validate;
 /// requests, whatever the number of records; input is pulled only when there is room. The
 /// callback runs on a thread of its own; outcomes waiting for it are bounded like the buffer
 /// ([`ProducerConfig::with_buffer`](crate::ProducerConfig::with_buffer)), past which input
-/// waits.
+/// waits; in ordered mode, records waiting for their key are bounded by the buffer's bytes.
 #[derive(Debug, Clone)]
 pub struct Producer {
     engine: Engine,
