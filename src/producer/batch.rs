@@ -17,7 +17,10 @@ pub(crate) struct Pending {
     pub(crate) wire: usize,
     /// The record's own deadline setting, handed back with it.
     pub(crate) record_deadline: Option<std::time::Duration>,
+    /// Tries made, throttled ones included.
     pub(crate) attempts: u32,
+    /// Of those, tries answered `DIS.4303` (traffic control): not counted against the cap.
+    pub(crate) throttled_attempts: u32,
     pub(crate) ambiguous_attempts: u32,
     /// Undelivered past this instant, it ends as expired.
     pub(crate) deadline: Instant,
@@ -45,10 +48,17 @@ impl Pending {
             entry,
             record_deadline,
             attempts: 0,
+            throttled_attempts: 0,
             ambiguous_attempts: 0,
             deadline: later(now, deadline),
             _budget: permit,
         }
+    }
+
+    /// Tries counted against [`RetryPolicy::with_max_attempts`](crate::RetryPolicy::with_max_attempts):
+    /// those not answered `DIS.4303` (throttling is not a failed try).
+    pub(crate) fn counted_attempts(&self) -> u32 {
+        self.attempts - self.throttled_attempts
     }
 
     /// The record's partition key.
@@ -73,6 +83,7 @@ impl Pending {
             id: self.id,
             record: request::record_of(self.entry, self.record_deadline),
             attempts: self.attempts,
+            throttled_attempts: self.throttled_attempts,
             ambiguous_attempts: self.ambiguous_attempts,
             result,
         }

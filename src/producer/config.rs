@@ -36,7 +36,9 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Tries per record, the first included (at least 1).
+    /// Tries per record, the first included (at least 1). Tries answered `DIS.4303` (traffic
+    /// control) are not counted: a throttled record is sent again until its deadline, and
+    /// keeps all its tries for other failures ([`Delivery::throttled_attempts`](crate::Delivery::throttled_attempts)).
     pub fn with_max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts;
         self
