@@ -230,3 +230,53 @@ async fn a_record_may_have_its_own_deadline() {
         out[1].attempts
     );
 }
+
+/// Answers one record: `DIS.4303` for the first `throttles` requests, then a record refused
+/// with `DIS.5000`, then the whole request with 500, then stored.
+fn throttled_then_5xx(calls: &AtomicUsize, throttles: usize) -> Vec<u8> {
+    let n = calls.fetch_add(1, Ordering::SeqCst);
+    let record = if n < throttles {
+        r#"{"error_code":"DIS.4303","error_message":"Exceeded traffic control limit."}"#
+    } else if n == throttles {
+        r#"{"error_code":"DIS.5000","error_message":"System error."}"#
+    } else if n == throttles + 1 {
+        return json_response(500, r#"{"errorCode":"DIS.5000","message":"System error."}"#);
+    } else {
+        r#"{"partition_id":"shardId-0000000001","sequence_number":"7"}"#
+    };
+    let failed = usize::from(!record.contains("sequence_number"));
+    json_response(
+        200,
+        &format!(r#"{{"failed_record_count":{failed},"records":[{record}]}}"#),
+    )
+}
+
+#[tokio::test]
+async fn throttled_tries_do_not_use_up_the_tries_a_5xx_may_take() {
+    // Throttled 6 times, then a 5xx record answer and a 500: with 3 tries allowed, the two
+    // failed tries are within them (the throttled ones are not tries against the cap), and
+    // the third try stores it.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let server = CannedServer::start(move |_| throttled_then_5xx(&c, 6)).await;
+    let config = ProducerConfig::default().with_retry(
+        RetryPolicy::default().with_max_attempts(3).with_backoff(
+            Duration::from_millis(1),
+            2.0,
+            Duration::from_millis(5),
+        ),
+    );
+    let producer = Producer::new(client(&server.endpoint), "s", config).unwrap();
+    let kept = support::Kept::default();
+    let summary = producer.send_all([Record::new("x")], kept.sink()).await;
+    let out = kept.take();
+    assert!(out[0].result.is_ok(), "{:?}", out[0].result);
+    assert_eq!(summary.acknowledged, 1, "{summary:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 9);
+    // Both counts, apart: 9 tries sent, 6 of them throttled, 2 retries of failed tries.
+    assert_eq!((out[0].attempts, out[0].throttled_attempts), (9, 6));
+    assert_eq!((summary.retries, summary.throttled), (2, 6));
+    let stats = producer.stats();
+    assert_eq!(stats.retries, 2);
+    assert_eq!(stats.throttled.iter().sum::<u64>(), 6);
+}

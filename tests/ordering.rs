@@ -214,3 +214,79 @@ async fn cold_keys_behind_a_hot_keys_backlog_are_read_when_the_buffer_holds_it()
         "{hot_before} hot records were acknowledged before the last cold one"
     );
 }
+
+/// Sends `records` in ordered mode with the default buffer (10,000 records, 64 MiB); returns
+/// the requests the endpoint saw and, in the order they were acknowledged, whether each
+/// record was of the hot key.
+async fn ordered_with_default_buffer(dis: &LocalDis, records: Vec<Record>) -> (u64, Vec<bool>) {
+    let client = DisClient::builder(dis.endpoint(), "p")
+        .credentials(Credentials::token("t"))
+        .build()
+        .unwrap();
+    let config = ProducerConfig::default()
+        .with_order_by_key(true)
+        .with_max_in_flight(8);
+    let n = records.len() as u64;
+    let before = dis.stats().requests;
+    let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = order.clone();
+    let summary = Producer::new(client, "s", config)
+        .unwrap()
+        .send_all(records, move |d: Delivery| {
+            assert!(d.result.is_ok(), "{:?}", d.result);
+            let hot = d.record.partition_key.as_deref() == Some("hot");
+            seen.lock().unwrap().push(hot);
+        })
+        .await;
+    assert_eq!(summary.acknowledged, n, "{summary:?}");
+    let order = std::mem::take(&mut *order.lock().unwrap());
+    (dis.stats().requests - before, order)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_keys_small_records_do_not_hold_back_other_keys() {
+    // 1,000 records of other keys, alone, then interleaved with 12,000 small records of one
+    // hot key (12 hot, 1 cold, 1,000 times), with the default buffer. The hot key goes one
+    // record per round trip by design; the records waiting behind it are capped by the
+    // buffer's bytes (about 2.6 MB here, of 64 MiB), so the cold records behind them in the
+    // input are read at once and go in the first round trips, as they do alone. Counted in
+    // round trips, not time: the hot key's acknowledgements (one per round trip of its lane)
+    // before the last cold one, against the requests the cold keys need alone (a few per
+    // lane). A one-record round trip is quicker than a cold request of about 125 records, so
+    // ten hot acknowledgements per such request are allowed. When the cap counted records
+    // (10,000, the buffer's count), input stopped at the hot key's 10,000th waiting record, and
+    // the last cold record waited for about 2,000 hot round trips.
+    let dis = LocalDis::start(
+        LocalConfig::default()
+            .with_streams([StreamConfig::new("s", 4)])
+            .with_retain(false),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let cold = |i: u64| Record::new(payload(i)).with_partition_key(format!("cold-{i}"));
+    let alone = (0..1000).map(cold).collect();
+    let (alone_requests, alone) = ordered_with_default_buffer(&dis, alone).await;
+    assert!(alone.iter().all(|hot| !hot));
+    let mixed = (0..13_000u64)
+        .map(|i| {
+            if i % 13 == 12 {
+                cold(i / 13)
+            } else {
+                Record::new(payload(i)).with_partition_key("hot")
+            }
+        })
+        .collect();
+    let (_, order) = ordered_with_default_buffer(&dis, mixed).await;
+    let last_cold = order.iter().rposition(|hot| !hot).unwrap();
+    let hot_before = order[..last_cold].iter().filter(|&&hot| hot).count() as u64;
+    println!(
+        "cold keys alone: {alone_requests} requests; beside the hot key: {hot_before} hot \
+         records acknowledged before the last cold one"
+    );
+    assert!(
+        hot_before <= 10 * alone_requests,
+        "{hot_before} hot records (one per round trip) were acknowledged before the last cold \
+         one; alone, the cold keys took {alone_requests} requests"
+    );
+}

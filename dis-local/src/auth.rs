@@ -11,7 +11,7 @@ use hyper::http::request::Parts;
 
 use crate::config::Clock;
 use crate::iam::Issuer;
-use crate::iam::grants::Presented;
+use crate::iam::grants::{Presented, Scope};
 
 /// The authentication settings of a server.
 pub(crate) struct AuthConfig {
@@ -39,6 +39,39 @@ pub(crate) enum Denied {
         message: &'static str,
         expired: bool,
     },
+    /// 400 with DIS's body (`DIS.4117`, "Invalid Project Id."): a token issued here for
+    /// another project, or for the account, on a project's path.
+    Project(String),
+}
+
+/// Who a request authenticated as, so far as the project it may act on goes.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Authorized {
+    /// An IAM token issued here, with its scope.
+    IssuedToken(Scope),
+    /// Credentials not tied to a project here: the configured token, any token (without
+    /// `--token`), a signature (the configured pair's, a temporary key issued here, or any
+    /// with `accept_any_signature`).
+    Unscoped,
+}
+
+impl Authorized {
+    /// Checks that these credentials may act on `project` (the `{project_id}` of the path):
+    /// an issued token only on its own project, as DIS answers a token whose project is not
+    /// the path's (400 `DIS.4117`, "Invalid Project Id.").
+    pub(crate) fn on_project(&self, project: &str) -> Result<(), Denied> {
+        match self {
+            Authorized::Unscoped => Ok(()),
+            Authorized::IssuedToken(Scope::Project(id)) if id == project => Ok(()),
+            Authorized::IssuedToken(Scope::Project(id)) => Err(Denied::Project(format!(
+                "Invalid Project Id. The token is scoped to project {id}, not to project {project}."
+            ))),
+            Authorized::IssuedToken(Scope::Domain) => Err(Denied::Project(format!(
+                "Invalid Project Id. The token is scoped to the account (domain), not to project {project}: \
+                 DIS takes a token scoped to the project."
+            ))),
+        }
+    }
 }
 
 /// An expired token, as the API gateway answers it.
@@ -72,7 +105,8 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Checks a request's credentials. `body` is the raw HTTP body (signed requests hash it).
-pub(crate) fn check(cfg: &AuthConfig, parts: &Parts, body: &[u8]) -> Result<(), Denied> {
+/// What passed says which projects it may act on ([`Authorized::on_project`]).
+pub(crate) fn check(cfg: &AuthConfig, parts: &Parts, body: &[u8]) -> Result<Authorized, Denied> {
     let token = parts
         .headers
         .get("x-auth-token")
@@ -82,13 +116,13 @@ pub(crate) fn check(cfg: &AuthConfig, parts: &Parts, body: &[u8]) -> Result<(), 
         // Issued tokens only (and the configured one).
         let now = (cfg.clock)();
         return match iam.tokens.get(&String::from_utf8_lossy(t), now) {
-            Presented::Valid(_) => Ok(()),
+            Presented::Valid(scope) => Ok(Authorized::IssuedToken(scope)),
             _ if cfg
                 .token
                 .as_ref()
                 .is_some_and(|want| same(want.as_bytes(), t)) =>
             {
-                Ok(())
+                Ok(Authorized::Unscoped)
             }
             Presented::Expired => Err(TOKEN_EXPIRED),
             Presented::Unknown => Err(TOKEN_UNKNOWN),
@@ -101,10 +135,10 @@ pub(crate) fn check(cfg: &AuthConfig, parts: &Parts, body: &[u8]) -> Result<(), 
                 .is_none_or(|want| same(want.as_bytes(), t))
         });
     if token_ok {
-        return Ok(());
+        return Ok(Authorized::Unscoped);
     }
     if cfg.accept_any_signature || cfg.aksk.is_some() || cfg.iam.is_some() {
-        return signature::check(cfg, parts, body);
+        return signature::check(cfg, parts, body).map(|()| Authorized::Unscoped);
     }
     Err(Denied::Gateway(match (token.is_some(), cfg.accept_token) {
         (_, false) => "Incorrect IAM authentication information: token authentication is disabled",

@@ -134,7 +134,10 @@ impl LocalConfig {
     /// [`LocalConfig::with_pod_identity_token`]), SendRecords accepts only the credentials
     /// issued here and not expired, besides the token and pair configured: expired ones get
     /// 401 (`APIGW.0307` for a token, `APIGW.0301` for a temporary AK/SK), unknown ones 401
-    /// `APIGW.0301`, counted in [`Stats`](crate::Stats).
+    /// `APIGW.0301`, counted in [`Stats`](crate::Stats). A token is scoped to the project its
+    /// login asks for (by id, or by the name of a [`LocalConfig::with_iam_project`]), or to the
+    /// account: SendRecords takes it on that project's path only, and answers 400 `DIS.4117`
+    /// (DIS's "Invalid Project Id.") on any other, nothing stored.
     pub fn with_iam_user(
         mut self,
         domain: impl Into<String>,

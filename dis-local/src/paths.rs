@@ -59,11 +59,18 @@ fn with_request_id(mut resp: Resp, id: u64) -> Resp {
 /// `/v2/{project_id}/records`, any non-empty project id, or `records/`: Huawei's hand-written
 /// SDKs post there, and DIS takes it.
 fn is_send_records(path: &str) -> bool {
+    send_records_project(path).is_some()
+}
+
+/// The `{project_id}` of a SendRecords path (`/v2/{project_id}/records`, or `records/`), when
+/// `path` is one.
+pub(crate) fn send_records_project(path: &str) -> Option<&str> {
     path.strip_prefix("/v2/")
         .and_then(|rest| rest.split_once('/'))
-        .is_some_and(|(project, tail)| {
-            !project.is_empty() && (tail == "records" || tail == "records/")
+        .filter(|(project, tail)| {
+            !project.is_empty() && (*tail == "records" || *tail == "records/")
         })
+        .map(|(project, _)| project)
 }
 
 /// `GET /local/v1/...`: read-back and counters.

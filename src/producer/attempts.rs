@@ -8,8 +8,9 @@
 //! waits its backoff ([`Flight::back_off`]).
 //!
 //! Throttling is not failure: a record refused with `DIS.4303` is sent again until its
-//! deadline, paced by its partition's rate when the producer adapts. Other errors keep a
-//! bounded number of tries.
+//! deadline, paced by its partition's rate when the producer adapts, and that try is counted
+//! apart (`throttled_attempts`). Other errors keep a bounded number of tries, throttled ones
+//! not counted.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -360,11 +361,11 @@ impl Flight {
                 count_throttled(&outcome.results, &tries.pending, &mut round);
                 self.feedback(tries, &round);
                 let mut keep = Vec::with_capacity(round.throttled);
-                for (p, r) in std::mem::take(&mut tries.pending)
+                for (mut p, r) in std::mem::take(&mut tries.pending)
                     .into_iter()
                     .zip(outcome.results)
                 {
-                    match self.verdict(r, &p) {
+                    match self.verdict(r, &mut p) {
                         Verdict::Done(result) => {
                             round.progress |= result.is_ok();
                             tries.out.push(p.into_delivery(result));
@@ -390,8 +391,8 @@ impl Flight {
         round
     }
 
-    /// A record's verdict from its result in the answer.
-    fn verdict(&self, result: RecordResult, p: &Pending) -> Verdict {
+    /// A record's verdict from its result in the answer; a throttled try is counted as such.
+    fn verdict(&self, result: RecordResult, p: &mut Pending) -> Verdict {
         let policy = &self.policy;
         match result {
             RecordResult::Stored {
@@ -401,10 +402,14 @@ impl Flight {
                 partition_id,
                 sequence_number,
             })),
-            // Throttling: again until the deadline, whatever the tries.
-            RecordResult::Failed { code, .. } if code == THROTTLED => Verdict::Again,
+            // Throttling: again until the deadline, and not a try against the cap.
+            RecordResult::Failed { code, .. } if code == THROTTLED => {
+                p.throttled_attempts += 1;
+                Verdict::Again
+            }
             RecordResult::Failed { code, .. }
-                if policy.is_retryable_code(&code) && p.attempts < policy.max_attempts =>
+                if policy.is_retryable_code(&code)
+                    && p.counted_attempts() < policy.max_attempts =>
             {
                 Verdict::Again
             }
@@ -442,7 +447,10 @@ impl Flight {
             .pending
             .iter_mut()
             .map(|p| {
-                if waiting || throttled || (again && p.attempts < policy.max_attempts) {
+                if throttled {
+                    p.throttled_attempts += 1;
+                }
+                if waiting || throttled || (again && p.counted_attempts() < policy.max_attempts) {
                     if ambiguous {
                         p.ambiguous_attempts += 1;
                     }

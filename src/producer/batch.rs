@@ -17,7 +17,10 @@ pub(crate) struct Pending {
     pub(crate) wire: usize,
     /// The record's own deadline setting, handed back with it.
     pub(crate) record_deadline: Option<std::time::Duration>,
+    /// Tries made, throttled ones included.
     pub(crate) attempts: u32,
+    /// Of those, tries answered `DIS.4303` (traffic control): not counted against the cap.
+    pub(crate) throttled_attempts: u32,
     pub(crate) ambiguous_attempts: u32,
     /// Undelivered past this instant, it ends as expired.
     pub(crate) deadline: Instant,
@@ -45,15 +48,33 @@ impl Pending {
             entry,
             record_deadline,
             attempts: 0,
+            throttled_attempts: 0,
             ambiguous_attempts: 0,
             deadline: later(now, deadline),
             _budget: permit,
         }
     }
 
+    /// Tries counted against [`RetryPolicy::with_max_attempts`](crate::RetryPolicy::with_max_attempts):
+    /// those not answered `DIS.4303` (throttling is not a failed try).
+    pub(crate) fn counted_attempts(&self) -> u32 {
+        self.attempts - self.throttled_attempts
+    }
+
     /// The record's partition key.
     pub(crate) fn partition_key(&self) -> Option<&str> {
         self.entry.partition_key.as_deref()
+    }
+
+    /// What the record holds while it waits for its key (ordered mode), as the waiting cap
+    /// counts it: its data and keys, as the buffer counts them, and the producer's own record
+    /// of it (so that empty records count too).
+    pub(crate) fn waiting_cost(&self) -> usize {
+        let e = &self.entry;
+        let keys = e.partition_key.as_ref().map_or(0, String::len)
+            + e.partition_id.as_ref().map_or(0, |id| id.as_str().len())
+            + e.explicit_hash_key.as_ref().map_or(0, |k| k.len());
+        e.data.0.len() + keys + std::mem::size_of::<Pending>()
     }
 
     /// The record's outcome, with the tries it made.
@@ -62,6 +83,7 @@ impl Pending {
             id: self.id,
             record: request::record_of(self.entry, self.record_deadline),
             attempts: self.attempts,
+            throttled_attempts: self.throttled_attempts,
             ambiguous_attempts: self.ambiguous_attempts,
             result,
         }
@@ -125,5 +147,28 @@ impl Batch {
         self.bytes += pending.entry.data.0.len();
         self.wire += pending.wire;
         self.pending.push(pending);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Record;
+
+    #[test]
+    fn a_waiting_record_counts_its_data_its_keys_and_itself() {
+        let record = Record::new(vec![0u8; 10]).with_partition_key("key");
+        let checked = request::into_entry(record, 0, &Limits::default())
+            .unwrap_or_else(|_| panic!("a valid record"));
+        let pending = Pending::new(
+            0,
+            checked,
+            (Instant::now(), std::time::Duration::from_secs(1)),
+            None,
+        );
+        let own = std::mem::size_of::<Pending>();
+        assert_eq!(pending.waiting_cost(), 10 + 3 + own);
+        // About 200 bytes, as the docs say: an empty record is not free.
+        assert!((100..=400).contains(&own), "{own}");
     }
 }

@@ -36,7 +36,9 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Tries per record, the first included (at least 1).
+    /// Tries per record, the first included (at least 1). Tries answered `DIS.4303` (traffic
+    /// control) are not counted: a throttled record is sent again until its deadline, and
+    /// keeps all its tries for other failures ([`Delivery::throttled_attempts`](crate::Delivery::throttled_attempts)).
     pub fn with_max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts;
         self
@@ -258,9 +260,11 @@ impl ProducerConfig {
     /// handed to it and not yet delivered. `send` waits for room; `try_send` hands the record
     /// straight back. Outcomes waiting for the callback are capped the same way (for
     /// [`Producer::send_all`](crate::Producer::send_all) too): past it, no input is taken.
-    /// So are records waiting behind an earlier record of their key (ordered mode): a hot key's
-    /// backlog holds back the records of other keys behind it in the input only once `records`
-    /// of them wait.
+    /// Records waiting behind an earlier record of their key (ordered mode) are capped by
+    /// `bytes` alone (each counted with its data, its keys and the producer's own record of it,
+    /// a couple of hundred bytes), not by `records`: a hot key's backlog of small records holds
+    /// back the records of other keys behind it in the input only once it holds `bytes` (with
+    /// 64 MiB, some 300,000 records of a few bytes), or a million records wait.
     pub fn with_buffer(mut self, records: usize, bytes: usize) -> Self {
         self.buffer_records = records;
         self.buffer_bytes = bytes;

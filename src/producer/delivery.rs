@@ -14,8 +14,14 @@ pub struct Delivery {
     pub id: u64,
     /// The record, handed back.
     pub record: Record,
-    /// Tries made (0 when it was invalid and never sent).
+    /// Tries made, throttled ones included (0 when it was invalid and never sent).
     pub attempts: u32,
+    /// Of [`Delivery::attempts`], the tries answered `DIS.4303` (traffic control), the record's
+    /// own answer or the whole request's. Throttling is not a failed try: these are sent again
+    /// until the record's deadline and do not count against
+    /// [`RetryPolicy::with_max_attempts`](crate::RetryPolicy::with_max_attempts), which caps
+    /// `attempts - throttled_attempts`.
+    pub throttled_attempts: u32,
     /// Tries whose answer was lost and that were sent again: each may have left a copy.
     pub ambiguous_attempts: u32,
     /// Acknowledged, or failed for good.
@@ -65,12 +71,20 @@ pub enum Failure {
 }
 
 impl Delivery {
+    /// Tries beyond the first that were not throttled.
+    pub(crate) fn retries(&self) -> u32 {
+        self.attempts
+            .saturating_sub(self.throttled_attempts)
+            .saturating_sub(1)
+    }
+
     /// Record `id` refused before sending: it breaks a DIS limit.
     pub(crate) fn invalid(id: u64, record: Record, error: ValidationError) -> Delivery {
         Delivery {
             id,
             record,
             attempts: 0,
+            throttled_attempts: 0,
             ambiguous_attempts: 0,
             result: Err(Failure::Invalid(error)),
         }
@@ -100,7 +114,10 @@ pub struct Summary {
     pub acknowledged: u64,
     /// Records handed back as failed.
     pub failed: u64,
-    /// Tries beyond the first, over all records.
+    /// Tries beyond a record's first that were not throttled (after a failed request, a
+    /// retryable record code, a lost answer), over all records: what
+    /// [`RetryPolicy::with_max_attempts`](crate::RetryPolicy::with_max_attempts) caps. The
+    /// throttled tries are in [`Summary::throttled`].
     pub retries: u64,
     /// Resends after a lost answer (possible duplicates).
     pub ambiguous: u64,
@@ -121,7 +138,7 @@ pub struct Summary {
 impl Summary {
     /// Counts one outcome.
     pub(crate) fn add(&mut self, d: &Delivery) {
-        self.retries += u64::from(d.attempts.saturating_sub(1));
+        self.retries += u64::from(d.retries());
         self.ambiguous += u64::from(d.ambiguous_attempts);
         match d.result {
             Ok(_) => self.acknowledged += 1,

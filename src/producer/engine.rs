@@ -55,6 +55,10 @@ struct Lane {
     pacer: Option<Arc<Pacer>>,
 }
 
+/// Most records waiting for their key (ordered mode), whatever they hold: a safety bound far
+/// above what the buffer's bytes let wait (64 MiB: about 300,000 empty records).
+const MAX_WAITING_RECORDS: usize = 1_000_000;
+
 /// Requests in flight, each answering with its lane, its outcomes and how many tries it made.
 type Flights = JoinSet<attempts::Flown>;
 
@@ -84,6 +88,9 @@ struct Run<'a> {
     in_flight: usize,
     /// Records waiting for their key, over all lanes.
     waiting: usize,
+    /// What they hold ([`Pending::waiting_cost`]): input stops while it is the buffer's bytes
+    /// or more.
+    waiting_bytes: usize,
     /// The id of the next record taken in (its input position).
     next_id: u64,
     /// A record whose lane has no room yet; input waits until it is placed.
@@ -254,6 +261,7 @@ impl<'a> Run<'a> {
             expire: watch::channel(0u64).0,
             in_flight: 0,
             waiting: 0,
+            waiting_bytes: 0,
             next_id: 0,
             stash: None,
             flush_waiters: Vec::new(),
@@ -330,7 +338,7 @@ impl<'a> Run<'a> {
             && (self.terminal
                 || (self.stash.is_none()
                     && self.flush_waiters.is_empty()
-                    && self.waiting < self.engine.config.buffer_records));
+                    && self.waiting_has_room()));
         let closing = self.closing.filter(|_| !self.terminal);
         let (flights, close_at, watching) = (&mut self.flights, &mut self.close_at, self.watching);
         let outbox = &self.outbox;
@@ -368,9 +376,7 @@ impl<'a> Run<'a> {
                 Some(Input::Record(record, permit)) => {
                     self.take_record(record, permit, now);
                     let room = !self.outbox.is_full()
-                        && (self.terminal
-                            || (self.stash.is_none()
-                                && self.waiting < self.engine.config.buffer_records));
+                        && (self.terminal || (self.stash.is_none() && self.waiting_has_room()));
                     if room {
                         next = input.next().now_or_never();
                     }
@@ -443,6 +449,29 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// True when more records may wait for their key (ordered mode): what waits holds less
+    /// than the buffer's bytes ([`ProducerConfig::with_buffer`]), each record counted with its
+    /// data, its keys and the producer's own record of it, and fewer than
+    /// [`MAX_WAITING_RECORDS`] wait. The buffer's record count does not cap them: a hot key's
+    /// small records would fill it and hold back the other keys behind them in the input.
+    fn waiting_has_room(&self) -> bool {
+        self.waiting_bytes < self.engine.config.buffer_bytes && self.waiting < MAX_WAITING_RECORDS
+    }
+
+    /// `pending` waits for its key (at the back of its key's queue, or the front when it is
+    /// put back).
+    fn wait(&mut self, lane: usize, pending: Pending, front: bool) {
+        self.waiting += 1;
+        self.waiting_bytes += pending.waiting_cost();
+        let key = pending.partition_key().unwrap_or_default().to_owned();
+        let queue = self.lanes[lane].waiting.entry(key).or_default();
+        if front {
+            queue.push_front(pending);
+        } else {
+            queue.push_back(pending);
+        }
+    }
+
     /// True when `lane` may start another request.
     fn has_room(&self, lane: usize) -> bool {
         self.lanes[lane].in_flight < self.engine.lane_capacity()
@@ -492,15 +521,11 @@ impl<'a> Run<'a> {
         if self.engine.config.order_by_key
             && let Some(key) = pending.partition_key()
         {
-            let l = &mut self.lanes[lane];
+            let l = &self.lanes[lane];
             // Behind the record of its key in the batch or in flight, or behind those of its
             // key already waiting.
             if l.active.contains(key) || l.waiting.contains_key(key) {
-                l.waiting
-                    .entry(key.to_owned())
-                    .or_default()
-                    .push_back(pending);
-                self.waiting += 1;
+                self.wait(lane, pending, false);
                 return None;
             }
         }
@@ -523,12 +548,11 @@ impl<'a> Run<'a> {
                 l.waiting.remove(&key);
             }
             self.waiting -= 1;
+            self.waiting_bytes -= pending.waiting_cost();
             if let Some(back) = self.place(lane, pending) {
                 // No room for another request: it waits, first of its key, for the next landing.
-                let l = &mut self.lanes[lane];
-                l.waiting.entry(key.clone()).or_default().push_front(back);
-                l.freed.push_front(key);
-                self.waiting += 1;
+                self.wait(lane, back, true);
+                self.lanes[lane].freed.push_front(key);
                 break;
             }
         }
@@ -613,6 +637,7 @@ impl<'a> Run<'a> {
             l.active.clear();
         }
         self.waiting = 0;
+        self.waiting_bytes = 0;
         let expired = held
             .into_iter()
             .map(|p| p.into_delivery(Err(Failure::Expired { unanswered: false })))

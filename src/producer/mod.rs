@@ -65,13 +65,16 @@ use crate::validate;
 /// - Whole request: connect errors, HTTP 429, 500, 502, 503, 504, and whole-request errors with a
 ///   retryable code.
 /// - Exponential backoff with jitter, a cap on each wait, a cap on attempts per record.
+///   Throttling (`DIS.4303`) is not a failed attempt: throttled records are sent again until
+///   their deadline, counted apart ([`Delivery::throttled_attempts`],
+///   [`ProducerStats::throttled`]), and keep every attempt for other failures.
 ///
 /// # Memory
 /// Bounded by the in-flight window: at most one open batch per lane plus `max_in_flight`
 /// requests, whatever the number of records; input is pulled only when there is room. The
 /// callback runs on a thread of its own; outcomes waiting for it are bounded like the buffer
 /// ([`ProducerConfig::with_buffer`](crate::ProducerConfig::with_buffer)), past which input
-/// waits.
+/// waits; in ordered mode, records waiting for their key are bounded by the buffer's bytes.
 #[derive(Debug, Clone)]
 pub struct Producer {
     engine: Engine,

@@ -25,8 +25,13 @@ pub struct ProducerStats {
     pub failed: BTreeMap<String, u64>,
     /// Answers `DIS.4303` (traffic control) per partition, when the partition count is known,
     /// and in a last entry those of the records without a key, which DIS spreads itself (else
-    /// all in entry 0).
+    /// all in entry 0): each is a throttled try of one record, sent again until its deadline and
+    /// not counted in [`ProducerStats::retries`].
     pub throttled: Vec<u64>,
+    /// Tries beyond a record's first that were not throttled (after a failed request, a
+    /// retryable record code, a lost answer), over the records with an outcome so far: what
+    /// [`RetryPolicy::with_max_attempts`](crate::RetryPolicy::with_max_attempts) caps.
+    pub retries: u64,
     /// Records acknowledged per second over the last second or so.
     pub send_rate: f64,
     /// Calls of the delivery callback that panicked (caught; the producer went on).
@@ -159,8 +164,9 @@ impl StatsCell {
             .count();
         decrement(&self.in_flight, taken as u64);
         let mut failed: BTreeMap<String, u64> = BTreeMap::new();
-        let (mut acknowledged, mut duplicates) = (0, 0);
+        let (mut acknowledged, mut duplicates, mut retries) = (0, 0, 0);
         for d in deliveries {
+            retries += u64::from(d.retries());
             match &d.result {
                 Ok(_) => acknowledged += 1,
                 Err(f) => *failed.entry(failure_key(f)).or_default() += 1,
@@ -174,6 +180,7 @@ impl StatsCell {
         self.publish_gauges();
         self.with(|i| {
             i.stats.acknowledged += acknowledged;
+            i.stats.retries += retries;
             i.window_acked += acknowledged;
             for (code, n) in failed {
                 *i.stats.failed.entry(code).or_default() += n;

@@ -19,6 +19,16 @@ pub(crate) enum Presented<T> {
     Unknown,
 }
 
+/// What an IAM token issued here may be used on, as IAM's `auth.scope` asked for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// One project, by its id: SendRecords takes the token on `/v2/{that id}/records` only.
+    Project(String),
+    /// The account (`auth.scope.domain`, or no scope): a token for global services, which a
+    /// project-level service such as DIS does not take.
+    Domain,
+}
+
 /// A temporary AK/SK set.
 #[derive(Clone)]
 pub(crate) struct Key {

@@ -31,7 +31,7 @@ use crate::answer::{Resp, json};
 use crate::state::Shared;
 use crate::stats::Counters;
 use config::IamConfig;
-use grants::{Grants, Key, format_utc, random_id};
+use grants::{Grants, Key, Scope, format_utc, random_id};
 
 /// Largest request body read on these paths.
 pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -42,7 +42,7 @@ pub const POD_IDENTITY_PATH: &str = "/pod-identity/credentials";
 /// What was issued, and the settings it is issued by.
 pub(crate) struct Issuer {
     pub(crate) config: IamConfig,
-    pub(crate) tokens: Grants<Option<String>>,
+    pub(crate) tokens: Grants<Scope>,
     pub(crate) keys: Grants<Key>,
     pub(crate) sessions: Grants<()>,
     started: Instant,

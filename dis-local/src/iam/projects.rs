@@ -7,7 +7,7 @@ use hyper::{Request, StatusCode};
 use serde_json::json;
 
 use super::Issuer;
-use crate::answer::{Resp, gateway_error, json};
+use crate::answer::{Resp, dis_error, gateway_error, json};
 use crate::auth::{self, Denied};
 use crate::state::Shared;
 
@@ -24,6 +24,8 @@ pub(super) fn list(shared: &Shared, issuer: &Issuer, req: &Request<Incoming>) ->
             Denied::Signature(code, message) => {
                 gateway_error(StatusCode::UNAUTHORIZED, code, message)
             }
+            // `check` leaves the project to SendRecords: never answered here.
+            Denied::Project(message) => dis_error(StatusCode::BAD_REQUEST, "DIS.4117", &message),
         };
     }
     let name = req

@@ -1,14 +1,14 @@
 //! `POST /v3/auth/tokens`: IAM's password login. A configured user's name, password and
 //! account (domain) name get a token (`X-Subject-Token`, 201) that lives the configured
 //! lifetime (`token.expires_at`), scoped to the project asked for by id or by name, or to the
-//! account. Anything else: IAM's error shape, `{"error":{"code","title","message"}}`.
+//! account ([`Scope`]): SendRecords takes a project's token on that project's path only. Anything else: IAM's error shape, `{"error":{"code","title","message"}}`.
 
 use bytes::Bytes;
 use hyper::StatusCode;
 use hyper::header::HeaderValue;
 use serde_json::{Value, json};
 
-use super::grants::{format_utc, random_id};
+use super::grants::{Scope, format_utc, random_id};
 use super::{Issuer, full, now};
 use crate::answer::{Resp, json as json_answer};
 use crate::state::Shared;
@@ -66,39 +66,51 @@ pub(super) fn issue(shared: &Shared, issuer: &Issuer, body: Option<Bytes>) -> Re
         );
     }
     let scope = &v["auth"]["scope"];
-    let project = match (
-        scope["project"]["id"].as_str(),
-        scope["project"]["name"].as_str(),
-    ) {
-        (Some(id), _) => issuer.config.projects.iter().find(|(_, pid)| pid == id),
-        (None, Some(name)) => issuer.config.projects.iter().find(|(n, _)| n == name),
-        (None, None) => None,
+    let scope = if scope["project"].is_null() {
+        // `auth.scope.domain`, or no scope: the account's token.
+        Scope::Domain
+    } else {
+        let (id, name) = (
+            scope["project"]["id"].as_str(),
+            scope["project"]["name"].as_str(),
+        );
+        let projects = &issuer.config.projects;
+        let found = match (id, name) {
+            (Some(id), _) => projects.iter().find(|(_, pid)| pid == id),
+            (None, Some(name)) => projects.iter().find(|(n, _)| n == name),
+            (None, None) => None,
+        };
+        match (found, id) {
+            (Some((_, pid)), _) => Scope::Project(pid.clone()),
+            // With no projects configured, a project asked for by id is taken as it is.
+            (None, Some(id)) if projects.is_empty() => Scope::Project(id.to_owned()),
+            // A name that no configured project has (with none configured, no name resolves to
+            // an id, and a token must be scoped to a project's id).
+            _ => {
+                return iam_error(StatusCode::BAD_REQUEST, "No such project for this account.");
+            }
+        }
     };
-    let asked_for_project = !scope["project"].is_null();
-    if asked_for_project && project.is_none() && !issuer.config.projects.is_empty() {
-        return iam_error(StatusCode::BAD_REQUEST, "No such project for this account.");
-    }
-    // With no projects configured, any project asked for by id is taken as it is.
-    let project_id = project
-        .map(|(_, id)| id.clone())
-        .or_else(|| scope["project"]["id"].as_str().map(str::to_owned));
     let now = now(shared);
     let expires_at = issuer.expiry(now);
     let token = random_id("MIILOCAL", 200);
     if !issuer
         .tokens
-        .insert(token.clone(), project_id.clone(), expires_at, now)
+        .insert(token.clone(), scope.clone(), expires_at, now)
     {
         return full();
     }
     Counters::add(&shared.stats.credentials_issued, 1);
-    let body = json!({ "token": {
+    let mut body = json!({ "token": {
         "expires_at": format_utc(expires_at),
         "issued_at": format_utc(now),
         "methods": ["password"],
         "user": { "name": name, "domain": { "name": domain } },
-        "project": project_id.as_ref().map(|id| json!({ "id": id })),
     }});
+    match &scope {
+        Scope::Project(id) => body["token"]["project"] = json!({ "id": id }),
+        Scope::Domain => body["token"]["domain"] = json!({ "name": domain }),
+    }
     let mut resp = json_answer(StatusCode::CREATED, body.to_string());
     if let Ok(value) = HeaderValue::from_str(&token) {
         resp.headers_mut().insert("x-subject-token", value);

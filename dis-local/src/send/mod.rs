@@ -4,8 +4,9 @@
 //! 1. read the body within its budget ([`body`]);
 //! 2. roll the injected faults that come before anything is parsed (`drop_before`,
 //!    `fail_requests`);
-//! 3. authenticate (the signature covers the body as sent, compressed or not), decompress a
-//!    compressed body within the request limit ([`decode`]);
+//! 3. authenticate (the signature covers the body as sent, compressed or not), check that the
+//!    credentials may act on the path's project, decompress a compressed body within the
+//!    request limit ([`decode`]);
 //! 4. parse: pick the wire format by `Content-Type` ([`json`] or [`protobuf`]), decode, and
 //!    check what DIS checks ([`validate`]) into a [`SendRecords`];
 //! 5. apply: roll `fail_records`, store ([`Stream::store`]), count; roll `drop_after`;
@@ -60,7 +61,11 @@ async fn handle(shared: &Shared, req: Request<Incoming>, plan: &Plan) -> Result<
     let mut share = shared.body_budget.share();
     let body = body::read(shared, &parts, body, &mut share).await?;
     inject_before(shared, plan)?;
-    auth::check(&shared.auth, &parts, &body).map_err(Refusal::Denied)?;
+    // The path's project: an IAM token issued here acts on its own project only.
+    let project = crate::paths::send_records_project(parts.uri.path()).unwrap_or_default();
+    auth::check(&shared.auth, &parts, &body)
+        .and_then(|authorized| authorized.on_project(project))
+        .map_err(Refusal::Denied)?;
     let body = decode::decompressed(shared, &parts, body, &mut share)?;
     let request = SendRecords::parse(shared, &parts, &body)?;
     let outcome = request.apply(shared, plan);

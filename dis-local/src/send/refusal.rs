@@ -31,7 +31,8 @@ pub(super) enum Refusal {
         wanted: usize,
         close: bool,
     },
-    /// Authentication failed: 401 with the gateway's body, or 441 with a DIS body.
+    /// Authentication failed: 401 with the gateway's body, or 441 with a DIS body; or the
+    /// credentials are not for the path's project: 400 `DIS.4117`.
     Denied(Denied),
     /// An injected whole-request failure (`fail_requests`).
     Injected(FailKind),
@@ -125,6 +126,9 @@ impl Refusal {
             }
             Refusal::Denied(Denied::Credential { code, message, .. }) => {
                 gateway_error(StatusCode::UNAUTHORIZED, code, message)
+            }
+            Refusal::Denied(Denied::Project(message)) => {
+                dis_error(StatusCode::BAD_REQUEST, "DIS.4117", &message)
             }
             Refusal::Denied(Denied::Signature(code, message)) => dis_error(
                 StatusCode::from_u16(441).unwrap_or(StatusCode::UNAUTHORIZED),
