@@ -75,15 +75,22 @@ impl DisClientBuilder {
     /// DIS takes it. Off, the body goes out as `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD`, as
     /// Huawei's v3 signer sends every non-JSON body: one SHA-256 per body less, but the
     /// signature no longer covers the body, and a captured request replayed with another
-    /// body within its 15 minutes is accepted.
+    /// body within its 15 minutes is accepted. Huawei's API gateway documents both: the body is
+    /// signed ([APIG FAQ: Will the Request Body Be Signed for Security
+    /// Authentication?](https://support.huaweicloud.com/en-us/apig_faq/apig-faq-2005018.html)),
+    /// unless `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` says it is not ([Must the Request Body
+    /// Be Signed?](https://support.huaweicloud.com/eu/es-es/devg-apisign/api-sign-exclude-body.html)).
+    /// A [compressed](Self::compression) body is signed as sent, compressed.
     pub fn sign_every_body(mut self, sign: bool) -> Self {
         self.sign_every_body = sign;
         self
     }
 
     /// Compress request bodies, as Huawei's Java SDK can (default: [`Compression::None`]). The
-    /// signature covers the compressed bytes. Each codec needs its cargo feature (`lz4`, `zstd`,
-    /// `snappy`).
+    /// signature covers the compressed bytes, but it is this client's v3 `SDK-HMAC-SHA256
+    /// Access=` signature, which no Huawei SDK sends over a compressed body (the Java SDK signs
+    /// `SDK-HMAC-SHA256 Credential=`): that combination is unverified against DIS (see
+    /// [`Compression`]). Each codec needs its cargo feature (`lz4`, `zstd`, `snappy`).
     pub fn compression(mut self, compression: Compression) -> Self {
         self.compression = compression;
         self
@@ -278,7 +285,12 @@ impl DisClient {
         sent: usize,
     ) -> Result<SendOutcome, Error> {
         let limits = AnswerLimits::for_records(sent);
+        let protobuf_request = http_request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(answer::is_protobuf);
         let answer = transport::exchange(&self.http, &self.auth, http_request, limits).await?;
-        answer::read(answer, sent)
+        answer::read(answer, sent, protobuf_request)
     }
 }

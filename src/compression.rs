@@ -6,7 +6,29 @@
 //! default.
 //!
 //! An answer that comes back compressed (`Accept-Encoding` allows it) is decompressed within
-//! the answer's bound: the output never grows past it, whatever the body claims.
+//! the answer's bound: the output never grows past it, whatever the body claims. (The Java SDK
+//! never decompresses an answer; whether DIS compresses any is not documented.)
+//!
+//! What is verified, and what is not:
+//! - The format is the Java SDK's (`AbstractDISClient.compressBody`, `Lz4Util`, `SnappyUtils`,
+//!   `ZstdUtil`): every POST body, JSON or protobuf, whatever its size; lz4 as lz4-java's
+//!   `fastCompressor().compress` (a raw block), snappy a raw block, zstd a frame at level 3.
+//!   `scripts/interop-huawei-java.sh` sends that SDK's compressed requests to dis-local, which
+//!   reads them with the same decoders this crate's tests check its bodies against.
+//! - The signature is not the Java SDK's. It signs with the older `SDK-HMAC-SHA256
+//!   Credential={AK}/{YYYYMMDD}/{region}/dis/sdk_request` scheme (`DefaultSigner`), over the
+//!   compressed bytes and over every header it sets, the compression headers among them. This
+//!   client signs with the v3 `SDK-HMAC-SHA256 Access=` scheme of Huawei's v3 SDKs, also over
+//!   the compressed bytes (their SHA-256; protobuf ones too unless
+//!   [`sign_every_body(false)`](crate::DisClientBuilder::sign_every_body)) and every header it
+//!   sends. No Huawei SDK sends a v3 signature over a compressed body, so that combination is
+//!   **unverified against DIS**: dis-local accepts it, but dis-local is not DIS. Huawei's API
+//!   gateway documents that the body is signed as sent ([APIG FAQ: Will the Request Body Be
+//!   Signed for Security
+//!   Authentication?](https://support.huaweicloud.com/en-us/apig_faq/apig-faq-2005018.html)),
+//!   which is what both signers do.
+//! - `data.compress.enabled` (the Java SDK snappy-compressing each record's data, with no header
+//!   saying so) is not done here: a consumer of such records must know.
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 

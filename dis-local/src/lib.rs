@@ -62,7 +62,7 @@
 //!   answer HTTP 441 with a DIS body, checked in this order: `DIS.4101` no `Authorization`
 //!   header, `DIS.4102` header not parseable in any of the schemes, `DIS.4107` unknown AK,
 //!   `DIS.4103` no `X-Sdk-Date`, `DIS.4104` unparseable `X-Sdk-Date`, `DIS.4105` `X-Sdk-Date`
-//!   more than 15 minutes off, `DIS.4110` `host` or `x-sdk-date` missing from `SignedHeaders`,
+//!   more than 15 minutes off, `DIS.4110` `x-sdk-date` missing from `SignedHeaders`,
 //!   `DIS.4100` wrong signature (or a signed header missing from the request).
 //! - With [`LocalConfig::with_accept_any_signature`], any well-formed `Authorization` passes
 //!   unverified (`DIS.4101` without one, `DIS.4102` when not well-formed).

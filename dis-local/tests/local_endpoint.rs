@@ -1258,6 +1258,43 @@ mod aksk {
         assert_eq!(&env.stored()[0].data[..], b"signed");
     }
 
+    /// Huawei's Go v3 SDK signs only the headers it sets (`user-agent;x-project-id;
+    /// x-sdk-date`), never `host`: only `x-sdk-date` must be signed, as Huawei's signing guide
+    /// says.
+    #[tokio::test]
+    async fn a_signature_without_host_is_accepted() {
+        let env = env(false).await;
+        let body = serde_json::to_vec(&req(vec![rec("no host")])).unwrap();
+        let mut headers = vec![
+            (
+                "User-Agent".to_owned(),
+                "huaweicloud-usdk-go/3.0".to_owned(),
+            ),
+            ("X-Project-Id".to_owned(), "0123456789abcdef".to_owned()),
+            ("X-Sdk-Date".to_owned(), sign::format_sdk_date(server_now())),
+        ];
+        let authorization = sign::sign(
+            &SignableRequest {
+                method: "POST",
+                path: "/v2/0123456789abcdef/records",
+                query: "",
+                headers: headers.clone(),
+                body: &body,
+            },
+            AK,
+            SK,
+        );
+        assert!(
+            authorization.contains("SignedHeaders=user-agent;x-project-id;x-sdk-date,"),
+            "{authorization}"
+        );
+        headers.push(("Authorization".to_owned(), authorization));
+        headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+        let got = send(&env, Signed { headers, body }).await;
+        assert_eq!(got.0, 200, "{}", got.1);
+        assert_eq!(&env.stored()[0].data[..], b"no host");
+    }
+
     #[tokio::test]
     async fn dates_within_15_minutes_pass_and_beyond_fail() {
         let env = env(true).await;

@@ -15,8 +15,10 @@ use crate::signing::{mac, string_to_sign};
 /// `parsed.signed_headers` only (in that order, as the client signed them) and compares it
 /// with `parsed.signature` in constant time.
 ///
-/// Also returns `false` when a listed header is missing from the request, when `host` or
-/// `x-sdk-date` is not among the signed headers, or when `X-Sdk-Date` does not parse. It does
+/// Also returns `false` when a listed header is missing from the request, when `x-sdk-date`
+/// is not among the signed headers, or when `X-Sdk-Date` does not parse. `host` need not be
+/// signed: Huawei's Go v3 SDK signs only the headers it sets (`user-agent;x-project-id;
+/// x-sdk-date` for SendRecords). It does
 /// not check the access key or the 15-minute window: use
 /// [`parse_sdk_date`](crate::parse_sdk_date) for that. Note that a request carrying
 /// `X-Sdk-Content-Sha256` has its body not covered by the signature.
@@ -27,7 +29,7 @@ pub fn verify(req: &SignableRequest<'_>, parsed: &ParsedAuthorization, sk: &str)
             .iter()
             .any(|h| h.eq_ignore_ascii_case(name))
     };
-    if !signs("host") || !signs(HEADER_SDK_DATE) {
+    if !signs(HEADER_SDK_DATE) {
         return false;
     }
     let date_ok = header_value(&req.headers, HEADER_SDK_DATE)

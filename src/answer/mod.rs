@@ -2,6 +2,12 @@
 //! per-record results. A 200 answer is read into the generated `types::PutRecordsResult`
 //! (protobuf answers are converted into it), within bounds that live where the data is read:
 //! more result entries than records sent stop the parse.
+//!
+//! The format of a 200 answer: protobuf when its `Content-Type` says so; and, as Huawei's Java
+//! SDK reads it, protobuf for any answer to a protobuf request whose `Content-Type` does not
+//! say JSON (none, `application/octet-stream`, ...). An answer labelled JSON is read as JSON,
+//! and, to a protobuf request, as protobuf when it is not JSON (as Huawei's Python SDK tries
+//! both).
 
 mod guard;
 
@@ -20,8 +26,13 @@ use crate::transport::{Answer, Cut};
 /// Why a 200 answer could not be read: what to say, and the parser's error.
 type Unreadable = (String, Option<Cause>);
 
-/// Reads `answer`, the answer to a request of `sent` records.
-pub(crate) fn read(answer: Answer, sent: usize) -> Result<SendOutcome, Error> {
+/// Reads `answer`, the answer to a request of `sent` records, sent in protobuf when
+/// `protobuf_request`.
+pub(crate) fn read(
+    answer: Answer,
+    sent: usize,
+    protobuf_request: bool,
+) -> Result<SendOutcome, Error> {
     let request_id = answer.request_id();
     if let Some(Cut::TooLarge { cap }) = &answer.cut {
         return Err(mapping::unreadable(
@@ -36,8 +47,12 @@ pub(crate) fn read(answer: Answer, sent: usize) -> Result<SendOutcome, Error> {
     if answer.status != reqwest::StatusCode::OK {
         return Err(mapping::from_error_answer(&answer));
     }
-    let result = if is_protobuf(answer.content_type()) {
+    let content_type = answer.content_type();
+    let result = if is_protobuf(content_type) || (protobuf_request && !is_json(content_type)) {
         protobuf(&answer.body, sent)
+    } else if protobuf_request {
+        json(&answer.body, sent)
+            .or_else(|as_json| protobuf(&answer.body, sent).map_err(|_| as_json))
     } else {
         json(&answer.body, sent)
     };
@@ -53,6 +68,14 @@ pub(crate) fn is_protobuf(content_type: &str) -> bool {
         .split(';')
         .next()
         .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-protobuf"))
+}
+
+/// True for `application/json`, whatever its parameters.
+fn is_json(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
 }
 
 fn too_many(sent: usize) -> Unreadable {
@@ -104,4 +127,139 @@ fn protobuf(body: &[u8], sent: usize) -> Result<types::PutRecordsResult, Unreada
                 Some(Arc::new(e) as Cause),
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message as _;
+    use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+    use reqwest::{StatusCode, Version};
+
+    use super::read;
+    use crate::outcome::RecordResult;
+    use crate::proto;
+    use crate::transport::Answer;
+
+    fn answer(content_type: Option<&str>, body: Vec<u8>) -> Answer {
+        let mut headers = HeaderMap::new();
+        if let Some(ct) = content_type {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_str(ct).unwrap());
+        }
+        Answer {
+            status: StatusCode::OK,
+            headers,
+            version: Version::HTTP_11,
+            body,
+            cut: None,
+        }
+    }
+
+    /// A protobuf `PutRecordsResult` of two stored records.
+    fn protobuf_body() -> Vec<u8> {
+        let entry = |shard: &str, seq: &str| proto::PutRecordsResultEntry {
+            shard_id: Some(shard.into()),
+            sequence_number: Some(seq.into()),
+            error_code: None,
+            error_message: None,
+        };
+        proto::PutRecordsResult {
+            failed_record_count: Some(0),
+            records: vec![
+                entry("shardId-0000000001", "7"),
+                entry("shardId-0000000002", "8"),
+            ],
+        }
+        .encode_to_vec()
+    }
+
+    const JSON_BODY: &str = r#"{"failed_record_count":0,"records":[{"partition_id":"shardId-0000000001","sequence_number":"7"},{"partition_id":"shardId-0000000002","sequence_number":"8"}]}"#;
+
+    fn assert_both_stored(outcome: &crate::SendOutcome, what: &str) {
+        let got: Vec<(String, String)> = outcome
+            .results
+            .iter()
+            .map(|r| match r {
+                RecordResult::Stored {
+                    partition_id,
+                    sequence_number,
+                } => (partition_id.to_string(), sequence_number.to_string()),
+                other => panic!("{what}: {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("shardId-0000000001".into(), "7".into()),
+                ("shardId-0000000002".into(), "8".into())
+            ],
+            "{what}"
+        );
+    }
+
+    /// As Huawei's Java SDK: the answer to a protobuf request is protobuf whatever its
+    /// `Content-Type` says, unless it says JSON.
+    #[test]
+    fn a_protobuf_answer_to_a_protobuf_request_is_read_whatever_its_content_type() {
+        for ct in [
+            Some("application/x-protobuf"),
+            Some("application/x-protobuf; charset=utf-8"),
+            Some("application/octet-stream"),
+            Some("text/plain"),
+            Some(""),
+            None,
+        ] {
+            let outcome = read(answer(ct, protobuf_body()), 2, true)
+                .unwrap_or_else(|e| panic!("{ct:?}: {e}"));
+            assert_both_stored(&outcome, &format!("{ct:?}"));
+        }
+        // Labelled JSON, it is still read when it is protobuf (the Python SDK tries both).
+        let outcome = read(answer(Some("application/json"), protobuf_body()), 2, true).unwrap();
+        assert_both_stored(&outcome, "protobuf labelled JSON");
+    }
+
+    #[test]
+    fn a_json_answer_to_a_protobuf_request_labelled_json_is_read_as_json() {
+        let body = JSON_BODY.as_bytes().to_vec();
+        let outcome = read(
+            answer(Some("application/json;charset=UTF-8"), body),
+            2,
+            true,
+        )
+        .unwrap();
+        assert_both_stored(&outcome, "JSON to a protobuf request");
+    }
+
+    /// To a JSON request, only a protobuf `Content-Type` makes an answer protobuf.
+    #[test]
+    fn an_answer_to_a_json_request_is_chosen_by_its_content_type() {
+        let outcome = read(
+            answer(Some("application/x-protobuf"), protobuf_body()),
+            2,
+            false,
+        )
+        .unwrap();
+        assert_both_stored(&outcome, "protobuf labelled protobuf");
+        for ct in [
+            Some("application/json"),
+            Some("application/octet-stream"),
+            None,
+        ] {
+            let outcome = read(answer(ct, JSON_BODY.as_bytes().to_vec()), 2, false).unwrap();
+            assert_both_stored(&outcome, &format!("JSON labelled {ct:?}"));
+            let err = read(answer(ct, protobuf_body()), 2, false).unwrap_err();
+            assert!(err.to_string().contains("200"), "{ct:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_unreadable_answer_to_a_protobuf_request_is_an_error() {
+        for ct in [
+            Some("application/json"),
+            Some("application/octet-stream"),
+            None,
+        ] {
+            let err = read(answer(ct, b"{not json, not protobuf".to_vec()), 2, true).unwrap_err();
+            assert!(err.to_string().contains("200"), "{ct:?}: {err}");
+        }
+    }
 }

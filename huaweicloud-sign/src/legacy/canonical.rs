@@ -6,20 +6,33 @@ use sha2::{Digest, Sha256};
 use super::{Algorithm, Scope};
 use crate::encoding::{escape, unescape};
 
-/// The canonical request over the signed header lines (`(lower-case name, stripped value)`,
-/// in any order: they are sorted here as whole `name:value` lines), with the signed-header
-/// list as it goes into the `Authorization` value.
+/// How the signed header lines are ordered in the canonical request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum HeaderOrder {
+    /// Sorted as whole `name:value` lines, as the Python SDK's `disauth.py` sorts them.
+    Lines,
+    /// As given (the order of `SignedHeaders`), as the Java SDK's `DefaultSigner` writes them:
+    /// sorted by name, so `accept` comes before `accept-encoding` where whole lines
+    /// (`accept-encoding:...` < `accept:...`) put it after.
+    Given,
+}
+
+/// The canonical request over the signed header lines (`(lower-case name, value)`, ordered by
+/// `order`), with the signed-header list as it goes into the `Authorization` value.
 pub(super) fn canonical_request(
     method: &str,
     path: &str,
     query: &str,
     lines: &[(String, String)],
+    order: HeaderOrder,
     signed_headers: &str,
     payload_hash: &str,
 ) -> String {
     let mut canonical_headers: Vec<String> =
         lines.iter().map(|(n, v)| format!("{n}:{v}")).collect();
-    canonical_headers.sort();
+    if order == HeaderOrder::Lines {
+        canonical_headers.sort();
+    }
     format!(
         "{method}\n{}\n{}\n{}\n\n{signed_headers}\n{payload_hash}",
         canonical_uri(path),

@@ -24,7 +24,10 @@
 //! * the query: `key=value` (`key` alone for an empty value), escaped the same way, sorted as
 //!   strings, joined with `&`;
 //! * the headers: `name:value` (value stripped) of the signed headers, sorted as whole lines,
-//!   each followed by `\n`;
+//!   each followed by `\n`; Huawei's Java DIS SDK (`DefaultSigner`, which signs the
+//!   `SDK-HMAC-SHA256 Credential=` scheme over every header it sets) sorts them by name instead,
+//!   which differs when one name starts another (`accept`, `accept-encoding`): [`verify`]
+//!   accepts either order;
 //! * the payload hash: the value of `x-sdk-content-sha256` when that header is signed, else
 //!   `hex(sha256(body))`.
 //!

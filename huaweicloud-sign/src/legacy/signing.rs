@@ -5,7 +5,7 @@
 use hmac::Mac;
 use sha2::{Digest, Sha256};
 
-use super::canonical::{canonical_request, string_to_sign};
+use super::canonical::{HeaderOrder, canonical_request, string_to_sign};
 use super::key::{hmac, signing_key};
 use super::{Algorithm, Scope};
 use crate::constants::{HEADER_CONTENT_SHA256, HEADER_SDK_DATE};
@@ -68,6 +68,7 @@ pub fn sign(
         req.path,
         req.query,
         &lines,
+        HeaderOrder::Lines,
         &signed_headers,
         &payload_hash,
     );

@@ -4,18 +4,21 @@
 use hmac::Mac;
 use sha2::{Digest, Sha256};
 
-use super::canonical::{canonical_request, string_to_sign};
+use super::canonical::{HeaderOrder, canonical_request, string_to_sign};
 use super::key::{hmac, signing_key};
 use super::{CredentialAuthorization, Scope};
 use crate::constants::HEADER_CONTENT_SHA256;
 use crate::encoding::py_strip;
 use crate::request::{SignableRequest, header_value};
 
-/// Verifies a request signed by the hand-written SDK with the secret key `sk`: recomputes the
+/// Verifies a request signed by a hand-written SDK with the secret key `sk`: recomputes the
 /// signature over the headers listed in `auth.signed_headers` and compares in constant time.
 ///
-/// The `host` line is tried with the `Host` value as sent, then cut at its first `:` (the SDK
-/// signs the host without its port and sends the port). Returns `false` when a listed header
+/// The header lines are tried sorted as whole `name:value` lines (the Python SDK), then in the
+/// order of `SignedHeaders` (the Java SDK's `DefaultSigner`, which sorts by name: the two differ
+/// when one signed name starts another, as `accept` and `accept-encoding` do in its compressed
+/// requests). The `host` line is tried with the `Host` value as sent, then cut at its first `:`
+/// (the Python SDK signs the host without its port and sends the port). Returns `false` when a listed header
 /// is missing, when `X-Sdk-Date` is missing or not on the scope's day, or when the signature is
 /// not hex. It checks neither the access key, nor that `host` and `x-sdk-date` are signed, nor
 /// the date window: the caller does (see [`parse_sdk_date`](crate::parse_sdk_date)).
@@ -62,12 +65,13 @@ pub fn verify(req: &SignableRequest<'_>, auth: &CredentialAuthorization, sk: &st
     };
     let key = signing_key(auth.algorithm, &auth.access, sk, scope);
     let signed_headers = auth.signed_headers.join(";");
-    let signature_of = |lines: &[(String, String)]| {
+    let signature_of = |lines: &[(String, String)], order: HeaderOrder| {
         let canonical = canonical_request(
             req.method,
             req.path,
             req.query,
             lines,
+            order,
             &signed_headers,
             &payload_hash,
         );
@@ -76,10 +80,14 @@ pub fn verify(req: &SignableRequest<'_>, auth: &CredentialAuthorization, sk: &st
             string_to_sign(auth.algorithm, date, scope, &canonical).as_bytes(),
         )
     };
-    if signature_of(&lines).verify_slice(&expected).is_ok() {
+    let matches = |lines: &[(String, String)]| {
+        [HeaderOrder::Lines, HeaderOrder::Given]
+            .into_iter()
+            .any(|order| signature_of(lines, order).verify_slice(&expected).is_ok())
+    };
+    if matches(&lines) {
         return true;
     }
-    // The SDK's reading of `host`: cut at the first ':'.
     let Some(i) = host else {
         return false;
     };
@@ -87,5 +95,5 @@ pub fn verify(req: &SignableRequest<'_>, auth: &CredentialAuthorization, sk: &st
         return false;
     };
     lines[i].1 = cut.to_owned();
-    signature_of(&lines).verify_slice(&expected).is_ok()
+    matches(&lines)
 }
