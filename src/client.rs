@@ -33,6 +33,8 @@ pub struct DisClientBuilder {
     clock: Option<Clock>,
     sign_every_body: bool,
     compression: Compression,
+    /// PEM root certificates trusted besides the system's.
+    root_certificates: Vec<u8>,
 }
 
 impl fmt::Debug for DisClientBuilder {
@@ -96,6 +98,15 @@ impl DisClientBuilder {
         self
     }
 
+    /// Trusts the root certificates of `pem` (one or more PEM `CERTIFICATE` blocks) besides
+    /// the system's: for an endpoint whose certificate a private CA issued. May be called more
+    /// than once; a PEM that holds no certificate is an error of [`DisClientBuilder::build`].
+    pub fn root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.root_certificates.extend_from_slice(pem.as_ref());
+        self.root_certificates.push(b'\n');
+        self
+    }
+
     /// The clock used for `X-Sdk-Date` when signing (default: the system clock; tests pin it).
     pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
         self.clock = Some(Arc::new(clock));
@@ -122,7 +133,7 @@ impl DisClientBuilder {
                 ),
             )));
         }
-        let http = endpoint::http_client(self.timeout)?;
+        let http = endpoint::http_client(self.timeout, &self.root_certificates)?;
         let auth = Arc::new(
             Auth::new(self.credentials, self.project_id.clone(), self.clock)
                 .with_sign_every_body(self.sign_every_body),
@@ -213,6 +224,7 @@ impl DisClient {
             clock: None,
             sign_every_body: true,
             compression: Compression::None,
+            root_certificates: Vec::new(),
         }
     }
 

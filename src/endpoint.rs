@@ -68,10 +68,28 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle keep-alive connections kept per host.
 const POOL_MAX_IDLE_PER_HOST: usize = 64;
 
-/// The HTTP client: `timeout` for a whole request, no redirects, `TCP_NODELAY`.
-pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, Error> {
+/// The HTTP client: `timeout` for a whole request, no redirects, `TCP_NODELAY`; the root
+/// certificates of `roots` (PEM, may be empty) trusted besides the system's.
+pub(crate) fn http_client(timeout: Duration, roots: &[u8]) -> Result<reqwest::Client, Error> {
     ensure_crypto_provider();
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    if !roots.iter().all(u8::is_ascii_whitespace) {
+        let certs = reqwest::Certificate::from_pem_bundle(roots).map_err(|e| {
+            Error::Config(ConfigError::caused_by(
+                "root certificates",
+                format!("not PEM certificates: {e}"),
+                e,
+            ))
+        })?;
+        if certs.is_empty() {
+            return Err(Error::Config(ConfigError::new(
+                "root certificates",
+                "no CERTIFICATE block in the PEM",
+            )));
+        }
+        builder = builder.tls_certs_merge(certs);
+    }
+    builder
         .timeout(timeout)
         .connect_timeout(CONNECT_TIMEOUT.min(timeout))
         .tcp_nodelay(true)

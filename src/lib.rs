@@ -36,7 +36,7 @@ pub use crate::{
         Producer,
         bucket::StreamKind,
         config::{ProducerConfig, RetryPolicy},
-        delivery::{Ack, Delivery, Failure, Summary},
+        delivery::{Ack, Delivery, Failure, LastError, Summary},
         handle::{ProducerHandle, SendError},
         stats::ProducerStats,
     },
@@ -51,7 +51,7 @@ pub mod metrics {
     pub use crate::producer::metrics::{
         BUFFERED_RECORDS, CREDENTIAL_REFRESHES, IN_FLIGHT_RECORDS, OLDEST_BUFFERED_AGE,
         POSSIBLE_DUPLICATES, RECORDS_ACKNOWLEDGED, RECORDS_FAILED, RECORDS_SENT, RECORDS_THROTTLED,
-        REQUEST_DURATION, REQUESTS,
+        REQUEST_DURATION, REQUESTS, describe,
     };
 }
 

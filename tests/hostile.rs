@@ -589,7 +589,15 @@ async fn close_returns_every_outcome_within_its_deadline() {
     assert_eq!(outcomes.len(), 1200);
     let unanswered = outcomes
         .iter()
-        .filter(|d| matches!(d.result, Err(Failure::Expired { unanswered: true })))
+        .filter(|d| {
+            matches!(
+                d.result,
+                Err(Failure::Expired {
+                    unanswered: true,
+                    ..
+                })
+            )
+        })
         .count();
     // Those in a request that was sent and never answered may be stored; the rest were never
     // sent.
@@ -602,7 +610,13 @@ async fn close_returns_every_outcome_within_its_deadline() {
         );
         assert_eq!(
             d.maybe_duplicated(),
-            matches!(d.result, Err(Failure::Expired { unanswered: true }))
+            matches!(
+                d.result,
+                Err(Failure::Expired {
+                    unanswered: true,
+                    ..
+                })
+            )
         );
     }
 }

@@ -124,7 +124,13 @@ async fn flush_past_its_deadline_hands_back_and_the_producer_goes_on() {
         assert_eq!(out.len(), 10, "every record handed back");
         for d in out.iter() {
             assert!(
-                matches!(d.result, Err(Failure::Expired { unanswered: true })),
+                matches!(
+                    d.result,
+                    Err(Failure::Expired {
+                        unanswered: true,
+                        ..
+                    })
+                ),
                 "{:?}",
                 d.result
             );
@@ -164,10 +170,20 @@ async fn throttled_records_are_retried_until_their_deadline_and_stats_count_them
     assert_eq!(summary.failed, 5);
     assert!(summary.throttled > 5, "{summary:?}");
     for d in &out {
+        // The expiry says why: the last try was throttled.
+        match &d.result {
+            Err(Failure::Expired {
+                last_error: Some(last),
+                ..
+            }) => assert_eq!(last.code(), "DIS.4303", "{last}"),
+            other => panic!("{other:?}"),
+        }
+        let said = d.result.as_ref().unwrap_err().to_string();
         assert!(
-            matches!(d.result, Err(Failure::Expired { .. })),
-            "{:?}",
-            d.result
+            said.contains(
+                "last error: DIS refused the record: DIS.4303: Exceeded traffic control limit."
+            ),
+            "{said}"
         );
         // Throttling does not count against max_attempts (2): it goes on until the deadline.
         assert!(d.attempts > 2, "{}", d.attempts);
@@ -178,6 +194,46 @@ async fn throttled_records_are_retried_until_their_deadline_and_stats_count_them
     assert_eq!(
         (stats.buffered, stats.in_flight, stats.acknowledged),
         (0, 0, 0)
+    );
+}
+
+#[tokio::test]
+async fn a_record_that_waited_for_credentials_expires_naming_why() {
+    // A metadata service that refuses connections: no credentials can be had.
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let server = CannedServer::start(|req| answer(req, false)).await;
+    let client = DisClient::builder(&server.endpoint, "p")
+        .credentials(Credentials::ecs_metadata_at(&nowhere).unwrap())
+        .build()
+        .unwrap();
+    let config = ProducerConfig::default().with_deadline(Duration::from_millis(500));
+    let producer = Producer::new(client, "s", config).unwrap();
+    let kept = support::Kept::default();
+    let summary = producer.send_all([Record::new("waits")], kept.sink()).await;
+    assert_eq!(summary.failed, 1);
+    let out = kept.take();
+    let Err(Failure::Expired {
+        last_error: Some(last),
+        ..
+    }) = &out[0].result
+    else {
+        panic!("{:?}", out[0].result)
+    };
+    assert_eq!(last.code(), "credentials");
+    let said = out[0].result.as_ref().unwrap_err().to_string();
+    assert!(
+        said.contains("last error: credentials unavailable from ECS metadata"),
+        "{said}"
+    );
+    // The stats told it while the record waited.
+    let stats = producer.stats();
+    assert!(stats.failed_tries >= 1, "{stats:?}");
+    let last = stats.last_error.unwrap_or_default();
+    assert!(
+        last.contains("credentials unavailable from ECS metadata"),
+        "{last}"
     );
 }
 

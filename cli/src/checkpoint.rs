@@ -8,6 +8,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -74,7 +76,17 @@ pub struct CheckpointFile {
     /// Sources saved earlier that this run does not follow (kept as they were).
     carried: Vec<SavedSource>,
     last: Vec<u8>,
+    /// When it last held every settled position (written, or found up to date): Unix
+    /// milliseconds, for the metric of its age.
+    saved_at: Arc<AtomicU64>,
     _lock: File,
+}
+
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// The paths a checkpoint at `path` uses besides itself (never taken for logs).
@@ -126,6 +138,7 @@ impl CheckpointFile {
             shapes: Vec::new(),
             carried: sources.clone(),
             last: Vec::new(),
+            saved_at: Arc::new(AtomicU64::new(now_ms())),
             _lock: lock,
         };
         file.write(&[])
@@ -140,6 +153,12 @@ impl CheckpointFile {
         }
         self.carried.retain(|s| s.path != shape.path);
         self.shapes[index] = Some(shape);
+    }
+
+    /// When it last held every settled position, in Unix milliseconds (shared, read without
+    /// the checkpoint's lock).
+    pub fn saved_at(&self) -> Arc<AtomicU64> {
+        self.saved_at.clone()
     }
 
     /// How many sources have a shape (source numbers below this).
@@ -177,6 +196,7 @@ impl CheckpointFile {
         };
         let bytes = serde_json::to_vec(&saved).map_err(io::Error::other)?;
         if bytes == self.last {
+            self.saved_at.store(now_ms(), Ordering::Relaxed);
             return Ok(());
         }
         let mut file = File::create(&self.temp)?;
@@ -188,6 +208,7 @@ impl CheckpointFile {
         let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty());
         File::open(dir.unwrap_or(Path::new(".")))?.sync_all()?;
         self.last = bytes;
+        self.saved_at.store(now_ms(), Ordering::Relaxed);
         Ok(())
     }
 }

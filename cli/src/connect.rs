@@ -43,6 +43,9 @@ pub async fn connect(args: &SendArgs, embedded: bool) -> Result<Target, CliError
             ))
         })?),
     };
+    if args.advanced {
+        eprintln!("--advanced is deprecated: use --stream-kind advanced");
+    }
     // DIS: 1 MiB of record data per request on a common stream, 5 MiB on an advanced one.
     let advanced = args.advanced || stream_kind == Some(StreamKind::Advanced);
     let kind = if advanced {
@@ -72,6 +75,17 @@ pub async fn connect(args: &SendArgs, embedded: bool) -> Result<Target, CliError
                 None => Credentials::from_env_or_default_chain()
                     .map_err(|e| CliError::usage(e.to_string()))?,
             };
+            // Credentials now, whatever form the endpoint has: none to be had is a
+            // configuration error naming each provider tried and why (exit 2), before a
+            // record waits for them. A shipper waits for them instead, retrying for ever.
+            if let Err(e) = credentials.ready().await {
+                if args.follow.is_empty() {
+                    return Err(CliError::usage(format!("no credentials: {e}")));
+                }
+                tracing::warn!(
+                    "no credentials yet: {e}; the shipper retries for ever (warning at most every 10 s)"
+                );
+            }
             // No project ID: IAM's, for the region the endpoint names.
             let project_id = match project_id {
                 Some(p) => p,
@@ -136,23 +150,37 @@ pub async fn connect(args: &SendArgs, embedded: bool) -> Result<Target, CliError
     } else {
         endpoint.clone()
     };
-    let client = DisClient::builder(endpoint, project_id.clone())
+    let mut builder = DisClient::builder(endpoint, project_id.clone())
         .credentials(credentials)
         .limits(limits)
-        .compression(compression)
-        .build()
-        .map_err(usage)?;
+        .compression(compression);
+    if let Some(path) = &args.ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| CliError::usage(format!("--ca-file {}: {e}", path.display())))?;
+        builder = builder.root_certificates_pem(pem);
+    }
+    let client = builder.build().map_err(|e| match &args.ca_file {
+        Some(path) if e.to_string().contains("root certificates") => {
+            CliError::usage(format!("--ca-file {}: {e}", path.display()))
+        }
+        _ => usage(e),
+    })?;
+    let mut retry = RetryPolicy::default().with_retry_ambiguous(args.retry_ambiguous);
+    if !args.follow.is_empty() {
+        // A shipper retries for ever (within its deadline, a week by default).
+        retry = retry.with_max_attempts(u32::MAX);
+    }
     let mut config = ProducerConfig::default()
         .with_adaptive(!args.no_adapt)
         .with_order_by_key(args.ordered)
-        .with_deadline(Duration::from_secs(args.deadline_s.max(1)))
+        .with_deadline(args.deadline())
         .with_linger(Duration::from_millis(args.linger_ms))
         .with_body_format(match args.body {
             Body::Json => BodyFormat::Json,
             Body::Protobuf => BodyFormat::Protobuf,
         })
         .with_max_in_flight(args.concurrency.max(1))
-        .with_retry(RetryPolicy::default().with_retry_ambiguous(args.retry_ambiguous));
+        .with_retry(retry);
     if let Some(p) = args.partitions {
         config = config.with_partitions(p);
     }

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 /// The exit codes, as `--help` shows them.
-pub const HELP: &str = "Exit status:\n  0  every record acknowledged\n  1  some record failed, or an input line was bad or could not be read\n  2  usage or configuration error (nothing sent)";
+pub const HELP: &str = "Exit status:\n  0    every record read was acknowledged (also after a first SIGTERM or SIGINT, which stops\n       reading and delivers what was read within --drain-timeout)\n  1    some record failed, or an input line was bad, could not be read, or was read but not\n       sent\n  2    usage or configuration error, or no credentials to be had (nothing sent)\n  130  a second SIGINT (143: a second SIGTERM): exited at once\n\nLogs: RUST_LOG (default warn), --log-format text|json. Proxies: HTTPS_PROXY, NO_PROXY.";
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

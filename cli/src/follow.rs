@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::checkpoint::{CheckpointFile, SavedSource};
 use crate::input::Sink;
+use crate::prometheus::FOLLOW_BYTES_BEHIND;
 use crate::rotated::is_compressed;
 use crate::source::{Settings, Source, Step};
 use crate::tracker::Tracker;
@@ -20,6 +21,8 @@ use crate::tracker::Tracker;
 const POLL: Duration = Duration::from_millis(50);
 /// How often the globs are matched again for new files.
 const RESCAN: Duration = Duration::from_secs(1);
+/// How often the bytes behind each file are measured.
+const MEASURE: Duration = Duration::from_secs(1);
 /// How often the checkpoint is saved while lines keep coming (when it moved).
 const SAVE_EVERY: Duration = Duration::from_millis(100);
 /// What one source reads in its turn before the next one's.
@@ -125,9 +128,17 @@ impl Shipper {
         self.resending(resend, &mut on_resend);
         let mut scanned = Instant::now();
         let mut saved_at = Instant::now();
+        let mut measured: Option<Instant> = None;
         loop {
             if sink.stop.load(Ordering::Relaxed) {
                 return self.save(sink);
+            }
+            if measured.is_none_or(|at| at.elapsed() >= MEASURE) {
+                measured = Some(Instant::now());
+                for source in &self.sources {
+                    metrics::gauge!(FOLLOW_BYTES_BEHIND, "path" => source.path.display().to_string())
+                        .set(source.behind() as f64);
+                }
             }
             if scanned.elapsed() >= RESCAN {
                 scanned = Instant::now();

@@ -42,6 +42,9 @@ pub struct Counts {
     pub bad: AtomicU64,
     /// Lines over the longest line, skipped.
     pub too_long: AtomicU64,
+    /// Lines read but not handed in because the run was stopping (a signal): lost, unless a
+    /// checkpoint keeps them for the next run.
+    pub unsent: AtomicU64,
 }
 
 /// Hands lines to the producer, from a thread of its own (reading may block).
@@ -56,6 +59,9 @@ pub struct Sink {
     pub stop: Arc<AtomicBool>,
     /// True when a checkpoint reserves ahead of the lines handed in (`--checkpoint`).
     pub reserving: bool,
+    /// Once the run stops, how long a record read may still wait for room in the buffer
+    /// (`--drain-timeout`): what was read is delivered, unless the endpoint takes nothing.
+    pub drain: std::time::Duration,
 }
 
 /// Where a line comes from.
@@ -71,6 +77,15 @@ pub struct Origin<'a> {
 /// Why a sink stopped taking lines.
 #[derive(Debug)]
 pub struct Stopped;
+
+/// Why a record was not handed in.
+#[derive(Debug)]
+pub enum Refused {
+    /// The run is stopping (or the producer stopped).
+    Stopped,
+    /// It breaks a DIS limit.
+    Invalid(String),
+}
 
 impl Sink {
     fn tracker(&self) -> std::sync::MutexGuard<'_, Tracker> {
@@ -116,21 +131,46 @@ impl Sink {
             record = record.with_partition_key(k.to_owned());
         }
         self.tracker().sending(origin.source, number, end);
+        match self.record(record) {
+            Ok(()) => Ok(()),
+            Err(Refused::Invalid(error)) => {
+                self.tracker().not_sent();
+                self.bad(origin, number, &error, end);
+                Ok(())
+            }
+            Err(Refused::Stopped) => {
+                // Not handed in: the checkpoint (if any) stays before it, and it is read again.
+                self.tracker().withdraw();
+                if !self.reserving {
+                    self.counts.unsent.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(Stopped)
+            }
+        }
+    }
+
+    /// Hands `record` in; waits while the buffer is full, once the run stops for at most the
+    /// drain time.
+    pub fn record(&self, record: Record) -> Result<(), Refused> {
         let bytes = record.data.len() as u64;
-        match self.runtime.block_on(self.handle.send(record)) {
-            Ok(()) => {
+        let sent = self.runtime.block_on(async {
+            let given_up = async {
+                crate::signals::stopped(&self.stop).await;
+                tokio::time::sleep(self.drain).await;
+            };
+            tokio::select! {
+                biased;
+                sent = self.handle.send(record) => Some(sent),
+                () = given_up => None,
+            }
+        });
+        match sent {
+            Some(Ok(())) => {
                 self.counts.bytes.fetch_add(bytes, Ordering::Relaxed);
                 Ok(())
             }
-            Err(SendError::Invalid { error, .. }) => {
-                self.tracker().not_sent();
-                self.bad(origin, number, &error.to_string(), end);
-                Ok(())
-            }
-            Err(_) => {
-                self.tracker().not_sent();
-                Err(Stopped)
-            }
+            Some(Err(SendError::Invalid { error, .. })) => Err(Refused::Invalid(error.to_string())),
+            Some(Err(_)) | None => Err(Refused::Stopped),
         }
     }
 
@@ -157,8 +197,11 @@ impl Sink {
             if self.stop.load(Ordering::Relaxed) {
                 return Ok(read);
             }
-            let Some(line) = lines.next(&mut reader)? else {
-                break;
+            let line = match lines.next(&mut reader) {
+                Ok(Some(line)) => line,
+                Ok(None) => break,
+                Err(_) if self.stop.load(Ordering::Relaxed) => return Ok(read),
+                Err(e) => return Err(e),
             };
             read += 1;
             let end = at(line.end());
@@ -187,7 +230,9 @@ impl Source {
     /// Reads every line of every file in order (or of stdin) into `sink`.
     pub fn read_into(self, sink: &Sink) -> std::io::Result<()> {
         match self {
-            Source::Stdin => sink.all_lines("stdin", std::io::stdin().lock()).map(drop),
+            Source::Stdin => sink
+                .all_lines("stdin", StdinChunks::start(sink.stop.clone()))
+                .map(drop),
             Source::Samples => sink
                 .all_lines("samples", SAMPLES.join("\n").as_bytes())
                 .map(drop),
@@ -199,5 +244,98 @@ impl Source {
                 Ok(())
             }
         }
+    }
+}
+
+/// Stdin read on a thread of its own, in chunks handed over a bounded channel, so that the
+/// reader of lines can stop when the run does even while no input comes (the thread stays
+/// blocked in its read; the process ends without it).
+struct StdinChunks {
+    chunks: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    at: usize,
+    stop: Arc<AtomicBool>,
+    ended: bool,
+}
+
+impl StdinChunks {
+    fn start(stop: Arc<AtomicBool>) -> StdinChunks {
+        let (tx, chunks) = std::sync::mpsc::sync_channel(4);
+        std::thread::spawn(move || {
+            use std::io::Read as _;
+            let mut stdin = std::io::stdin().lock();
+            loop {
+                let mut buf = vec![0; 64 * 1024];
+                match stdin.read(&mut buf) {
+                    Ok(0) => {
+                        let _ = tx.send(Ok(Vec::new()));
+                        return;
+                    }
+                    Ok(n) => {
+                        buf.truncate(n);
+                        if tx.send(Ok(buf)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+        });
+        StdinChunks {
+            chunks,
+            chunk: Vec::new(),
+            at: 0,
+            stop,
+            ended: false,
+        }
+    }
+}
+
+impl std::io::Read for StdinChunks {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = {
+            let have = self.fill_buf()?;
+            let n = have.len().min(buf.len());
+            buf[..n].copy_from_slice(&have[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for StdinChunks {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        use std::sync::mpsc::RecvTimeoutError;
+        while self.at >= self.chunk.len() && !self.ended {
+            if self.stop.load(Ordering::Relaxed) {
+                return Err(std::io::Error::other("stopping"));
+            }
+            match self
+                .chunks
+                .recv_timeout(std::time::Duration::from_millis(50))
+            {
+                Ok(Ok(chunk)) if chunk.is_empty() => self.ended = true,
+                Ok(Ok(chunk)) => {
+                    self.chunk = chunk;
+                    self.at = 0;
+                }
+                Ok(Err(e)) => {
+                    self.ended = true;
+                    return Err(e);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => self.ended = true,
+            }
+        }
+        Ok(&self.chunk[self.at.min(self.chunk.len())..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.at += n;
     }
 }

@@ -1,53 +1,24 @@
-//! `dis-records local`: the embedded DIS endpoint in the foreground (for those without the
-//! `dis-local` binary; it has every option).
+//! `dis-records local`: the embedded DIS endpoint in the foreground, with every flag of the
+//! `dis-local` binary (one definition, [`dis_local::LocalFlags`]).
 
 use std::io::Write as _;
-use std::net::SocketAddr;
 
 use clap::Args;
-use dis_local::{FaultFlags, LocalConfig, LocalDis, StreamConfig};
+use dis_local::{LocalDis, LocalFlags};
 
 use crate::exit::{CliError, Code};
 
-/// Flags of `local`.
+/// Flags of `local`: those of `dis-local`.
 #[derive(Args, Debug)]
 pub struct LocalArgs {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:0")]
-    listen: SocketAddr,
-    /// A stream as NAME:PARTITIONS[:common|advanced]; repeat for more [default: newstream:4].
-    #[arg(long = "stream", value_name = "NAME:PARTITIONS[:KIND]")]
-    streams: Vec<StreamConfig>,
-    /// The only accepted X-Auth-Token (default: any non-empty token).
-    #[arg(long)]
-    token: Option<String>,
-    /// Count records without keeping payloads (no read-back).
-    #[arg(long)]
-    no_retain: bool,
-    /// Enforce DIS's write quotas per partition.
-    #[arg(long)]
-    quotas: bool,
-    /// Fault injection.
     #[command(flatten)]
-    faults: FaultFlags,
+    local: LocalFlags,
 }
 
 /// Serves until Ctrl-C or SIGTERM. The first stdout line is `listening on URL`.
 pub async fn run(args: LocalArgs) -> Result<Code, CliError> {
-    let streams = if args.streams.is_empty() {
-        vec![StreamConfig::new("newstream", 4)]
-    } else {
-        args.streams
-    };
-    let mut config = LocalConfig::default()
-        .with_streams(streams)
-        .with_retain(!args.no_retain)
-        .with_quotas(args.quotas)
-        .with_faults(args.faults.faults());
-    if let Some(token) = args.token {
-        config = config.with_token(token);
-    }
-    let dis = LocalDis::start(config, args.listen)
+    let config = args.local.config().map_err(CliError::usage)?;
+    let dis = LocalDis::start(config, args.local.listen)
         .await
         .map_err(|e| CliError::usage(e.to_string()))?;
     let mut out = std::io::stdout().lock();
@@ -55,7 +26,8 @@ pub async fn run(args: LocalArgs) -> Result<Code, CliError> {
     out.flush()?;
     drop(out);
     eprintln!(
-        "read back: {0}/local/v1/streams/STREAM/records, counters: {0}/metrics",
+        "streams: {}; read back: {1}/local/v1/streams/STREAM/records, counters: {1}/metrics, health: {1}/health",
+        args.local.described_streams(),
         dis.endpoint()
     );
     dis_local::shutdown_signal().await;

@@ -17,8 +17,9 @@ use crate::multiline::Rule;
 use crate::progress::Progress;
 use crate::rotated::Rotated;
 use crate::send_args::{KeyFrom, SendArgs, StartAt};
+use crate::signals::Stopped;
 use crate::source::Settings;
-use crate::summary::Totals;
+use crate::summary::{Causes, Totals};
 use crate::tracker::Tracker;
 
 /// A generated payload of `size` bytes that is unique and starts with its index.
@@ -35,8 +36,12 @@ fn generated(i: u64, size: usize) -> Vec<u8> {
 struct Outcomes {
     per_record: bool,
     follow: bool,
+    /// `--json`: stdout carries JSON objects only (per-record ones with `--verbose`).
+    json: bool,
+    verbose: bool,
     tracker: Arc<Mutex<Tracker>>,
     duplicates: AtomicU64,
+    causes: Mutex<Causes>,
     stop: Arc<AtomicBool>,
     /// With --checkpoint: told each time the settled position moves.
     moved: Mutex<Option<std::sync::mpsc::SyncSender<()>>>,
@@ -58,19 +63,30 @@ impl Outcomes {
         if d.maybe_duplicated() {
             self.duplicates.fetch_add(1, Ordering::Relaxed);
         }
+        if let Err(e) = &d.result {
+            self.causes.lock().unwrap_or_else(|e| e.into_inner()).add(e);
+        }
+        if self.json && self.verbose {
+            println!("{}", record_json(&d, line));
+        }
         let at = line.map(|n| format!(" (line {n})")).unwrap_or_default();
         match &d.result {
-            Ok(ack) if self.per_record => println!(
+            Ok(ack) if self.per_record && !self.json => println!(
                 "record {}: partition {} sequence {}",
                 d.id, ack.partition_id, ack.sequence_number
             ),
             Ok(_) => {}
             Err(e) => {
-                if self.per_record || self.follow {
-                    println!(
+                if self.per_record || self.follow || self.json {
+                    let text = format!(
                         "record {}{at}: FAILED after {} attempt(s): {e}",
                         d.id, d.attempts
                     );
+                    if self.json {
+                        eprintln!("{text}");
+                    } else {
+                        println!("{text}");
+                    }
                 }
                 if self.follow && !self.stop.swap(true, Ordering::Relaxed) {
                     eprintln!(
@@ -80,6 +96,34 @@ impl Outcomes {
             }
         }
     }
+}
+
+/// A record's outcome as the JSON object `--json --verbose` prints.
+fn record_json(d: &Delivery, line: Option<u64>) -> String {
+    let mut o = serde_json::json!({
+        "type": "record",
+        "record": d.id,
+        "attempts": d.attempts,
+    });
+    if let Some(line) = line {
+        o["line"] = line.into();
+    }
+    match &d.result {
+        Ok(ack) => {
+            o["status"] = "acknowledged".into();
+            o["partition_id"] = ack.partition_id.as_str().into();
+            o["sequence_number"] = ack.sequence_number.as_str().into();
+        }
+        Err(e) => {
+            o["status"] = "failed".into();
+            o["cause"] = crate::summary::cause_key(e).into();
+            o["error"] = e.to_string().into();
+        }
+    }
+    if d.maybe_duplicated() {
+        o["possible_duplicate"] = true.into();
+    }
+    o.to_string()
 }
 
 /// Where the records come from.
@@ -234,12 +278,21 @@ pub async fn run(args: SendArgs) -> Result<Code, CliError> {
         )));
     }
     let (input, embedded) = input(&args)?;
+    if !embedded && let Some(flag) = args.embedded_only.first() {
+        return Err(CliError::usage(format!(
+            "{flag} is for the embedded endpoint (--local), but this run sends to {}: drop it",
+            args.endpoint.as_deref().unwrap_or("an endpoint")
+        )));
+    }
     let settings = match input {
         Input::Follow => Some(follow_settings(&args)?),
         _ => None,
     };
+    // Signals are taken from here on: the first stops the run gracefully.
+    let stop = Arc::new(AtomicBool::new(false));
+    let signal = crate::signals::watch(stop.clone())?;
     if let Some(addr) = args.metrics_listen {
-        crate::prometheus::serve(addr)?;
+        crate::prometheus::serve(addr).await?;
     }
     let Target {
         producer,
@@ -261,8 +314,12 @@ pub async fn run(args: SendArgs) -> Result<Code, CliError> {
         }
         None => (None, Vec::new()),
     };
-    let progress = Progress::start(producer.clone(), !args.json && !args.no_progress);
-    let stop = Arc::new(AtomicBool::new(false));
+    let following = matches!(input, Input::Follow);
+    let progress = Progress::start(
+        producer.clone(),
+        !args.json && !args.no_progress,
+        checkpoint.as_ref().map(|c| follow::lock(c).saved_at()),
+    );
     let tracker = Arc::new(Mutex::new(Tracker::new()));
     let (moved, saver) = match &checkpoint {
         Some(file) => {
@@ -272,45 +329,36 @@ pub async fn run(args: SendArgs) -> Result<Code, CliError> {
         }
         None => (None, None),
     };
-    let following = matches!(input, Input::Follow);
     let outcomes = Arc::new(Outcomes {
         per_record: args.verbose || !matches!(input, Input::Generate(_) | Input::Follow),
         follow: following,
+        json: args.json,
+        verbose: args.verbose,
         tracker,
         duplicates: AtomicU64::new(0),
+        causes: Mutex::new(Causes::default()),
         stop: stop.clone(),
         moved: Mutex::new(moved),
     });
     let counts = Arc::new(Counts::default());
     let started = Instant::now();
 
-    let summary = if let Input::Generate(n) = input {
-        let size = args.size;
-        counts
-            .bytes
-            .store(n.saturating_mul(size as u64), Ordering::Relaxed);
-        let (keys, key) = (args.keys, args.partition_key.clone());
-        let records = (0..n).map(move |i| {
-            let mut record = Record::new(generated(i, size));
-            if let Some(k) = &key {
-                record = record.with_partition_key(k.clone());
-            }
-            match keys {
-                Some(k) => record.with_partition_key(format!("key-{}", i % k.max(1))),
-                None => record,
-            }
-        });
-        let o = outcomes.clone();
-        producer.send_all(records, move |d| o.delivered(d)).await
-    } else {
-        let reader = Reader {
-            input,
-            settings,
-            saved,
-            checkpoint: checkpoint.clone(),
-        };
-        streamed(&args, &producer, reader, &outcomes, &counts, stop).await?
+    let reader = Reader {
+        input,
+        settings,
+        saved,
+        checkpoint: checkpoint.clone(),
     };
+    let summary = streamed(
+        &args,
+        &producer,
+        reader,
+        &outcomes,
+        &counts,
+        stop,
+        signal.clone(),
+    )
+    .await?;
     // Every outcome is in (and the last checkpoint saved): the saver ends.
     drop(
         outcomes
@@ -327,7 +375,9 @@ pub async fn run(args: SendArgs) -> Result<Code, CliError> {
     progress.finish();
 
     let seconds = started.elapsed().as_secs_f64().max(f64::EPSILON);
+    let causes = std::mem::take(&mut *outcomes.causes.lock().unwrap_or_else(|e| e.into_inner()));
     let totals = Totals {
+        kind: "summary",
         sent: summary.sent,
         acknowledged: summary.acknowledged,
         failed: summary.failed,
@@ -336,7 +386,10 @@ pub async fn run(args: SendArgs) -> Result<Code, CliError> {
         requests: summary.requests,
         bad_lines: counts.bad.load(Ordering::Relaxed),
         skipped_long_lines: counts.too_long.load(Ordering::Relaxed),
+        unsent_lines: counts.unsent.load(Ordering::Relaxed),
         possible_duplicates: outcomes.duplicates.load(Ordering::Relaxed),
+        failures: causes.into_map(),
+        stopped_by: signal.borrow().map(|(s, _)| s.name()),
         seconds,
         records_per_s: summary.sent as f64 / seconds,
         mb_per_s: counts.bytes.load(Ordering::Relaxed) as f64 / 1e6 / seconds,
@@ -350,8 +403,11 @@ pub async fn run(args: SendArgs) -> Result<Code, CliError> {
             .await
             .ok();
     }
-    let clean = totals.failed == 0 && totals.bad_lines == 0 && totals.skipped_long_lines == 0;
-    Ok(if clean { Code::Ok } else { Code::Failed })
+    Ok(if totals.clean() {
+        Code::Ok
+    } else {
+        Code::Failed
+    })
 }
 
 /// What `streamed` reads, and for followed files how.
@@ -362,7 +418,9 @@ struct Reader {
     checkpoint: Option<Arc<Mutex<CheckpointFile>>>,
 }
 
-/// Lines of files, stdin or followed files, streamed through a spawned producer.
+/// Records generated, lines of files or stdin, or followed files, through a spawned producer;
+/// closed once the input ends (within the records' deadline), or once a signal stopped the run
+/// (within `--drain-timeout`).
 async fn streamed(
     args: &SendArgs,
     producer: &dis_records::Producer,
@@ -370,6 +428,7 @@ async fn streamed(
     outcomes: &Arc<Outcomes>,
     counts: &Arc<Counts>,
     stop: Arc<AtomicBool>,
+    mut signal: tokio::sync::watch::Receiver<Option<(Stopped, tokio::time::Instant)>>,
 ) -> Result<Summary, CliError> {
     let o = outcomes.clone();
     let handle = Arc::new(producer.clone().spawn(move |d| o.delivered(d)));
@@ -388,9 +447,9 @@ async fn streamed(
         counts: counts.clone(),
         stop: stop.clone(),
         reserving: checkpoint.is_some(),
+        drain: args.drain_timeout,
     };
-    let following = matches!(input, Input::Follow);
-    let mut reader = match (input, settings) {
+    let reader = match (input, settings) {
         (Input::Follow, Some(settings)) => {
             let mut shipper = Shipper::new(
                 args.follow.clone(),
@@ -409,6 +468,47 @@ async fn streamed(
                 })
             })
         }
+        (Input::Generate(n), _) => {
+            // Generated records are handed in from a task, without a thread in between.
+            drop(sink);
+            let (size, keys, key) = (args.size, args.keys, args.partition_key.clone());
+            let (handle, stop, counts, drain) = (
+                handle.clone(),
+                stop.clone(),
+                counts.clone(),
+                args.drain_timeout,
+            );
+            tokio::spawn(async move {
+                for i in 0..n {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let mut record = Record::new(generated(i, size));
+                    if let Some(k) = &key {
+                        record = record.with_partition_key(k.clone());
+                    }
+                    if let Some(k) = keys {
+                        record = record.with_partition_key(format!("key-{}", i % k.max(1)));
+                    }
+                    let bytes = record.data.len() as u64;
+                    // Once the run stops, a record may wait for room for the drain time.
+                    let sent = tokio::select! {
+                        biased;
+                        sent = handle.send(record) => sent.is_ok(),
+                        () = async {
+                            crate::signals::stopped(&stop).await;
+                            tokio::time::sleep(drain).await;
+                        } => false,
+                    };
+                    if !sent {
+                        counts.unsent.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                    counts.bytes.fetch_add(bytes, Ordering::Relaxed);
+                }
+                Ok(())
+            })
+        }
         (input, _) => {
             let source = match input {
                 Input::Files(files) => Source::Files(files),
@@ -418,23 +518,36 @@ async fn streamed(
             tokio::task::spawn_blocking(move || source.read_into(&sink))
         }
     };
-    let read = if following {
-        tokio::select! {
-            r = &mut reader => r,
-            _ = dis_local::shutdown_signal() => {
-                eprintln!("stopping: sending what was read, then saving the checkpoint");
-                stop.store(true, Ordering::Relaxed);
-                reader.await
-            }
-        }
-    } else {
-        reader.await
-    };
+    // The reader ends at the end of its input, or soon after a signal (it looks at `stop`
+    // between lines, and a line waiting for room in the buffer is withdrawn).
+    let read = reader.await;
     let read = read.map_err(|e| CliError::run(format!("the input reader ended: {e}")));
     let handle = Arc::into_inner(handle).expect("the reader has ended: the handle is ours");
-    let summary = handle
-        .close(Duration::from_secs(args.deadline_s.max(1)))
-        .await;
+    // The input ended: what was read goes out within the records' deadline, unless a signal
+    // comes meanwhile, which cuts it to --drain-timeout.
+    if signal.borrow_and_update().is_none() {
+        tokio::select! {
+            _ = handle.flush(args.deadline()) => {}
+            _ = signal.changed() => {}
+        }
+    }
+    // The drain runs from the signal: what waited for room in the buffer used some of it.
+    let signalled = *signal.borrow();
+    let within = match signalled {
+        Some((_, at)) => {
+            let left = args
+                .drain_timeout
+                .saturating_sub(at.elapsed())
+                .max(Duration::from_millis(100));
+            eprintln!(
+                "delivering what was read, for at most {}",
+                humantime::format_duration(Duration::from_millis(left.as_millis() as u64))
+            );
+            left
+        }
+        None => args.deadline(),
+    };
+    let summary = handle.close(within).await;
     if let Some(file) = &checkpoint {
         follow::save(&mut follow::lock(file), &outcomes.tracker)?;
     }

@@ -50,8 +50,8 @@ pub struct SendArgs {
     /// Records per request.
     #[arg(long, default_value_t = 500)]
     pub batch: usize,
-    /// Limits of an advanced stream (5 MiB per request) instead of a common one (1 MiB).
-    #[arg(long)]
+    /// Deprecated: use --stream-kind advanced.
+    #[arg(long, hide = true)]
     pub advanced: bool,
     /// The stream's kind: its request limit, and (with --partitions) each partition paced by a
     /// token bucket at the kind's quota (common: 1,000 records/s or 1 MiB/s; advanced: 2,000
@@ -75,11 +75,24 @@ pub struct SendArgs {
     /// Ordered mode: per partition key, acknowledged records appear in the stream in input order.
     #[arg(long)]
     pub ordered: bool,
-    /// Seconds a record may take before it is handed back as expired.
-    #[arg(long, default_value_t = 120)]
-    pub deadline_s: u64,
+    /// Seconds a record may take before it is handed back as expired, its last error with it
+    /// [default: 120; with --follow, 604800 (a week): a shipper retries, warning every 10 s].
+    #[arg(long, value_name = "S")]
+    pub deadline_s: Option<u64>,
+    /// On SIGTERM or SIGINT: reading stops, and what was read is delivered within this long
+    /// before the summary (a second signal exits at once).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub drain_timeout: Duration,
+    /// PEM file of root certificates to trust besides the system's (a private CA of the
+    /// endpoint).
+    #[arg(long, value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
+    /// A TOML file of settings: each key a flag's long name (`stream = "logs"`,
+    /// `follow = ["/var/log/app/*.log"]`); flags and environment variables override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// The embedded endpoint enforces DIS's per-partition quotas (common stream).
-    #[arg(long)]
+    #[arg(long, help_heading = EMBEDDED)]
     pub quotas: bool,
     /// Request bodies: json (as the DIS document describes) or protobuf (as Huawei's SDKs can
     /// send them: raw bytes, no Base64).
@@ -145,9 +158,45 @@ pub struct SendArgs {
     /// No progress line, even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
-    /// Fault injection of the embedded endpoint (ignored with --endpoint).
-    #[command(flatten)]
+    /// Fault injection of the embedded endpoint (refused with --endpoint).
+    #[command(flatten, next_help_heading = EMBEDDED)]
     pub faults: FaultFlags,
+    /// The embedded-endpoint flags given (filled from the command line, not a flag itself).
+    #[arg(skip)]
+    pub embedded_only: Vec<String>,
+}
+
+/// The help heading of the flags that only the embedded endpoint (`--local`) takes.
+pub const EMBEDDED: &str = "Embedded endpoint only (--local; refused with --endpoint)";
+
+/// The ids of the flags [`EMBEDDED`] lists.
+pub const EMBEDDED_FLAGS: [&str; 7] = [
+    "quotas",
+    "fail_records",
+    "fail_requests",
+    "drop_before",
+    "drop_after",
+    "delay_ms",
+    "seed",
+];
+
+/// A week: the longest deadline, a shipper's (it retries for ever, in effect).
+const FOLLOW_DEADLINE_S: u64 = 7 * 24 * 3600;
+
+impl SendArgs {
+    /// How long a record may take: --deadline-s, else 120 s, else for a shipper a week.
+    pub fn deadline(&self) -> Duration {
+        let default = if self.follow.is_empty() {
+            120
+        } else {
+            FOLLOW_DEADLINE_S
+        };
+        Duration::from_secs(
+            self.deadline_s
+                .unwrap_or(default)
+                .clamp(1, FOLLOW_DEADLINE_S),
+        )
+    }
 }
 
 /// Request body format.

@@ -469,6 +469,15 @@ impl Source {
         }
     }
 
+    /// Bytes not read yet: the rest of the file being read and the files queued after it.
+    pub fn behind(&self) -> u64 {
+        let len = |f: &File| f.metadata().map_or(0, |m| m.len());
+        let reading = self.reading.as_ref().map_or(0, |r| {
+            len(r.reader.get_ref()).saturating_sub(r.lines.offset())
+        });
+        reading + self.queue.iter().map(|q| len(&q.file)).sum::<u64>()
+    }
+
     /// What the checkpoint keeps of this source.
     pub fn shape(&self) -> Shape {
         Shape {

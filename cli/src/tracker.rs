@@ -75,6 +75,16 @@ impl Tracker {
         }
     }
 
+    /// The record just announced by [`Tracker::sending`] was not handed in, and its line is
+    /// not passed either (the run stopped first): the position stays before it.
+    pub fn withdraw(&mut self) {
+        if let Some(e) = self.entries.pop_back() {
+            for (source, at) in e.others {
+                self.passed(source, at);
+            }
+        }
+    }
+
     /// `source` moved on to `end` without a record (a skipped line, another file).
     pub fn passed(&mut self, source: usize, end: Position) {
         match self.entries.back_mut() {

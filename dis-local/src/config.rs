@@ -72,6 +72,8 @@ pub struct LocalConfig {
     pub(crate) quotas: bool,
     pub(crate) quota_scale: f64,
     pub(crate) iam: crate::iam::config::IamConfig,
+    /// PEM certificate chain and private key, to serve HTTPS (feature `tls`).
+    pub(crate) tls: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Default for LocalConfig {
@@ -101,6 +103,7 @@ impl Default for LocalConfig {
             quotas: false,
             quota_scale: 1.0,
             iam: Default::default(),
+            tls: None,
         }
     }
 }
@@ -202,6 +205,16 @@ impl LocalConfig {
     /// also set, is not checked.
     pub fn with_accept_any_signature(mut self, accept: bool) -> Self {
         self.accept_any_signature = accept;
+        self
+    }
+
+    /// Serves HTTPS with the certificate chain `cert_chain` (PEM, the server's certificate
+    /// first) and its private key `key` (PEM: PKCS #8, PKCS #1 or SEC1), with the feature
+    /// `tls`: for clients that must trust a private CA.
+    /// [`LocalDis::endpoint`](crate::LocalDis::endpoint) is then `https://`. A chain or key
+    /// that cannot be used is a [`ConfigError::Tls`] at start; without the feature, so is any.
+    pub fn with_tls_pem(mut self, cert_chain: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
+        self.tls = Some((cert_chain.into(), key.into()));
         self
     }
 

@@ -45,11 +45,17 @@ pub enum ConfigError {
         /// The scale configured.
         scale: f64,
     },
+    /// A TLS certificate chain or key that cannot be served (feature `tls`): why.
+    Tls {
+        /// What is wrong: no certificate, no key, a key that does not match.
+        problem: String,
+    },
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ConfigError::Tls { problem } => write!(f, "TLS: {problem}"),
             ConfigError::EmptyStreamName => f.write_str("a stream name must not be empty"),
             ConfigError::NoPartitions { stream } => {
                 write!(f, "stream {stream:?} must have at least one partition")

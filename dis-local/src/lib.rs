@@ -146,6 +146,7 @@ mod faults;
 mod flags;
 mod iam;
 mod limits;
+mod local_flags;
 mod paths;
 mod prometheus;
 mod proto;
@@ -157,6 +158,7 @@ mod signal;
 mod state;
 mod stats;
 mod store;
+mod tls;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -174,6 +176,7 @@ pub use limits::{
     DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORDS_PER_REQUEST, DEFAULT_MAX_REQUEST_BYTES,
     MAX_PARTITIONS,
 };
+pub use local_flags::LocalFlags;
 pub use quota::{ParseStreamKindError, StreamKind};
 pub use routing::{hash_partition_key, partition_for_hash};
 pub use server::serve;
@@ -244,9 +247,15 @@ impl LocalDis {
         self.addr
     }
 
-    /// The base URL, `http://127.0.0.1:PORT` (`http://[::1]:PORT` for IPv6).
+    /// The base URL, `http://127.0.0.1:PORT` (`http://[::1]:PORT` for IPv6; `https://` when
+    /// it serves TLS, [`LocalConfig::with_tls_pem`]).
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.shared.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// What `stream` stored, in the order of `GET /local/v1/streams/{stream}/records`

@@ -1,6 +1,7 @@
 //! The HTTP paths: which handler answers a request ([`route`]): SendRecords, the read-back
 //! paths under `/local/v1/` (a stream's records, a page at a time; its counts; the counters),
-//! the counters in Prometheus' format (`/metrics`), or a DIS 404 / 405.
+//! the counters in Prometheus' format (`/metrics`), a liveness probe (`/health`), or a DIS
+//! 404 / 405.
 
 use std::sync::Arc;
 
@@ -33,6 +34,9 @@ pub(crate) async fn route(shared: &Shared, req: Request<Incoming>) -> Result<Res
     } else if path == "/metrics" && req.method() == Method::GET {
         // The counters for Prometheus; like `/local/v1/`, not counted as a request.
         Ok(crate::prometheus::answer(&shared.stats.snapshot()))
+    } else if path == "/health" && req.method() == Method::GET {
+        // 200 while serving (a liveness probe); not counted as a request either.
+        Ok(crate::prometheus::health())
     } else {
         Counters::add(&shared.stats.requests, 1);
         if !is_send_records(path) {

@@ -27,9 +27,34 @@ pub(crate) fn render(stats: &Stats) -> String {
         } else {
             format!("dis_local_{name}")
         };
-        out.push_str(&format!("# TYPE {full} {kind}\n{full} {value}\n"));
+        let help = help(name);
+        out.push_str(&format!(
+            "# HELP {full} {help}\n# TYPE {full} {kind}\n{full} {value}\n"
+        ));
     }
     out
+}
+
+/// The `# HELP` text of counter `name`: its documentation on one line, escaped as the format
+/// says (`\\` and `\n`; the text is on one line, so only backslashes).
+fn help(name: &str) -> String {
+    let doc = crate::stats::HELP
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or("", |(_, doc)| doc);
+    doc.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('\\', "\\\\")
+}
+
+/// The `/health` answer: 200 `ok` while the server serves.
+pub(crate) fn health() -> Resp {
+    let mut resp = Response::new(Full::new(Bytes::from_static(b"ok\n")));
+    *resp.status_mut() = StatusCode::OK;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    resp
 }
 
 /// The `/metrics` answer.
@@ -57,7 +82,7 @@ mod tests {
         let text = render(&stats);
         assert!(
             text.contains(
-                "# TYPE dis_local_records_stored_total counter\ndis_local_records_stored_total 42\n"
+                "# HELP dis_local_records_stored_total Records stored.\n# TYPE dis_local_records_stored_total counter\ndis_local_records_stored_total 42\n"
             ),
             "{text}"
         );
@@ -67,6 +92,15 @@ mod tests {
             ),
             "{text}"
         );
+        // Every metric has its help text, on one line.
+        let helps = text.lines().filter(|l| l.starts_with("# HELP ")).count();
+        assert_eq!(
+            helps,
+            text.lines().filter(|l| l.starts_with("# TYPE ")).count()
+        );
+        for line in text.lines().filter(|l| l.starts_with("# HELP ")) {
+            assert!(line.split(' ').count() > 4, "{line}");
+        }
         // One line per counter of Stats, whatever counters it gains.
         let fields = serde_json::to_value(stats).unwrap();
         let counters = fields.as_object().unwrap().len();

@@ -148,6 +148,27 @@ async fn connection(
 ) {
     let state = registration.state.clone();
     let limits = &shared.conn_limits;
+    let stream: Box<dyn conn::Io> = match &shared.tls {
+        None => Box::new(stream),
+        // The handshake within the header read timeout, as a request head would be.
+        #[cfg_attr(not(feature = "tls"), allow(unused_variables))]
+        Some(acceptor) => {
+            #[cfg(feature = "tls")]
+            match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => Box::new(tls),
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "local DIS: TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    Counters::add(&shared.stats.header_timeouts, 1);
+                    return;
+                }
+            }
+            #[cfg(not(feature = "tls"))]
+            match *acceptor {}
+        }
+    };
     let io = TokioIo::new(Guarded::new(stream, state.clone(), shared.clone()));
     let service = {
         let shared = shared.clone();

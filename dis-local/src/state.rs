@@ -32,6 +32,8 @@ pub(crate) struct Shared {
     pub(crate) body_budget: BodyBudget,
     request_ids: AtomicU64,
     pub(crate) quotas: Quotas,
+    /// HTTPS, when configured.
+    pub(crate) tls: Option<crate::tls::Acceptor>,
 }
 
 impl Shared {
@@ -40,6 +42,7 @@ impl Shared {
         config.validate()?;
         let body_cap = config.body_cap();
         let quotas = Quotas::new(&config);
+        let tls = crate::tls::acceptor(config.tls.as_ref())?;
         Ok(Shared {
             store: Store::new(&config.streams, config.retain),
             faults: FaultState::new(config.faults),
@@ -72,6 +75,7 @@ impl Shared {
             body_budget: BodyBudget::new(config.max_buffered_body_bytes),
             request_ids: AtomicU64::new(1),
             quotas,
+            tls,
         })
     }
 

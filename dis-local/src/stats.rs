@@ -28,6 +28,11 @@ macro_rules! counters {
             $(pub(crate) $name: AtomicU64,)+
         }
 
+        /// Each counter's name and its documentation (the `# HELP` of `/metrics`).
+        pub(crate) const HELP: &[(&str, &str)] = &[
+            $((stringify!($name), concat!($($doc),+)),)+
+        ];
+
         impl Counters {
             /// The counters now.
             pub(crate) fn snapshot(&self) -> Stats {

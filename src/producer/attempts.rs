@@ -22,7 +22,7 @@ use tracing::Instrument;
 
 use super::batch::{Batch, Pending};
 use super::config::RetryPolicy;
-use super::delivery::{Ack, Delivery, Failure};
+use super::delivery::{Ack, Delivery, Failure, LastError};
 use super::engine::until_expired;
 use super::pacer::Pacer;
 use super::refusals::Answer;
@@ -135,11 +135,7 @@ impl Tries {
             .into_iter()
             .partition(|p| p.deadline <= now);
         self.pending = on_time;
-        let expired = Failure::Expired { unanswered: false };
-        self.out.extend(
-            late.into_iter()
-                .map(|p| p.into_delivery(Err(expired.clone()))),
-        );
+        self.out.extend(late.into_iter().map(|p| p.expire(false)));
     }
 
     /// Too large for the endpoint (413): nothing was stored, so the batch goes again in two
@@ -156,21 +152,15 @@ impl Tries {
 
     /// The records of the request in flight, expired (`unanswered`: it may have reached DIS).
     fn expire_pending(&mut self, unanswered: bool) {
-        let expired = Failure::Expired { unanswered };
-        self.out.extend(
-            self.pending
-                .drain(..)
-                .map(|p| p.into_delivery(Err(expired.clone()))),
-        );
+        self.out
+            .extend(self.pending.drain(..).map(|p| p.expire(unanswered)));
     }
 
     /// Every record still held, expired unsent.
     fn expire_all(&mut self) {
         self.expire_pending(false);
-        let expired = Failure::Expired { unanswered: false };
         let parked = self.parked.drain(..).flatten();
-        self.out
-            .extend(parked.map(|p| p.into_delivery(Err(expired.clone()))));
+        self.out.extend(parked.map(|p| p.expire(false)));
     }
 
     fn into_flown(self) -> Flown {
@@ -356,6 +346,16 @@ impl Flight {
         };
         match result {
             Ok(outcome) => {
+                if outcome.failed_record_count > 0
+                    && let Some(refused) = outcome.results.iter().find_map(|r| match r {
+                        RecordResult::Failed { code, message } => {
+                            Some(format!("DIS refused a record: {code}: {message}"))
+                        }
+                        RecordResult::Stored { .. } => None,
+                    })
+                {
+                    self.stats.try_failed(refused);
+                }
                 // The answer's counts first (the pace needs them), then each record's verdict
                 // in one pass: no list of verdicts per answer.
                 count_throttled(&outcome.results, &tries.pending, &mut round);
@@ -376,6 +376,7 @@ impl Flight {
                 tries.pending = keep;
             }
             Err(err) => {
+                self.stats.try_failed(err.to_string());
                 let verdicts = self.judge_request(tries, err, &mut round);
                 self.feedback(tries, &round);
                 let mut keep = Vec::new();
@@ -391,7 +392,8 @@ impl Flight {
         round
     }
 
-    /// A record's verdict from its result in the answer; a throttled try is counted as such.
+    /// A record's verdict from its result in the answer; a throttled try is counted as such,
+    /// and what a try that is sent again ran into is kept as the record's last error.
     fn verdict(&self, result: RecordResult, p: &mut Pending) -> Verdict {
         let policy = &self.policy;
         match result {
@@ -403,14 +405,16 @@ impl Flight {
                 sequence_number,
             })),
             // Throttling: again until the deadline, and not a try against the cap.
-            RecordResult::Failed { code, .. } if code == THROTTLED => {
+            RecordResult::Failed { code, message } if code == THROTTLED => {
                 p.throttled_attempts += 1;
+                p.last_error = Some(LastError::Refused { code, message });
                 Verdict::Again
             }
-            RecordResult::Failed { code, .. }
+            RecordResult::Failed { code, message }
                 if policy.is_retryable_code(&code)
                     && p.counted_attempts() < policy.max_attempts =>
             {
+                p.last_error = Some(LastError::Refused { code, message });
                 Verdict::Again
             }
             RecordResult::Failed { code, message } => {
@@ -454,6 +458,7 @@ impl Flight {
                     if ambiguous {
                         p.ambiguous_attempts += 1;
                     }
+                    p.last_error = Some(LastError::Request(err.clone()));
                     Verdict::Again
                 } else {
                     Verdict::Done(Err(Failure::Request(err.clone())))

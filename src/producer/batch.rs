@@ -3,7 +3,7 @@
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
-use super::delivery::{Ack, Delivery, Failure};
+use super::delivery::{Ack, Delivery, Failure, LastError};
 use crate::generated::types;
 use crate::request;
 use crate::validate::Limits;
@@ -24,6 +24,8 @@ pub(crate) struct Pending {
     pub(crate) ambiguous_attempts: u32,
     /// Undelivered past this instant, it ends as expired.
     pub(crate) deadline: Instant,
+    /// What its last try ran into, told when it expires.
+    pub(crate) last_error: Option<LastError>,
     /// Its share of a spawned producer's byte budget, given back with its outcome.
     pub(crate) _budget: Option<OwnedSemaphorePermit>,
 }
@@ -51,6 +53,7 @@ impl Pending {
             throttled_attempts: 0,
             ambiguous_attempts: 0,
             deadline: later(now, deadline),
+            last_error: None,
             _budget: permit,
         }
     }
@@ -64,6 +67,16 @@ impl Pending {
     /// The record's partition key.
     pub(crate) fn partition_key(&self) -> Option<&str> {
         self.entry.partition_key.as_deref()
+    }
+
+    /// The record, expired (`unanswered`: a request carrying it was cut off unanswered), with
+    /// what its last try ran into.
+    pub(crate) fn expire(mut self, unanswered: bool) -> Delivery {
+        let last_error = self.last_error.take();
+        self.into_delivery(Err(Failure::Expired {
+            unanswered,
+            last_error,
+        }))
     }
 
     /// What the record holds while it waits for its key (ordered mode), as the waiting cap

@@ -58,16 +58,59 @@ pub enum Failure {
     #[error("{0}")]
     Request(#[source] Arc<Error>),
     /// The deadline passed first ([`ProducerHandle::close`](crate::ProducerHandle::close)): the
-    /// record is handed back undelivered.
+    /// record is handed back undelivered, with what its last try ran into.
     #[error(
-        "the deadline passed before the record was acknowledged{}",
-        if *unanswered { " (a request carrying it was unanswered: it may be stored)" } else { "" }
+        "the deadline passed before the record was acknowledged{}{}",
+        if *unanswered { " (a request carrying it was unanswered: it may be stored)" } else { "" },
+        last_error.as_ref().map(|e| format!("; last error: {e}")).unwrap_or_default()
     )]
     Expired {
         /// True when a request carrying the record had been sent and was not answered: DIS may
         /// have stored it.
         unanswered: bool,
+        /// What the record's last try ran into (no credentials to be had and why, a refused
+        /// connection, DNS, TLS, an HTTP error answer, a throttled record); `None` when it was
+        /// never tried, or its tries were cut off unanswered.
+        last_error: Option<LastError>,
     },
+}
+
+/// What a try of a record ran into, kept until the record has its outcome: an expired
+/// record says why it was not stored in time ([`Failure::Expired`]).
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum LastError {
+    /// The request failed as a whole: no credentials could be had (the provider and why), a
+    /// refused connection, a DNS failure, TLS, a timeout, an HTTP error answer. The error is
+    /// shared by the records of that request.
+    #[error("{0}")]
+    Request(Arc<Error>),
+    /// DIS refused the record in its answer (`DIS.4303` traffic control, a retryable code).
+    #[error("DIS refused the record: {code}: {message}")]
+    Refused {
+        /// DIS error code.
+        code: String,
+        /// DIS error message.
+        message: String,
+    },
+}
+
+impl LastError {
+    /// A short key for counting: DIS's code, else `HTTP {status}`, else `credentials`,
+    /// `transport`, `unreadable`, `request`.
+    pub fn code(&self) -> String {
+        match self {
+            LastError::Refused { code, .. } => code.clone(),
+            LastError::Request(e) => match e.as_ref() {
+                Error::Dis { code: Some(c), .. } => c.clone(),
+                Error::Dis { status, .. } => format!("HTTP {status}"),
+                Error::Credentials { .. } => "credentials".into(),
+                Error::Transport { .. } => "transport".into(),
+                Error::InvalidResponse { .. } => "unreadable".into(),
+                _ => "request".into(),
+            },
+        }
+    }
 }
 
 impl Delivery {
@@ -98,7 +141,7 @@ impl Delivery {
         self.ambiguous_attempts > 0
             || match &self.result {
                 Err(Failure::Request(e)) => e.maybe_duplicated(),
-                Err(Failure::Expired { unanswered }) => *unanswered,
+                Err(Failure::Expired { unanswered, .. }) => *unanswered,
                 _ => false,
             }
     }

@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use super::attempts;
 use super::batch::{Batch, Pending};
 use super::config::ProducerConfig;
-use super::delivery::{Delivery, Failure, Summary};
+use super::delivery::{Delivery, Summary};
 use super::outbox::Outbox;
 use super::pacer::Pacer;
 use super::partition::partition_of;
@@ -408,8 +408,7 @@ impl<'a> Run<'a> {
         let deadline = checked.deadline.unwrap_or(self.engine.config.deadline);
         let pending = Pending::new(id, checked, (now, deadline), permit);
         if self.terminal {
-            let expired = Failure::Expired { unanswered: false };
-            self.deliver(vec![pending.into_delivery(Err(expired))]);
+            self.deliver(vec![pending.expire(false)]);
             return;
         }
         let lane = self.lane_of(&pending);
@@ -638,10 +637,7 @@ impl<'a> Run<'a> {
         }
         self.waiting = 0;
         self.waiting_bytes = 0;
-        let expired = held
-            .into_iter()
-            .map(|p| p.into_delivery(Err(Failure::Expired { unanswered: false })))
-            .collect();
+        let expired = held.into_iter().map(|p| p.expire(false)).collect();
         self.deliver(expired);
     }
 }

@@ -23,8 +23,10 @@ mod names {
     /// `unreadable` (the keys of [`ProducerStats::failed`](crate::ProducerStats::failed)); a
     /// code of another shape from the server is counted as `other`.
     pub const RECORDS_FAILED: &str = "dis_records_records_failed_total";
-    /// Counter: record answers `DIS.4303` (traffic control), labelled `partition` (the lane's
-    /// index when the partition count is known, else `0`).
+    /// Counter: record answers `DIS.4303` (traffic control), labelled `partition`: DIS's
+    /// partition ID (`shardId-0000000001`) when the producer routes records itself (the
+    /// partition count is known, and the record has a key, a hash key or a partition ID), else
+    /// `unknown` (DIS chose the partition and does not say which in a refusal).
     pub const RECORDS_THROTTLED: &str = "dis_records_records_throttled_total";
     /// Counter: records handed back flagged as possible duplicates
     /// ([`Delivery::maybe_duplicated`](crate::Delivery::maybe_duplicated)); the `dis-records`
@@ -46,12 +48,84 @@ mod names {
     pub const CREDENTIAL_REFRESHES: &str = "dis_records_credential_refreshes_total";
 }
 
+/// Gives the installed recorder the help text and unit of every metric named here (an
+/// exporter prints them: Prometheus' `# HELP`). Producers call it when they are built; call it
+/// yourself to have the text before (idempotent).
+pub fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        RECORDS_SENT,
+        Unit::Count,
+        "Records taken in by a producer (each record once, whatever its tries)."
+    );
+    describe_counter!(
+        RECORDS_ACKNOWLEDGED,
+        Unit::Count,
+        "Records acknowledged (stored by DIS)."
+    );
+    describe_counter!(
+        RECORDS_FAILED,
+        Unit::Count,
+        "Records handed back as failed, by code: DIS's code, HTTP status, or invalid, expired, transport, unreadable, request."
+    );
+    describe_counter!(
+        RECORDS_THROTTLED,
+        Unit::Count,
+        "Record answers DIS.4303 (traffic control), by DIS partition ID (unknown when DIS chose the partition)."
+    );
+    describe_counter!(
+        POSSIBLE_DUPLICATES,
+        Unit::Count,
+        "Records handed back flagged as possibly stored twice (and lines sent again after a restart)."
+    );
+    describe_counter!(
+        REQUESTS,
+        Unit::Count,
+        "SendRecords requests answered (outcome ok) or failed (outcome error)."
+    );
+    describe_histogram!(
+        REQUEST_DURATION,
+        Unit::Seconds,
+        "Seconds from writing a SendRecords request to its answer or its error."
+    );
+    describe_gauge!(
+        BUFFERED_RECORDS,
+        Unit::Count,
+        "Records in a spawned producer's buffer, not yet taken into a batch."
+    );
+    describe_gauge!(
+        IN_FLIGHT_RECORDS,
+        Unit::Count,
+        "Records taken in without an outcome yet."
+    );
+    describe_gauge!(
+        OLDEST_BUFFERED_AGE,
+        Unit::Seconds,
+        "Seconds the oldest record in a spawned producer's buffer has waited (0 when empty)."
+    );
+    describe_counter!(
+        CREDENTIAL_REFRESHES,
+        Unit::Count,
+        "Credential sets obtained from a refreshing provider: the first and every refresh."
+    );
+}
+
+/// The failure codes of this crate's own, each counted from 0 as soon as a producer is built
+/// (codes from DIS appear when they first happen).
+const OWN_CODES: [&str; 5] = ["invalid", "expired", "transport", "unreadable", "request"];
+
+/// The `partition` label of a throttled record whose partition DIS chose.
+const UNKNOWN_PARTITION: &str = "unknown";
+
 /// The handles of one producer, registered once with the installed recorder (no-ops without
-/// one). Labelled counters whose label is only known later (failure code, partition) are
-/// registered when they first move: that happens once per request, not per record.
+/// one), every counter at 0 from the start. Labelled counters whose label is only known later
+/// (a DIS failure code) are registered when they first move: that happens once per request,
+/// not per record.
 #[derive(Debug)]
 pub(crate) struct ProducerMetrics {
     stream: String,
+    /// The stream's partition count, when the producer routes records itself.
+    partitions: Option<u32>,
     sent: Counter,
     acknowledged: Counter,
     possible_duplicates: Counter,
@@ -64,10 +138,25 @@ pub(crate) struct ProducerMetrics {
 }
 
 impl ProducerMetrics {
-    pub(crate) fn new(stream: &str) -> ProducerMetrics {
+    pub(crate) fn new(stream: &str, partitions: Option<u32>) -> ProducerMetrics {
+        describe();
         let stream = stream.to_owned();
         let s = || ("stream", stream.clone());
+        // Every counter exists from the start, at 0.
+        for code in OWN_CODES {
+            counter!(RECORDS_FAILED, &[s(), ("code", code.to_owned())]).absolute(0);
+        }
+        for p in (0..partitions.unwrap_or(0)).map(partition_label) {
+            counter!(RECORDS_THROTTLED, &[s(), ("partition", p)]).absolute(0);
+        }
+        counter!(
+            RECORDS_THROTTLED,
+            &[s(), ("partition", UNKNOWN_PARTITION.to_owned())]
+        )
+        .absolute(0);
+        counter!(CREDENTIAL_REFRESHES).absolute(0);
         ProducerMetrics {
+            partitions,
             sent: counter!(RECORDS_SENT, &[s()]),
             acknowledged: counter!(RECORDS_ACKNOWLEDGED, &[s()]),
             possible_duplicates: counter!(POSSIBLE_DUPLICATES, &[s()]),
@@ -95,11 +184,15 @@ impl ProducerMetrics {
         counter!(RECORDS_FAILED, &labels).increment(n);
     }
 
-    pub(crate) fn throttled(&self, partition: usize, n: u64) {
-        let labels = [
-            ("stream", self.stream.clone()),
-            ("partition", partition.to_string()),
-        ];
+    /// `n` answers `DIS.4303` for the records of `lane`.
+    pub(crate) fn throttled(&self, lane: usize, n: u64) {
+        let partition = match self.partitions {
+            // Lanes below the partition count are partitions; the last one holds the records
+            // DIS spreads itself.
+            Some(p) if lane < p as usize => partition_label(lane as u32),
+            _ => UNKNOWN_PARTITION.to_owned(),
+        };
+        let labels = [("stream", self.stream.clone()), ("partition", partition)];
         counter!(RECORDS_THROTTLED, &labels).increment(n);
     }
 
@@ -117,6 +210,11 @@ impl ProducerMetrics {
         self.in_flight.set(in_flight as f64);
         self.oldest_buffered_age.set(oldest.as_secs_f64());
     }
+}
+
+/// DIS's ID of partition `index`.
+fn partition_label(index: u32) -> String {
+    format!("shardId-{index:010}")
 }
 
 /// The `code` label of a failure: the codes come from the server, so only the shapes DIS and

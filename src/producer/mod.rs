@@ -91,10 +91,7 @@ impl Producer {
         config.check()?;
         // A throttled entry per partition, and one for the records without a key (their own
         // lane).
-        let stats = Arc::new(StatsCell::new(
-            stream_name,
-            config.partitions.map_or(1, |p| p as usize + 1),
-        ));
+        let stats = Arc::new(StatsCell::new(stream_name, config.partitions));
         Ok(Producer {
             engine: Engine {
                 client,

@@ -39,6 +39,12 @@ pub struct ProducerStats {
     /// How long the oldest record in a spawned producer's buffer has waited (zero when the
     /// buffer is empty; an upper bound, within the arrival spread of 64 records).
     pub oldest_buffered_age: Duration,
+    /// Tries that ran into an error so far: requests that failed as a whole (no credentials,
+    /// connect refused, DNS, TLS, an HTTP error answer) and answers that refused records.
+    pub failed_tries: u64,
+    /// What the last of those tries ran into, as text (the first refused record of an answer
+    /// stands for the answer): to tell an operator why records wait before any of them fails.
+    pub last_error: Option<String>,
 }
 
 /// The live counters behind [`ProducerStats`]. The two that move once per record on the way in
@@ -65,15 +71,18 @@ struct Inner {
 const RATE_WINDOW: Duration = Duration::from_secs(1);
 
 impl StatsCell {
-    pub(crate) fn new(stream: &str, partitions: usize) -> StatsCell {
+    /// The stats of a producer sending to `stream`, of `partitions` when known: a throttled
+    /// entry per partition, and one for the records without a key (their own lane).
+    pub(crate) fn new(stream: &str, partitions: Option<u32>) -> StatsCell {
+        let slots = partitions.map_or(1, |p| p as usize + 1);
         StatsCell {
             buffered: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             arrivals: Arrivals::default(),
-            metrics: ProducerMetrics::new(stream),
+            metrics: ProducerMetrics::new(stream, partitions),
             inner: Mutex::new(Inner {
                 stats: ProducerStats {
-                    throttled: vec![0; partitions.max(1)],
+                    throttled: vec![0; slots],
                     ..ProducerStats::default()
                 },
                 window_start: Instant::now(),
@@ -115,6 +124,14 @@ impl StatsCell {
             self.in_flight.load(Ordering::Relaxed),
             self.arrivals.oldest_age(),
         );
+    }
+
+    /// A try ran into `error`.
+    pub(crate) fn try_failed(&self, error: String) {
+        self.with(|i| {
+            i.stats.failed_tries += 1;
+            i.stats.last_error = Some(error);
+        });
     }
 
     /// One request answered (or failed) after `took`.

@@ -18,12 +18,16 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 
 use super::ConnState;
 use crate::answer::{dis_error_body, raw_answer};
 use crate::state::Shared;
 use crate::stats::Counters;
+
+/// A connection's byte stream: a TCP socket, or TLS over one.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// Largest answer head looked at; a longer one (never written by this server) switches the
 /// rewriting off for the connection.
@@ -47,7 +51,7 @@ enum Out {
 /// (400, 414, 431: an answer head with an error status and no `Content-Type`, which every
 /// answer of this server has) are replaced by the same status with a DIS body.
 pub(crate) struct Guarded {
-    inner: TcpStream,
+    inner: Box<dyn Io>,
     state: Arc<ConnState>,
     shared: Arc<Shared>,
     out: Out,
@@ -57,7 +61,7 @@ pub(crate) struct Guarded {
 }
 
 impl Guarded {
-    pub(crate) fn new(inner: TcpStream, state: Arc<ConnState>, shared: Arc<Shared>) -> Guarded {
+    pub(crate) fn new(inner: Box<dyn Io>, state: Arc<ConnState>, shared: Arc<Shared>) -> Guarded {
         Guarded {
             inner,
             state,

@@ -21,7 +21,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-pub(crate) use guarded::Guarded;
+pub(crate) use guarded::{Guarded, Io};
 pub(crate) use registry::{Registration, Registry, refusal};
 
 /// The connection limits of a server (from [`LocalConfig`](crate::LocalConfig)).
