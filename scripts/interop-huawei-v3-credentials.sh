@@ -13,6 +13,10 @@
 #    SendRecords of 20 records 2.5 s apart (so the SDK must refresh its credentials), every answer
 #    checked and every record read back. Then dis-local's counters: 60 stored, at least 3 sets
 #    issued, no request refused.
+# 4. scripts/interop/huawei_v3_describe.py: a second dis-local, static AK/SK, an advanced stream
+#    of 3 partitions grown to 6 after 4 s (--grow-partitions): the SDK's show_stream
+#    (DescribeStream) pages through the partitions, 2 a page; kind, ids, ACTIVE, hash ranges and
+#    counts checked, before and after the growth.
 # Prints one line per check; exits non-zero on the first failure. Loopback only (PyPI on the
 # first run); whatever it started is stopped on exit.
 set -euo pipefail
@@ -67,4 +71,21 @@ print(s["records_stored"], s["credentials_issued"],
 [ "$stored" = 60 ] && [ "$issued" -ge 3 ] && [ "$refused" = 0 ] \
   || fail "dis-local: $stored stored, $issued credential sets issued, $refused refused"
 echo "ok: dis-local stored all $stored records; $issued credential sets issued, 0 refused"
+
+# DescribeStream: the SDK's show_stream, signed with a static pair.
+: >"$log-describe.stdout"
+"$CARGO_TARGET_DIR/debug/dis-local" --listen 127.0.0.1:0 --ak interop-ak --sk interop-sk --no-token \
+  --stream described:3:advanced --grow-partitions 4s:described:6 \
+  >"$log-describe.stdout" 2>"$log-describe.stderr" </dev/null &
+pids+=($!)
+url=
+for _ in $(seq 1 100); do
+  url=$(sed -n '1s|^listening on \(http://127\.0\.0\.1:[0-9]*\)$|\1|p' "$log-describe.stdout")
+  [ -n "$url" ] && break
+  sleep 0.1
+done
+[ -n "$url" ] || fail "dis-local (describe) did not start"
+timeout 120 "$py" scripts/interop/huawei_v3_describe.py --url "$url" --project-id interop-project \
+  --ak interop-ak --sk interop-sk --stream described --kind ADVANCED --partitions 3 --grown 6 \
+  </dev/null || fail "the v3 SDK's show_stream"
 echo "interop-huawei-v3-credentials: passed"

@@ -268,8 +268,8 @@ fn a_spec_change_shows_up_in_the_generated_client() {
     }
     assert_eq!(
         spec.matches("maxLength: 60").count(),
-        1,
-        "one maxLength 60 (stream_name)"
+        2,
+        "two maxLength 60 (SendRecords' stream_name, DescribeStream's path parameter)"
     );
     fs::write(&spec_path, spec.replace("maxLength: 60", "maxLength: 59")).unwrap();
 

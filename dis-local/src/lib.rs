@@ -141,9 +141,11 @@ mod answer;
 mod auth;
 mod config;
 mod conn;
+mod describe;
 mod error;
 mod faults;
 mod flags;
+mod grow;
 mod iam;
 mod limits;
 mod local_flags;
@@ -167,6 +169,7 @@ use std::sync::Arc;
 pub use config::{Faults, LocalConfig, ParseStreamConfigError, StreamConfig};
 pub use error::{ConfigError, StartError};
 pub use flags::FaultFlags;
+pub use grow::{ParsePartitionGrowthError, PartitionGrowth};
 pub use iam::POD_IDENTITY_PATH;
 pub use iam::config::{DEFAULT_CREDENTIAL_LIFETIME, parse_lifetime};
 pub use iam::flags::IamFlags;
@@ -240,6 +243,26 @@ impl LocalDis {
             shutdown: tx,
             task,
         })
+    }
+
+    /// Grows `stream` to `partitions` partitions now, as DIS does when a stream is scaled
+    /// (never shrinks it; at most [`MAX_PARTITIONS`]): the new partitions are empty, with full
+    /// quota buckets, and keys map over the new count from then on. Returns the count after,
+    /// or `None` for an unknown stream.
+    pub fn grow_partitions(&self, stream: &str, partitions: u32) -> Option<u32> {
+        grow::grow(&self.shared, stream, partitions)
+    }
+
+    /// Grows a stream as [`LocalDis::grow_partitions`] does, `growth.after` from now, on a task
+    /// of its own (it ends with the server's state).
+    pub fn grow_partitions_later(&self, growth: PartitionGrowth) {
+        let shared = Arc::downgrade(&self.shared);
+        tokio::spawn(async move {
+            tokio::time::sleep(growth.after).await;
+            if let Some(shared) = shared.upgrade() {
+                grow::grow(&shared, &growth.stream, growth.partitions);
+            }
+        });
     }
 
     /// The address served.

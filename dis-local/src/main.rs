@@ -30,6 +30,10 @@ use dis_local::{LocalDis, LocalFlags};
 struct Args {
     #[command(flatten)]
     local: LocalFlags,
+    /// Grow a stream's partition count while running, as DIS scaling does: AFTER (seconds, or
+    /// `500ms`, `10s`) from the start, STREAM gets N partitions. Repeatable.
+    #[arg(long = "grow-partitions", value_name = "AFTER:STREAM:N")]
+    grow_partitions: Vec<dis_local::PartitionGrowth>,
 }
 
 #[tokio::main]
@@ -50,6 +54,9 @@ async fn main() -> ExitCode {
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let config = args.local.config()?;
     let dis = LocalDis::start(config, args.local.listen).await?;
+    for growth in args.grow_partitions {
+        dis.grow_partitions_later(growth);
+    }
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "listening on {}", dis.endpoint())?;
     stdout.flush()?;

@@ -31,6 +31,9 @@ pub(crate) async fn route(shared: &Shared, req: Request<Incoming>) -> Result<Res
     let path = req.uri().path();
     let result = if let Some(rest) = path.strip_prefix("/local/v1/") {
         Ok(local_path(shared, req.method(), rest, req.uri().query()).await)
+    } else if let Some((project, stream)) = crate::describe::target(path) {
+        // DescribeStream: not counted as a SendRecords request.
+        Ok(crate::describe::describe(shared, req, &project, &stream))
     } else if path == "/metrics" && req.method() == Method::GET {
         // The counters for Prometheus; like `/local/v1/`, not counted as a request.
         Ok(crate::prometheus::answer(&shared.stats.snapshot()))
@@ -120,7 +123,7 @@ async fn local_path(shared: &Shared, method: &Method, rest: &str, query: Option<
     let throttled = shared.quotas.throttled(name).unwrap_or_default();
     let body = Body {
         stream_name: &stream.name,
-        stream_id: StreamConfig::new(stream.name.clone(), stream.partitions).stream_id(),
+        stream_id: StreamConfig::new(stream.name.clone(), stream.partitions()).stream_id(),
         partitions: stream
             .counts()
             .into_iter()
@@ -213,12 +216,13 @@ fn page_query(stream: &Stream, query: Option<&str>) -> Result<PageQuery, (&'stat
                         ),
                     )
                 })?;
-                if index >= u64::from(stream.partitions) {
+                if index >= u64::from(stream.partitions()) {
                     return Err((
                         "DIS.4302",
                         format!(
                             "Partition does not exist: {index}; stream {} has {} partitions.",
-                            stream.name, stream.partitions
+                            stream.name,
+                            stream.partitions()
                         ),
                     ));
                 }

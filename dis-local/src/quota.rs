@@ -225,6 +225,17 @@ impl Quotas {
         })
     }
 
+    /// Gives `stream` full buckets for the partitions it has grown to (`partitions` in all).
+    pub(crate) fn grow(&self, stream: &str, partitions: u32) {
+        if let Some(quota) = self.streams.get(stream) {
+            let now = Instant::now();
+            let mut buckets = quota.lock();
+            while (buckets.len() as u32) < partitions {
+                buckets.push(Buckets::full(quota.rates, now));
+            }
+        }
+    }
+
     /// Records throttled per partition of `stream` (zeros when quotas are off); `None` for an
     /// unknown stream.
     pub(crate) fn throttled(&self, stream: &str) -> Option<Vec<u64>> {

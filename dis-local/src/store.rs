@@ -10,12 +10,13 @@
 //! sequence number is its position in the partition's vector.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 
 use crate::config::StreamConfig;
-use crate::quota::Quotas;
+use crate::quota::{Quotas, StreamKind};
 use crate::routing::shard_id;
 
 /// A record as stored by a [`LocalDis`](crate::LocalDis).
@@ -229,7 +230,11 @@ impl Outcome {
 
 pub(crate) struct Stream {
     pub(crate) name: String,
-    pub(crate) partitions: u32,
+    /// The partition count: it only grows ([`Stream::grow`]), so an index checked against it
+    /// stays valid.
+    partitions: AtomicU32,
+    /// The stream's kind, as DescribeStream tells it.
+    pub(crate) kind: StreamKind,
     /// Whether payloads (and partition keys) are kept, or only counted.
     pub(crate) retain: bool,
     state: Mutex<StreamState>,
@@ -256,7 +261,7 @@ impl Stream {
         let state = &mut *guard;
         // Write quotas (`None` when off): checked once routing chose the partition.
         let mut quota = quotas.begin(&self.name);
-        let partitions = u64::from(self.partitions);
+        let partitions = state.partitions.len() as u64;
         for (i, rec) in records.iter().enumerate() {
             if failures.is_some_and(|f| f[i]) {
                 failed += 1;
@@ -322,6 +327,23 @@ impl Stream {
             failed,
             throttled,
         }
+    }
+
+    /// The partition count now.
+    pub(crate) fn partitions(&self) -> u32 {
+        self.partitions.load(Ordering::Acquire)
+    }
+
+    /// Grows the stream to `partitions` partitions (never shrinks it); returns the count
+    /// after. The new partitions are empty; keys are mapped over the new count from then on.
+    pub(crate) fn grow(&self, partitions: u32) -> u32 {
+        let mut state = self.lock();
+        while (state.partitions.len() as u32) < partitions {
+            state.partitions.push(Partition::default());
+        }
+        let count = state.partitions.len() as u32;
+        self.partitions.store(count, Ordering::Release);
+        count
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, StreamState> {
@@ -432,7 +454,8 @@ impl Store {
         for sc in streams {
             let stream = Arc::new(Stream {
                 name: sc.name.clone(),
-                partitions: sc.partitions,
+                partitions: AtomicU32::new(sc.partitions),
+                kind: sc.kind,
                 retain,
                 state: Mutex::new(StreamState {
                     spread: 0,

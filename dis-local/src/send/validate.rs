@@ -150,23 +150,25 @@ pub(super) fn validate<'s, R: SendRequest>(
                     ),
                 )
             })?;
-            if index >= u64::from(stream.partitions) {
+            if index >= u64::from(stream.partitions()) {
                 return Err(Refusal::invalid(
                     "DIS.4302",
                     format!(
                         "Partition does not exist: {}[{i}] names partition {index}; stream {} has {} partitions.",
-                        f.records, stream.name, stream.partitions
+                        f.records,
+                        stream.name,
+                        stream.partitions()
                     ),
                 ));
             }
             Some(index as u32)
         } else if let Some(h) = explicit_hash_key {
-            Some(partition_for_hash(h, stream.partitions))
+            Some(partition_for_hash(h, stream.partitions()))
         } else {
             entry
                 .partition_key()
                 .filter(|k| !k.is_empty())
-                .map(|k| partition_for_hash(hash_partition_key(k), stream.partitions))
+                .map(|k| partition_for_hash(hash_partition_key(k), stream.partitions()))
         };
         if stream.retain {
             keys += entry.partition_key().map_or(0, str::len);
