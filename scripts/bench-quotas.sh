@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The producer against DIS's quotas (issue 17, section 2), every row from the same script run,
+# The producer against DIS's quotas, every row from the same script run,
 # each run against a fresh dis-local (full buckets), RUNS runs per row (median, min-max):
 #
 #   matrix  dis-local --quotas; 2 and 16 partitions, common and advanced, keyed (100,000 keys)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Huawei's Python v3 SDK (huaweicloudsdkcore's MetadataCredentialProvider, huaweicloudsdkdis's
-# DisClient) against dis-local playing the ECS metadata service (issue 16).
+# DisClient) against dis-local playing the ECS metadata service.
 #
 #   bash scripts/interop-huawei-v3-credentials.sh
 #

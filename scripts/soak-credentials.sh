@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Credentials that expire while the main job sends (issue 16): a soak against dis-local.
+# Credentials that expire while the main job sends: a soak against dis-local.
 #
 #   bash scripts/soak-credentials.sh            # the three 60 s runs and the fault run
 #   SOAK_SECONDS=20 bash scripts/soak-credentials.sh   # shorter runs
