@@ -12,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use dis_local::{Faults, LocalConfig, LocalDis, StreamConfig};
-use support::{Local, read_back, spawn};
+use support::{Local, output_with_input, read_back, spawn};
 
 fn folder(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -115,7 +115,7 @@ fn a_record_that_fails_says_why_and_json_stdout_is_json_only() {
     let nowhere = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
     // Credentials, but nothing listens at the endpoint: each record expires with the cause.
-    let out = bare(
+    let cmd = bare(
         &home,
         &[
             "send",
@@ -130,16 +130,8 @@ fn a_record_that_fails_says_why_and_json_stdout_is_json_only() {
             "--deadline-s",
             "2",
         ],
-    )
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .and_then(|mut child| {
-        child.stdin.take().unwrap().write_all(b"one\ntwo\n")?;
-        child.wait_with_output()
-    })
-    .unwrap();
+    );
+    let out = output_with_input(cmd, b"one\ntwo\n");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let lines = json_lines(&out);
@@ -191,17 +183,7 @@ fn a_record_that_fails_says_why_and_json_stdout_is_json_only() {
 #[test]
 fn json_without_verbose_is_the_summary_alone() {
     let local = Local::start();
-    let out = local
-        .send(&["--json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            child.stdin.take().unwrap().write_all(b"a\nb\nc\n")?;
-            child.wait_with_output()
-        })
-        .unwrap();
+    let out = output_with_input(local.send(&["--json"]), b"a\nb\nc\n");
     assert_eq!(out.status.code(), Some(0));
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 1);

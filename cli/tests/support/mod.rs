@@ -75,6 +75,14 @@ pub fn append(path: &std::path::Path, text: &str) {
     f.write_all(text.as_bytes()).unwrap();
 }
 
+/// Runs `cmd` to its end with `input` on its stdin (then closed); its output.
+pub fn output_with_input(cmd: Command, input: &[u8]) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = spawn(cmd);
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// Spawns `cmd` with piped stdin, stdout and stderr.
 pub fn spawn(mut cmd: Command) -> Child {
     cmd.stdin(Stdio::piped())
