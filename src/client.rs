@@ -235,6 +235,11 @@ impl DisClient {
         &self.client
     }
 
+    /// The project ID requests go to.
+    pub(crate) fn project_id(&self) -> &str {
+        &self.project_id
+    }
+
     /// The limits checked before sending.
     pub(crate) fn limits(&self) -> &Limits {
         &self.limits

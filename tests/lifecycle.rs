@@ -96,6 +96,14 @@ async fn flush_past_its_deadline_hands_back_and_the_producer_goes_on() {
             let c = c.clone();
             tokio::spawn(async move {
                 while let Some(req) = support::read_request(&mut sock).await {
+                    // The producer's DescribeStream: refused, and not the request held.
+                    if req.method == "GET" {
+                        let refused = support::json_response(403, r#"{"errorCode":"DIS.4116"}"#);
+                        if sock.write_all(&refused).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
                     if c.fetch_add(1, Ordering::SeqCst) == 0 {
                         tokio::time::sleep(Duration::from_secs(30)).await;
                         return;

@@ -137,6 +137,7 @@ pub struct ProducerConfig {
     pub(crate) partitions: Option<u32>,
     pub(crate) adaptive: bool,
     pub(crate) stream_kind: Option<StreamKind>,
+    pub(crate) describe: bool,
     pub(crate) deadline: Duration,
     pub(crate) buffer_records: usize,
     pub(crate) buffer_bytes: usize,
@@ -144,7 +145,8 @@ pub struct ProducerConfig {
 
 impl Default for ProducerConfig {
     /// 4 requests in flight, 20 ms linger, the default [`RetryPolicy`], no key order, JSON
-    /// bodies, partition count unknown, adaptive, a deadline of 2 minutes per record, and a
+    /// bodies, the stream described by DIS (partition count and kind unknown until then),
+    /// adaptive, a deadline of 2 minutes per record, and a
     /// spawned producer's buffer of 10,000 records or 64 MiB.
     fn default() -> Self {
         ProducerConfig {
@@ -156,6 +158,7 @@ impl Default for ProducerConfig {
             partitions: None,
             adaptive: true,
             stream_kind: None,
+            describe: true,
             deadline: DEFAULT_DEADLINE,
             buffer_records: 10_000,
             buffer_bytes: 64 * 1024 * 1024,
@@ -211,7 +214,10 @@ impl ProducerConfig {
         self
     }
 
-    /// The stream's partition count: records are then routed to partitions on the client, as
+    /// The stream's partition count, an override: the producer learns it from DIS itself
+    /// ([`ProducerConfig::with_describe`]); told, it goes by this count only until DIS has
+    /// described the stream, or when DIS cannot describe it (a warning says so), and where DIS
+    /// answers another count, DIS wins (with a warning). Records are then routed to partitions on the client, as
     /// Huawei's Java producer does (MD5 of the partition key, or the explicit hash key, or the
     /// partition id), and the producer keeps a send rate (and, in ordered mode, the order of
     /// keys) per partition. Without it, per stream.
@@ -229,7 +235,10 @@ impl ProducerConfig {
         self
     }
 
-    /// The stream's kind: each partition is then paced by a token bucket at DIS's documented
+    /// The stream's kind, an override: the producer learns it from DIS itself
+    /// ([`ProducerConfig::with_describe`]); told, it goes by this kind until DIS has described
+    /// the stream, or when DIS cannot (a warning says so), and where DIS answers another
+    /// kind, DIS wins (with a warning). Each partition is then paced by a token bucket at DIS's documented
     /// quota for it ([`StreamKind::records_per_second`], [`StreamKind::bytes_per_second`]), as
     /// the KPL's `RateLimit` paces a shard, and the records without a key at the quota of all
     /// partitions. With [`ProducerConfig::with_adaptive`] (the default) the rate goes down when
@@ -244,6 +253,20 @@ impl ProducerConfig {
     /// rate adapted from throttling alone, starting at a common partition's quota).
     pub fn with_stream_kind(mut self, kind: StreamKind) -> Self {
         self.stream_kind = Some(kind);
+        self
+    }
+
+    /// Learn the stream from DIS (default: on): at start the producer describes the stream
+    /// (DescribeStream, paging through its partitions) and paces each writable partition at
+    /// its kind's quota; it describes it again when an answer names a partition it does not
+    /// know (the stream grew) and every 3 minutes, and takes a new layout once its requests in
+    /// flight have landed. Its first requests wait for the first description, at most
+    /// 300 ms. When DIS refuses (no permission) or does not answer, the producer goes by what
+    /// it was told ([`ProducerConfig::with_partitions`], [`ProducerConfig::with_stream_kind`])
+    /// and by DIS's refusals (adaptive), and says so once in a warning. Off: only what it was
+    /// told.
+    pub fn with_describe(mut self, describe: bool) -> Self {
+        self.describe = describe;
         self
     }
 

@@ -19,7 +19,8 @@ use tokio::time::Instant;
 use super::attempts;
 use super::batch::{Batch, Pending};
 use super::config::ProducerConfig;
-use super::delivery::{Delivery, Summary};
+use super::delivery::{Delivery, Failure, Summary};
+use super::learn::{self, Described, Unavailable};
 use super::outbox::Outbox;
 use super::pacer::Pacer;
 use super::partition::partition_of;
@@ -62,6 +63,12 @@ const MAX_WAITING_RECORDS: usize = 1_000_000;
 /// Requests in flight, each answering with its lane, its outcomes and how many tries it made.
 type Flights = JoinSet<attempts::Flown>;
 
+/// How long a run holds its first requests for its stream's description (DescribeStream) at
+/// most: long enough for DIS to answer, short enough that an endpoint that does not answer it
+/// costs little (the requests then go by what the producer was told, and the description,
+/// when it comes, is applied as a change of the stream would be).
+const START_WAIT: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// The producer's engine: batches input into lanes, keeps the window of requests full, and
 /// reports every outcome.
 #[derive(Debug, Clone)]
@@ -73,8 +80,29 @@ pub(crate) struct Engine {
 }
 
 /// The state of one run of the engine, all in one place.
-struct Run<'a> {
-    engine: &'a Engine,
+struct Run {
+    /// The engine, its settings those the run goes by: what it was told, or what DIS described.
+    engine: Engine,
+    /// What the producer was told (its settings as given).
+    told: ProducerConfig,
+    /// A description of the stream under way.
+    learning: JoinSet<Result<Described, Unavailable>>,
+    /// Until then, no request goes out while the first description is awaited.
+    hold_until: Option<Instant>,
+    /// No description has come back yet.
+    first_description: bool,
+    /// When the stream is described again.
+    next_describe: Option<Instant>,
+    /// When it was last asked for.
+    described_at: Instant,
+    /// DIS refused DescribeStream for good, or describing is off: no more asking.
+    no_describe: bool,
+    /// Settings DIS described that differ from the run's: applied once nothing is in flight.
+    relayout: Option<ProducerConfig>,
+    /// Records taken back from the lanes at a relayout, to be admitted again, in input order.
+    replay: VecDeque<Pending>,
+    /// An answer named a partition beyond those known, and it was said.
+    warned_unknown: bool,
     lanes: Vec<Lane>,
     flights: Flights,
     summary: Summary,
@@ -124,6 +152,10 @@ enum Event {
     CloseDeadline,
     /// The callback's backlog shrank below its caps, or emptied.
     Given,
+    /// A description of the stream came back.
+    Described(Result<Described, Unavailable>),
+    /// Time to describe the stream again.
+    DescribeAgain,
 }
 
 impl Engine {
@@ -184,9 +216,10 @@ impl Engine {
         close_at: watch::Receiver<Option<Instant>>,
         report: watch::Sender<Summary>,
     ) -> Summary {
-        let mut run = Run::new(self, outbox, close_at, report);
+        let mut run = Run::new(self.clone(), outbox, close_at, report);
         let mut input = std::pin::pin!(input);
         loop {
+            run.apply_relayout();
             run.send_ready();
             run.publish();
             // Flushes and the end wait for the callback too.
@@ -212,6 +245,8 @@ impl Engine {
                     run.expire_held();
                 }
                 Event::Given => {}
+                Event::Described(result) => run.described(result),
+                Event::DescribeAgain => run.describe(),
             }
         }
         run.publish();
@@ -219,39 +254,55 @@ impl Engine {
     }
 }
 
-impl<'a> Run<'a> {
+/// The lanes of a run going by `engine`'s settings.
+fn build_lanes(engine: &Engine) -> Vec<Lane> {
+    let config = &engine.config;
+    let adaptive = config.adaptive && config.partitions.is_some();
+    // Told the stream's kind: each lane at its quota (the records DIS spreads at all the
+    // partitions' together); else adapted from throttling alone.
+    let pacer = |partitions: u32| match (config.stream_kind, config.partitions) {
+        (Some(kind), Some(_)) => Some(Arc::new(Pacer::at_quota(kind, partitions, config.adaptive))),
+        _ => adaptive.then(|| Arc::new(Pacer::new(partitions))),
+    };
+    let mut lanes: Vec<Lane> = (0..engine.lanes())
+        .map(|_| Lane {
+            open: None,
+            in_flight: 0,
+            waiting: HashMap::new(),
+            freed: VecDeque::new(),
+            active: HashSet::new(),
+            pacer: pacer(1),
+        })
+        .collect();
+    // The lane of the records DIS spreads: paced for all the partitions together.
+    if let (Some(p), Some(last)) = (config.partitions, lanes.last_mut()) {
+        last.pacer = pacer(p);
+    }
+    lanes
+}
+
+impl Run {
     fn new(
-        engine: &'a Engine,
+        engine: Engine,
         outbox: Outbox,
         close_at: watch::Receiver<Option<Instant>>,
         report: watch::Sender<Summary>,
     ) -> Self {
-        let config = &engine.config;
-        let adaptive = config.adaptive && config.partitions.is_some();
-        // Told the stream's kind: each lane at its quota (the records DIS spreads at all the
-        // partitions' together); else adapted from throttling alone.
-        let pacer = |partitions: u32| match (config.stream_kind, config.partitions) {
-            (Some(kind), Some(_)) => {
-                Some(Arc::new(Pacer::at_quota(kind, partitions, config.adaptive)))
-            }
-            _ => adaptive.then(|| Arc::new(Pacer::new(partitions))),
-        };
-        let mut lanes: Vec<Lane> = (0..engine.lanes())
-            .map(|_| Lane {
-                open: None,
-                in_flight: 0,
-                waiting: HashMap::new(),
-                freed: VecDeque::new(),
-                active: HashSet::new(),
-                pacer: pacer(1),
-            })
-            .collect();
-        // The lane of the records DIS spreads: paced for all the partitions together.
-        if let (Some(p), Some(last)) = (config.partitions, lanes.last_mut()) {
-            last.pacer = pacer(p);
-        }
+        let lanes = build_lanes(&engine);
         let closing = *close_at.borrow();
-        Run {
+        let describe = engine.config.describe;
+        let now = Instant::now();
+        let mut run = Run {
+            told: engine.config.clone(),
+            learning: JoinSet::new(),
+            hold_until: describe.then(|| now + START_WAIT),
+            first_description: true,
+            next_describe: None,
+            described_at: now,
+            no_describe: !describe,
+            relayout: None,
+            replay: VecDeque::new(),
+            warned_unknown: false,
             engine,
             lanes,
             flights: JoinSet::new(),
@@ -271,6 +322,149 @@ impl<'a> Run<'a> {
             closing,
             watching: true,
             terminal: false,
+        };
+        if describe {
+            run.describe();
+        }
+        run
+    }
+
+    /// Asks DIS to describe the stream, on a task of its own (once at a time).
+    fn describe(&mut self) {
+        self.next_describe = None;
+        if self.no_describe || !self.learning.is_empty() {
+            return;
+        }
+        self.described_at = Instant::now();
+        let client = self.engine.client.clone();
+        let stream = self.engine.stream.to_string();
+        self.learning.spawn(learn::describe(client, stream));
+    }
+
+    /// A description came back: settings that differ from the run's are applied once nothing
+    /// is in flight ([`Run::apply_relayout`]). The first failure falls back to what the
+    /// producer was told, with one warning; a refusal for good stops asking.
+    fn described(&mut self, result: Result<Described, Unavailable>) {
+        let first = std::mem::take(&mut self.first_description);
+        self.hold_until = None;
+        self.next_describe = Some(Instant::now() + learn::DESCRIBE_EVERY);
+        match result {
+            Ok(described) => {
+                let stream = self.engine.stream.to_string();
+                // What the producer was told is said to disagree once, at the first description.
+                let config = learn::settle(&self.told, described, |w| {
+                    if first {
+                        tracing::warn!(stream = %stream, "{w}");
+                    }
+                });
+                let current = &self.engine.config;
+                if config.partitions != current.partitions
+                    || config.stream_kind != current.stream_kind
+                {
+                    if !first {
+                        tracing::info!(
+                            stream = %stream,
+                            partitions = described.partitions,
+                            kind = ?described.kind,
+                            "the stream changed: the producer paces its new layout"
+                        );
+                    }
+                    self.relayout = Some(config);
+                }
+                self.engine
+                    .stats
+                    .learned(described.partitions, described.kind);
+            }
+            Err(Unavailable { refused, reason }) => {
+                if refused {
+                    self.no_describe = true;
+                    self.next_describe = None;
+                }
+                if first {
+                    let told = &self.told;
+                    tracing::warn!(
+                        stream = %self.engine.stream.to_string(),
+                        partitions = ?told.partitions,
+                        kind = ?told.stream_kind,
+                        "DescribeStream unavailable ({reason}): pacing by what the producer was told{}",
+                        if told.stream_kind.is_some() && told.partitions.is_some() {
+                            ""
+                        } else {
+                            " and by DIS's refusals (adaptive)"
+                        }
+                    );
+                } else {
+                    tracing::debug!(
+                        reason,
+                        "DescribeStream failed; the producer keeps its layout"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Applies settings DIS described once no request is in flight: the records held (open
+    /// batches, waiting for their key, the stash) are taken back and admitted again, in input
+    /// order, into the new lanes. No request goes out meanwhile.
+    fn apply_relayout(&mut self) {
+        if self.hold_until.is_some_and(|t| Instant::now() >= t) {
+            self.hold_until = None;
+        }
+        if self.relayout.is_none() || self.in_flight > 0 {
+            return;
+        }
+        let Some(config) = self.relayout.take() else {
+            return;
+        };
+        let mut held: Vec<Pending> = self.stash.take().map(|(_, p)| p).into_iter().collect();
+        held.extend(self.replay.drain(..));
+        for l in &mut self.lanes {
+            held.extend(l.open.take().into_iter().flat_map(|b| b.pending));
+            held.extend(l.waiting.drain().flat_map(|(_, queue)| queue));
+        }
+        held.sort_by_key(|p| p.id);
+        self.waiting = 0;
+        self.waiting_bytes = 0;
+        self.engine.config = config;
+        self.engine
+            .stats
+            .lanes(self.engine.config.partitions.map_or(1, |p| p as usize + 1));
+        self.lanes = build_lanes(&self.engine);
+        self.replay = held.into();
+    }
+
+    /// True while requests are held: for the first description, or for a relayout.
+    fn holding(&self) -> bool {
+        self.relayout.is_some() || self.hold_until.is_some_and(|t| Instant::now() < t)
+    }
+
+    /// Checks the partitions DIS answered with: one beyond those known means the stream grew
+    /// (or the producer was told too few): describe again, or, when DIS cannot be asked, say
+    /// so once.
+    fn check_partitions(&mut self, deliveries: &[Delivery]) {
+        let Some(known) = self.engine.config.partitions else {
+            return;
+        };
+        let beyond = deliveries.iter().find_map(|d| {
+            let ack = d.result.as_ref().ok()?;
+            let id = ack.partition_id.as_str();
+            let index: u64 = id.strip_prefix("shardId-").unwrap_or(id).parse().ok()?;
+            (index >= u64::from(known)).then_some(index)
+        });
+        let Some(index) = beyond else {
+            return;
+        };
+        if !self.no_describe {
+            if self.described_at.elapsed() >= learn::DESCRIBE_AGAIN_AFTER {
+                self.describe();
+            }
+        } else if !self.warned_unknown {
+            self.warned_unknown = true;
+            tracing::warn!(
+                stream = %self.engine.stream.to_string(),
+                "DIS answered partition {index}, beyond the {known} partitions the producer \
+                 knows: the stream has more; pacing covers only {known}"
+            );
         }
     }
 
@@ -278,20 +472,32 @@ impl<'a> Run<'a> {
     /// ready sent: lingered long enough, or all of them while draining (input ended, or a
     /// flush waits).
     fn send_ready(&mut self) {
+        while self.stash.is_none()
+            && let Some(pending) = self.replay.pop_front()
+        {
+            let lane = self.lane_of(&pending);
+            if let Some(back) = self.admit(lane, pending) {
+                self.replay.push_front(back);
+                break;
+            }
+        }
         if let Some((lane, pending)) = self.stash.take() {
             self.stash = self.place(lane, pending).map(|p| (lane, p));
         }
-        let config = &self.engine.config;
+        let (ordered, linger) = (self.engine.config.order_by_key, self.engine.config.linger);
         let draining = !self.input_open || !self.flush_waiters.is_empty();
+        if self.holding() {
+            return;
+        }
         let now = Instant::now();
         for lane in 0..self.lanes.len() {
             // Ordered mode: a lane with nothing in flight sends at once (its batch grew while
             // the last request was out; lingering would only add to every round trip).
-            let eager = config.order_by_key && self.lanes[lane].in_flight == 0;
+            let eager = ordered && self.lanes[lane].in_flight == 0;
             let ready = self.lanes[lane]
                 .open
                 .as_ref()
-                .is_some_and(|b| draining || eager || now.duration_since(b.since) >= config.linger);
+                .is_some_and(|b| draining || eager || now.duration_since(b.since) >= linger);
             if ready && self.has_room(lane) {
                 self.dispatch(lane);
             }
@@ -302,6 +508,7 @@ impl<'a> Run<'a> {
     fn is_idle(&self) -> bool {
         self.flights.is_empty()
             && self.stash.is_none()
+            && self.replay.is_empty()
             && self.waiting == 0
             && self.lanes.iter().all(|l| l.open.is_none())
     }
@@ -337,9 +544,13 @@ impl<'a> Run<'a> {
             && !self.outbox.is_full()
             && (self.terminal
                 || (self.stash.is_none()
+                    && self.replay.is_empty()
                     && self.flush_waiters.is_empty()
                     && self.waiting_has_room()));
         let closing = self.closing.filter(|_| !self.terminal);
+        let held_until = self.hold_until.filter(|_| self.relayout.is_none());
+        let next_describe = self.next_describe;
+        let learning = &mut self.learning;
         let (flights, close_at, watching) = (&mut self.flights, &mut self.close_at, self.watching);
         let outbox = &self.outbox;
         tokio::select! {
@@ -353,6 +564,15 @@ impl<'a> Run<'a> {
                 Event::CloseSet(changed.ok().map(|()| *close_at.borrow()))
             }
             _ = sleep_until(closing), if closing.is_some() => Event::CloseDeadline,
+            Some(done) = learning.join_next(), if !learning.is_empty() => {
+                Event::Described(done.unwrap_or_else(|e| Err(Unavailable {
+                    refused: false,
+                    reason: e.to_string(),
+                })))
+            }
+            // The first description is late: requests go out without it.
+            _ = sleep_until(held_until), if held_until.is_some() => Event::Lingered,
+            _ = sleep_until(next_describe), if next_describe.is_some() => Event::DescribeAgain,
             // Always armed: the backlog may have emptied since the loop looked at it, and the
             // wake-up it left is what gets the engine to look again.
             () = outbox.shrunk() => Event::Given,
@@ -376,7 +596,10 @@ impl<'a> Run<'a> {
                 Some(Input::Record(record, permit)) => {
                     self.take_record(record, permit, now);
                     let room = !self.outbox.is_full()
-                        && (self.terminal || (self.stash.is_none() && self.waiting_has_room()));
+                        && (self.terminal
+                            || (self.stash.is_none()
+                                && self.replay.is_empty()
+                                && self.waiting_has_room()));
                     if room {
                         next = input.next().now_or_never();
                     }
@@ -440,6 +663,7 @@ impl<'a> Run<'a> {
                 }
             }
         }
+        self.check_partitions(&deliveries);
         self.deliver(deliveries);
         if self.terminal {
             self.expire_held();
@@ -473,7 +697,8 @@ impl<'a> Run<'a> {
 
     /// True when `lane` may start another request.
     fn has_room(&self, lane: usize) -> bool {
-        self.lanes[lane].in_flight < self.engine.lane_capacity()
+        !self.holding()
+            && self.lanes[lane].in_flight < self.engine.lane_capacity()
             && self.in_flight < self.engine.window()
     }
 
@@ -611,7 +836,7 @@ impl<'a> Run<'a> {
         };
         self.lanes[lane].in_flight += 1;
         self.in_flight += 1;
-        let engine = self.engine;
+        let engine = &self.engine;
         let flight = attempts::Flight {
             client: engine.client.clone(),
             stream: engine.stream.clone(),
@@ -629,6 +854,7 @@ impl<'a> Run<'a> {
     fn expire_held(&mut self) {
         self.expire.send_modify(|generation| *generation += 1);
         let mut held: Vec<Pending> = self.stash.take().map(|(_, p)| p).into_iter().collect();
+        held.extend(self.replay.drain(..));
         for l in &mut self.lanes {
             held.extend(l.open.take().into_iter().flat_map(|b| b.pending));
             held.extend(l.waiting.drain().flat_map(|(_, queue)| queue));

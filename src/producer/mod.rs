@@ -9,6 +9,7 @@ pub(crate) mod config;
 pub(crate) mod delivery;
 mod engine;
 pub(crate) mod handle;
+mod learn;
 pub(crate) mod metrics;
 mod outbox;
 mod pacer;

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::arrivals::Arrivals;
+use super::bucket::StreamKind;
 use super::delivery::{Delivery, Failure};
 use super::metrics::ProducerMetrics;
 use crate::error::Error;
@@ -45,6 +46,11 @@ pub struct ProducerStats {
     /// What the last of those tries ran into, as text (the first refused record of an answer
     /// stands for the answer): to tell an operator why records wait before any of them fails.
     pub last_error: Option<String>,
+    /// The stream's writable partitions, as DIS last described them (`None`: not described,
+    /// see [`ProducerConfig::with_describe`](crate::ProducerConfig::with_describe)).
+    pub partitions: Option<u32>,
+    /// The stream's kind, as DIS last described it.
+    pub stream_kind: Option<StreamKind>,
 }
 
 /// The live counters behind [`ProducerStats`]. The two that move once per record on the way in
@@ -161,6 +167,28 @@ impl StatsCell {
             self.in_flight.fetch_add(1, Ordering::Relaxed);
         }
         self.metrics.sent();
+    }
+
+    /// The producer now has `lanes` lanes (partitions and the lane of records without a key):
+    /// the throttled counts grow to as many entries (never shrink).
+    pub(crate) fn lanes(&self, lanes: usize) {
+        self.with(|i| {
+            let t = &mut i.stats.throttled;
+            if t.len() < lanes {
+                // The last entry is the lane of the records without a key: it stays last.
+                let spread = t.pop().unwrap_or(0);
+                t.resize(lanes - 1, 0);
+                t.push(spread);
+            }
+        });
+    }
+
+    /// What DIS described: the stream's writable partitions and its kind.
+    pub(crate) fn learned(&self, partitions: u32, kind: Option<StreamKind>) {
+        self.with(|i| {
+            i.stats.partitions = Some(partitions);
+            i.stats.stream_kind = kind;
+        });
     }
 
     /// `n` answers `DIS.4303` for `partition`.

@@ -76,6 +76,19 @@ impl CannedServer {
                 let (cap, answer) = (cap.clone(), answer.clone());
                 tokio::spawn(async move {
                     while let Some(req) = read_request(&mut sock).await {
+                        // The producer's DescribeStream: refused (no permission) and not kept,
+                        // so that it goes by what it was told and the requests kept are its
+                        // SendRecords.
+                        if req.method == "GET" && req.path.contains("/streams/") {
+                            let out = json_response(
+                                403,
+                                r#"{"errorCode":"DIS.4116","message":"Invalid RBAC."}"#,
+                            );
+                            if sock.write_all(&out).await.is_err() {
+                                return;
+                            }
+                            continue;
+                        }
                         let out = answer(&req);
                         cap.lock().unwrap().push(req);
                         if sock.write_all(&out).await.is_err() {
