@@ -15,6 +15,8 @@ mod outbox;
 mod pacer;
 mod partition;
 mod refusals;
+#[cfg(test)]
+mod simulation;
 pub(crate) mod stats;
 
 use std::sync::Arc;
