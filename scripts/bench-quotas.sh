@@ -1,28 +1,34 @@
 #!/usr/bin/env bash
-# The producer against DIS's quotas, every row from the same script run,
-# each run against a fresh dis-local (full buckets), RUNS runs per row (median, min-max):
+# The producer against DIS's quotas, every row from the same script run, each run against a
+# fresh dis-local (full buckets), RUNS runs per row (median, min-max). The producer describes
+# the stream (DescribeStream) unless a row says otherwise.
 #
 #   matrix  dis-local --quotas; 2 and 16 partitions, common and advanced, keyed (100,000 keys)
 #           and unkeyed records, 100 B and 1 KiB; about 4 s of the quota per run. Each setting
-#           twice: "before" (--partitions: the rate adapted from DIS.4303 alone, today's
-#           behaviour) and "after" (--partitions --stream-kind: a token bucket at the quota).
-#           Targets (after): >= 95% of the quota, <= 3% of answers DIS.4303 (of records sent),
-#           0 failed.
-#   shared  four processes of the main job at once against one 2-partition common stream,
-#           5,000 x 1 KiB each, 100 keys. Targets (after): together >= 90% of the quota,
-#           <= 5% refused (DIS.4303 answers of records sent, an upper bound of the records
-#           refused at least once), 0 failed.
+#           twice: told nothing (the producer learns the stream), and told --partitions and
+#           --stream-kind. Targets: >= 95% of the quota, <= 3% of answers DIS.4303 (of records
+#           sent), 0 failed.
+#   shared  eight processes of the main job at once against one 4-partition common stream,
+#           10,000 x 1 KiB each, 100 keys: told nothing, told --partitions 4, told --partitions 4
+#           --stream-kind common. Targets: together >= 90% of the quota, <= 5% refused
+#           (DIS.4303 answers of records sent), 0 failed.
+#   wrong   one process told half (2) or double (8) the partition count of a 4-partition common
+#           stream, 16,000 x 100 B, keyed. Targets: >= 90% of the quota, <= 3% refused, a
+#           warning.
+#   grow    a 2-partition common stream grown to 4 partitions 4 s in (dis-local
+#           --grow-partitions), one process, 56,000 x 100 B keyed (4 s at 2,000/s and 12 s at
+#           4,000/s). Target: >= 90% of the quota over the run (the new quota reached within
+#           seconds of the change).
 #   faults  dis-local --stream newstream:4 --fail-records 0.3 --fail-requests 0.05
 #           --drop-before 0.02 --seed 7 (no quotas: the injected DIS.4303 are random), 5,000
-#           records of 100 B, 10 keys: unpaced, paced, ordered, ordered and paced (paced both
-#           ways: --partitions 4, and --partitions 4 --stream-kind common). Targets: paced
-#           >= 0.8x unpaced; ordered and paced 0 expired within the default deadline and
-#           >= 500 records/s.
+#           records of 100 B, 10 keys: unpaced (--pacing off), adaptive (--pacing adaptive), at
+#           the quota (the default), each also ordered. Targets: adaptive >= 0.8x unpaced;
+#           ordered and paced 0 expired within the default deadline and >= 500 records/s.
 #
-#   bash scripts/bench-quotas.sh [matrix|shared|faults|all] [RUNS]     default: all 3
+#   bash scripts/bench-quotas.sh [matrix|shared|wrong|grow|faults|all] [RUNS]   default: all 3
 #   PARTITIONS=16 bash scripts/bench-quotas.sh matrix                  the matrix for 16 only
 #   ROWS="unpaced" bash scripts/bench-quotas.sh faults                  one fault row, by its label
-#   MODES=after bash scripts/bench-quotas.sh shared                     only "after" (matrix, shared)
+#   MODES=told bash scripts/bench-quotas.sh matrix                      one mode (told-nothing, told)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec </dev/null
@@ -104,10 +110,9 @@ matrix() {
           records=$(python3 -c "print(int($quota * 4))")
           keys=()
           [ "$keyed" = keyed ] && keys=(--keys 100000)
-          for mode in ${MODES:-before after}; do
-            flags=(--generate "$records" --size "$size" --partitions "$partitions" "${keys[@]}")
-            [ "$kind" = advanced ] && flags+=(--advanced)
-            [ "$mode" = after ] && flags+=(--stream-kind "$kind")
+          for mode in ${MODES:-told-nothing told}; do
+            flags=(--generate "$records" --size "$size" "${keys[@]}")
+            [ "$mode" = told ] && flags+=(--partitions "$partitions" --stream-kind "$kind")
             results=()
             for _ in $(seq 1 "$runs"); do
               start --stream "newstream:$partitions:$kind" --quotas
@@ -124,27 +129,83 @@ matrix() {
 }
 
 shared() {
-  echo "### Four processes of the main job, one 2-partition common stream (quota 2,000 records/s), 5,000 x 1 KiB each, 100 keys: $runs runs per row"
+  echo "### Eight processes of the main job, one 4-partition common stream (quota 4,000 records/s), 10,000 x 1 KiB each, 100 keys: $runs runs per row"
   echo
   echo "| producers | acknowledged/s together | of the quota | DIS.4303 answers (of records sent) | failed |"
   echo "| --- | --- | --- | --- | --- |"
-  for mode in ${MODES:-before after}; do
+  for row in "told nothing|" "told --partitions 4|--partitions 4" \
+    "told --partitions 4 --stream-kind common|--partitions 4 --stream-kind common"; do
+    label=${row%%|*}
+    read -r -a told <<<"${row#*|}"
     results=()
     for _ in $(seq 1 "$runs"); do
-      start --stream newstream:2 --quotas
-      flags=(--generate 5000 --size 1024 --partitions 2 --keys 100)
-      [ "$mode" = after ] && flags+=(--stream-kind common)
+      start --stream newstream:4 --quotas
       pids=()
-      for p in 1 2 3 4; do
-        job "${flags[@]}" >"$out/shared.$p" &
+      for p in 1 2 3 4 5 6 7 8; do
+        job --generate 10000 --size 1024 --keys 100 "${told[@]}" >"$out/shared.$p" &
         pids+=($!)
       done
       wait "${pids[@]}" || true
       stop
-      results+=("[$(cat "$out"/shared.{1,2,3,4} | paste -sd,)]")
+      results+=("[$(cat "$out"/shared.{1,2,3,4,5,6,7,8} | paste -sd,)]")
     done
-    summarize "4 x main job, $mode" 2000 "${results[@]}"
+    summarize "8 x main job, $label" 4000 "${results[@]}"
   done
+  echo
+}
+
+wrong() {
+  echo "### One process told the wrong partition count of a 4-partition common stream (quota 4,000 records/s), 16,000 x 100 B, keyed: $runs runs per row"
+  echo
+  echo "| told | acknowledged/s | of the quota | DIS.4303 answers (of records sent) | failed | warned |"
+  echo "| --- | --- | --- | --- | --- | --- |"
+  for told in 2 8; do
+    results=()
+    warned=0
+    for _ in $(seq 1 "$runs"); do
+      start --stream newstream:4 --quotas
+      : >"$out/send.log"
+      results+=("[$(job --generate 16000 --size 100 --keys 100000 --partitions "$told")]")
+      grep -q "DIS wins" "$out/send.log" && warned=$((warned + 1))
+      stop
+    done
+    row=$(summarize "--partitions $told" 4000 "${results[@]}")
+    echo "${row} $warned of $runs |"
+  done
+  echo
+}
+
+grow() {
+  echo "### A 2-partition common stream grown to 4 partitions 4 s in (dis-local --grow-partitions 4s:newstream:4), 56,000 x 100 B keyed: $runs runs"
+  echo
+  echo "| producer | acknowledged/s | of the quota over the run | DIS.4303 answers (of records sent) | failed |"
+  echo "| --- | --- | --- | --- | --- |"
+  results=()
+  quotas=()
+  for _ in $(seq 1 "$runs"); do
+    start --stream newstream:2 --quotas --grow-partitions 4s:newstream:4
+    line=$(job --generate 56000 --size 100 --keys 100000)
+    stop
+    results+=("[$line]")
+  done
+  # The quota over a run of S seconds: 2,000/s for the first 4 s, 4,000/s after; as a rate.
+  python3 - "${results[@]}" <<'PY'
+import json, sys, statistics
+rates, shares, throttled, failed = [], [], [], []
+for r in sys.argv[1:]:
+    p = json.loads(r)[0]
+    s = p["seconds"]
+    quota = 2000 * min(s, 4) + 4000 * max(s - 4, 0)
+    rates.append(p["acknowledged"] / s)
+    shares.append(p["acknowledged"] / quota)
+    throttled.append(p["throttled"] / max(p["sent"], 1))
+    failed.append(p["failed"])
+def stat(v, f):
+    v = sorted(v)
+    return f"{f(statistics.median(v))} ({f(v[0])}-{f(v[-1])})"
+print("| told nothing | " + " | ".join([stat(rates, lambda v: f"{v:,.0f}"), stat(shares, lambda v: f"{v:.1%}"),
+      stat(throttled, lambda v: f"{v:.2%}"), stat(failed, lambda v: f"{v:.0f}")]) + " |")
+PY
   echo
 }
 
@@ -153,10 +214,9 @@ faults() {
   echo
   echo "| producer | records/s | DIS.4303 answers (of records sent) | failed (expired included) |"
   echo "| --- | --- | --- | --- |"
-  for row in "unpaced|" "paced (--partitions 4)|--partitions 4" \
-    "paced (--partitions 4 --stream-kind common)|--partitions 4 --stream-kind common" \
-    "ordered|--ordered" "ordered and paced (--partitions 4)|--ordered --partitions 4" \
-    "ordered and paced (--partitions 4 --stream-kind common)|--ordered --partitions 4 --stream-kind common"; do
+  for row in "unpaced|--pacing off" "adaptive|--pacing adaptive" "at the quota|" \
+    "ordered|--ordered --pacing off" "ordered, adaptive|--ordered --pacing adaptive" \
+    "ordered, at the quota|--ordered"; do
     label=${row%%|*}
     [ -n "${ROWS:-}" ] && [ "$ROWS" != "$label" ] && continue
     read -r -a flags <<<"${row#*|}"
@@ -176,7 +236,9 @@ echo
 case $what in
   matrix) matrix ;;
   shared) shared ;;
+  wrong) wrong ;;
+  grow) grow ;;
   faults) faults ;;
-  all) matrix; shared; faults ;;
-  *) echo "usage: $0 [matrix|shared|faults|all] [RUNS]" >&2; exit 2 ;;
+  all) matrix; shared; wrong; grow; faults ;;
+  *) echo "usage: $0 [matrix|shared|wrong|grow|faults|all] [RUNS]" >&2; exit 2 ;;
 esac

@@ -34,10 +34,10 @@ pub use crate::{
     outcome::{RecordResult, SendOutcome},
     producer::{
         Producer,
-        bucket::StreamKind,
         config::{ProducerConfig, RetryPolicy},
         delivery::{Ack, Delivery, Failure, LastError, Summary},
         handle::{ProducerHandle, SendError},
+        pacing::{Pacing, StreamKind},
         stats::ProducerStats,
     },
     record::Record,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use dis_local::{Faults, LocalConfig, LocalDis, StreamConfig};
 use dis_records::{
-    Credentials, Delivery, DisClient, Producer, ProducerConfig, Record, RetryPolicy,
+    Credentials, Delivery, DisClient, Pacing, Producer, ProducerConfig, Record, RetryPolicy,
 };
 
 fn payload(i: u64) -> String {
@@ -32,7 +32,11 @@ async fn run_ordered(
     let config = ProducerConfig::default()
         .with_order_by_key(true)
         .with_partitions(partitions)
-        .with_adaptive(adaptive)
+        .with_pacing(if adaptive {
+            Pacing::Adaptive
+        } else {
+            Pacing::Off
+        })
         .with_retry(
             RetryPolicy::default()
                 .with_max_attempts(30)

@@ -11,8 +11,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use dis_local::{Faults, LocalConfig, LocalDis, StreamConfig};
 use dis_records::{
-    Credentials, Delivery, DisClient, Error, Failure, Limits, Producer, ProducerConfig, Record,
-    RetryPolicy,
+    Credentials, Delivery, DisClient, Error, Failure, Limits, Pacing, Producer, ProducerConfig,
+    Record, RetryPolicy,
 };
 use proptest::prelude::*;
 use support::{CannedServer, json_response};
@@ -46,7 +46,9 @@ fn producer_with(endpoint: &str, limits: Limits, config: ProducerConfig) -> Prod
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    Producer::new(client, "s", config).unwrap()
+    // dis-local runs without quotas here: unpaced, as a producer is set up for such an endpoint
+    // (the pacing has tests of its own: quotas.rs, learning.rs, the simulation).
+    Producer::new(client, "s", config.with_pacing(Pacing::Off)).unwrap()
 }
 
 fn payload(i: u64) -> Vec<u8> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use dis_local::{LocalConfig, LocalDis, StreamConfig};
 use dis_records::{
-    BodyFormat, Compression, Credentials, DisClient, Producer, ProducerConfig, RetryPolicy,
+    BodyFormat, Compression, Credentials, DisClient, Pacing, Producer, ProducerConfig, RetryPolicy,
     StreamKind,
 };
 
@@ -171,7 +171,7 @@ pub async fn connect(args: &SendArgs, embedded: bool) -> Result<Target, CliError
         retry = retry.with_max_attempts(u32::MAX);
     }
     let mut config = ProducerConfig::default()
-        .with_adaptive(!args.no_adapt)
+        .with_pacing(pacing(args).map_err(CliError::usage)?)
         .with_order_by_key(args.ordered)
         .with_deadline(args.deadline())
         .with_linger(Duration::from_millis(args.linger_ms))
@@ -200,4 +200,20 @@ pub async fn connect(args: &SendArgs, embedded: bool) -> Result<Target, CliError
         endpoint: named,
         project_id,
     })
+}
+
+/// The pacing `--pacing` (or `--no-adapt`) names.
+fn pacing(args: &SendArgs) -> Result<Pacing, String> {
+    if args.no_adapt {
+        return Ok(Pacing::Quota { shared: false });
+    }
+    match args.pacing.as_str() {
+        "quota" => Ok(Pacing::Quota { shared: true }),
+        "quota-alone" => Ok(Pacing::Quota { shared: false }),
+        "adaptive" => Ok(Pacing::Adaptive),
+        "off" => Ok(Pacing::Off),
+        other => Err(format!(
+            "--pacing: {other:?} is not one of quota, quota-alone, adaptive, off"
+        )),
+    }
 }

@@ -61,12 +61,23 @@ pub struct SendArgs {
     /// Send again requests whose answer was lost (may duplicate records).
     #[arg(long)]
     pub retry_ambiguous: bool,
-    /// The stream's partition count: the producer routes records to partitions itself and
-    /// adapts its send rate per partition to DIS's throttling. (The embedded endpoint gets this
-    /// many partitions; default 4.)
+    /// The stream's partition count, an override: the producer learns it from DIS
+    /// (DescribeStream), and where DIS answers otherwise, DIS wins with a warning. It routes
+    /// records to partitions itself and paces each one. (The embedded endpoint gets this many
+    /// partitions; default 4.)
     #[arg(long)]
     pub partitions: Option<u32>,
-    /// Do not adapt the send rate to throttling (back off and retry only).
+    /// How each partition is paced: `quota` (its kind's quota, shared with other producers:
+    /// starts at half, probes up, backs off by DIS's refusals), `quota-alone` (the whole quota
+    /// from the first request, never lowered), `adaptive` (from DIS's refusals alone), `off`
+    /// (none: for an endpoint that enforces no quota, such as dis-local without --quotas).
+    #[arg(
+        long,
+        value_name = "quota|quota-alone|adaptive|off",
+        default_value = "quota"
+    )]
+    pub pacing: String,
+    /// Same as --pacing quota-alone.
     #[arg(long)]
     pub no_adapt: bool,
     /// Generated record i gets the partition key `key-{i % N}`.

@@ -23,18 +23,13 @@ use tracing::Instrument;
 use super::batch::{Batch, Pending};
 use super::config::RetryPolicy;
 use super::delivery::{Ack, Delivery, Failure, LastError};
-use super::engine::until_expired;
-use super::pacer::Pacer;
-use super::refusals::Answer;
+use super::pacing::{Pacer, Refused, Sample, is_throttled};
 use super::stats::StatsCell;
 use crate::body::BodyFormat;
 use crate::client::DisClient;
 use crate::error::Error;
 use crate::generated::types;
 use crate::outcome::{RecordResult, SendOutcome};
-
-/// DIS's code for a record refused by traffic control.
-const THROTTLED: &str = "DIS.4303";
 
 /// A batch's flight: where its requests go, and how they are written, paced and retried.
 pub(crate) struct Flight {
@@ -85,12 +80,8 @@ struct Tries {
 
 /// What one answer said beyond the records' verdicts.
 struct Round {
-    throttled: usize,
-    /// Throttled records followed by a stored one in the same answer: not a quota running dry
-    /// (it refuses a request's records from some point on), but refusals at random.
-    scattered: usize,
-    /// The data of the throttled records, in bytes.
-    throttled_bytes: usize,
+    /// Its refusals for traffic control.
+    refused: Refused,
     retry_after: Option<Duration>,
     progress: bool,
 }
@@ -201,24 +192,6 @@ fn lend_entries<T>(
     out
 }
 
-/// Counts the records of an answer refused with `DIS.4303` (and their data), and those of them
-/// followed by a stored record: a quota refuses a request's tail, faults scatter refusals.
-fn count_throttled(results: &[RecordResult], pending: &[Pending], round: &mut Round) {
-    // Throttled records not yet followed by a stored one.
-    let mut run = 0;
-    for (r, p) in results.iter().zip(pending) {
-        match r {
-            RecordResult::Stored { .. } => round.scattered += std::mem::take(&mut run),
-            RecordResult::Failed { code, .. } if code == THROTTLED => {
-                run += 1;
-                round.throttled += 1;
-                round.throttled_bytes += p.entry.data.0.len();
-            }
-            RecordResult::Failed { .. } => {}
-        }
-    }
-}
-
 impl Flight {
     /// Sends one batch until every record in it has an outcome. When the engine bumps
     /// `expired` (a flush or close deadline passed), it stops: the records still pending end
@@ -252,7 +225,7 @@ impl Flight {
         tries.into_flown()
     }
 
-    /// Waits for the partition's pace (adaptive mode). False when a deadline cut it short.
+    /// Waits for the partition's pace (when paced). False when a deadline cut it short.
     async fn pace(&self, tries: &mut Tries, expired: &mut watch::Receiver<u64>) -> bool {
         let Some(pacer) = &self.pacer else {
             return true;
@@ -338,9 +311,7 @@ impl Flight {
     /// for the next round.
     fn judge(&self, tries: &mut Tries, result: Result<SendOutcome, Error>) -> Round {
         let mut round = Round {
-            throttled: 0,
-            scattered: 0,
-            throttled_bytes: 0,
+            refused: Refused::default(),
             retry_after: None,
             progress: false,
         };
@@ -358,9 +329,10 @@ impl Flight {
                 }
                 // The answer's counts first (the pace needs them), then each record's verdict
                 // in one pass: no list of verdicts per answer.
-                count_throttled(&outcome.results, &tries.pending, &mut round);
+                let sizes = tries.pending.iter().map(|p| p.entry.data.0.len());
+                round.refused = Refused::count(&outcome.results, sizes);
                 self.feedback(tries, &round);
-                let mut keep = Vec::with_capacity(round.throttled);
+                let mut keep = Vec::with_capacity(round.refused.throttled);
                 for (mut p, r) in std::mem::take(&mut tries.pending)
                     .into_iter()
                     .zip(outcome.results)
@@ -405,7 +377,7 @@ impl Flight {
                 sequence_number,
             })),
             // Throttling: again until the deadline, and not a try against the cap.
-            RecordResult::Failed { code, message } if code == THROTTLED => {
+            RecordResult::Failed { code, message } if is_throttled(&code) => {
                 p.throttled_attempts += 1;
                 p.last_error = Some(LastError::Refused { code, message });
                 Verdict::Again
@@ -436,10 +408,11 @@ impl Flight {
         }
         // The whole request refused by traffic control: every record throttled, sent again
         // until its deadline, as a throttled record.
-        let throttled = matches!(&err, Error::Dis { code: Some(code), .. } if code == THROTTLED);
+        let throttled = matches!(&err, Error::Dis { code: Some(code), .. } if is_throttled(code));
         if throttled {
-            round.throttled = tries.pending.len();
-            round.throttled_bytes = tries.pending.iter().map(|p| p.entry.data.0.len()).sum();
+            round.refused.throttled = tries.pending.len();
+            round.refused.throttled_bytes =
+                tries.pending.iter().map(|p| p.entry.data.0.len()).sum();
         }
         let again = policy.is_retryable_request(&err);
         // No credentials (nothing sent): like throttling, again until the deadline.
@@ -469,16 +442,17 @@ impl Flight {
 
     /// What the answer said of the pace: throttling counted, and the partition's rate told.
     fn feedback(&self, tries: &mut Tries, round: &Round) {
-        if round.throttled > 0 {
-            self.stats.throttled(tries.lane, round.throttled as u64);
-            tries.throttled += round.throttled as u64;
+        let refused = round.refused;
+        if refused.throttled > 0 {
+            self.stats.throttled(tries.lane, refused.throttled as u64);
+            tries.throttled += refused.throttled as u64;
         }
         if let Some(pacer) = &self.pacer {
-            pacer.feedback(&Answer {
+            pacer.feedback(&Sample {
                 sent: tries.pending.len(),
-                throttled: round.throttled,
-                throttled_bytes: round.throttled_bytes,
-                scattered: round.scattered,
+                throttled: refused.throttled,
+                throttled_bytes: refused.throttled_bytes,
+                scattered: refused.scattered,
                 reserved_at: tries.reserved_at,
                 sent_at: tries.sent_at,
                 retry_after: round.retry_after,
@@ -496,7 +470,7 @@ impl Flight {
         expired: &mut watch::Receiver<u64>,
     ) -> bool {
         let paced = self.pacer.is_some()
-            && round.throttled == tries.pending.len()
+            && round.refused.throttled == tries.pending.len()
             && round.retry_after.is_none();
         if paced {
             return true;
@@ -510,5 +484,12 @@ impl Flight {
             _ = tokio::time::sleep(wait) => true,
             _ = until_expired(expired, tries.seen) => false,
         }
+    }
+}
+
+/// Returns once the expiry generation moves past `seen`; never, when its sender is gone.
+async fn until_expired(expired: &mut watch::Receiver<u64>, seen: u64) {
+    if expired.wait_for(|&g| g > seen).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }

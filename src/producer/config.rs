@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use super::bucket::StreamKind;
+use super::pacing::{Pacing, StreamKind, THROTTLED};
 use crate::body::BodyFormat;
 use crate::error::{ConfigError, Error};
 
@@ -29,7 +29,7 @@ impl Default for RetryPolicy {
             initial_backoff: Duration::from_millis(100),
             multiplier: 2.0,
             max_backoff: Duration::from_secs(5),
-            retryable_codes: vec!["DIS.4303".into(), "DIS.5*".into()],
+            retryable_codes: vec![THROTTLED.into(), "DIS.5*".into()],
             retry_ambiguous: false,
         }
     }
@@ -135,7 +135,7 @@ pub struct ProducerConfig {
     pub(crate) order_by_key: bool,
     pub(crate) body_format: BodyFormat,
     pub(crate) partitions: Option<u32>,
-    pub(crate) adaptive: bool,
+    pub(crate) pacing: Pacing,
     pub(crate) stream_kind: Option<StreamKind>,
     pub(crate) describe: bool,
     pub(crate) deadline: Duration,
@@ -146,7 +146,7 @@ pub struct ProducerConfig {
 impl Default for ProducerConfig {
     /// 4 requests in flight, 20 ms linger, the default [`RetryPolicy`], no key order, JSON
     /// bodies, the stream described by DIS (partition count and kind unknown until then),
-    /// adaptive, a deadline of 2 minutes per record, and a
+    /// paced at the quota and shared ([`Pacing::default`]), a deadline of 2 minutes per record, and a
     /// spawned producer's buffer of 10,000 records or 64 MiB.
     fn default() -> Self {
         ProducerConfig {
@@ -156,7 +156,7 @@ impl Default for ProducerConfig {
             order_by_key: false,
             body_format: BodyFormat::Json,
             partitions: None,
-            adaptive: true,
+            pacing: Pacing::default(),
             stream_kind: None,
             describe: true,
             deadline: DEFAULT_DEADLINE,
@@ -226,31 +226,25 @@ impl ProducerConfig {
         self
     }
 
-    /// Adapts each partition's send rate to the throttling (`DIS.4303`) DIS answers: additive
-    /// increase while answers are clean, multiplicative decrease when records are throttled, so
-    /// that under sustained overload the producer holds near the partition's quota instead of
-    /// bursting and backing off. Needs [`ProducerConfig::with_partitions`]. Default: on.
-    pub fn with_adaptive(mut self, adaptive: bool) -> Self {
-        self.adaptive = adaptive;
+    /// How each partition is paced (default: at its kind's quota, shared with other producers:
+    /// [`Pacing::Quota`]). [`Pacing::Off`] for an endpoint that enforces no quota.
+    pub fn with_pacing(mut self, pacing: Pacing) -> Self {
+        self.pacing = pacing;
         self
     }
 
     /// The stream's kind, an override: the producer learns it from DIS itself
     /// ([`ProducerConfig::with_describe`]); told, it goes by this kind until DIS has described
-    /// the stream, or when DIS cannot (a warning says so), and where DIS answers another
-    /// kind, DIS wins (with a warning). Each partition is then paced by a token bucket at DIS's documented
-    /// quota for it ([`StreamKind::records_per_second`], [`StreamKind::bytes_per_second`]), as
-    /// the KPL's `RateLimit` paces a shard, and the records without a key at the quota of all
-    /// partitions. With [`ProducerConfig::with_adaptive`] (the default) the rate goes down when
-    /// DIS refuses records (`DIS.4303`) or asks to wait (`Retry-After`), so that producers
-    /// sharing a stream settle at their shares, and comes back to the quota a little every
-    /// second. A refused record waits for its partition's bucket, not for a backoff. A request
-    /// waiting for its bucket uses no connection: the producer then keeps at least one request
-    /// per partition (and one for the records without a key) in flight, beyond
-    /// [`ProducerConfig::with_max_in_flight`] when there are more partitions. Needs
-    /// [`ProducerConfig::with_partitions`]. The request limit is the client's: build it with
-    /// [`Limits::ADVANCED`](crate::Limits::ADVANCED) for an advanced stream. Default: none (the
-    /// rate adapted from throttling alone, starting at a common partition's quota).
+    /// the stream, or when DIS cannot (a warning says so), and where DIS answers another kind,
+    /// DIS wins (with a warning). The kind sets each partition's quota
+    /// ([`StreamKind::records_per_second`], [`StreamKind::bytes_per_second`]), at which
+    /// [`Pacing::Quota`] paces it with a token bucket, as the KPL's `RateLimit` paces a shard,
+    /// and the records without a key at the quota of all partitions. A refused record waits for
+    /// its partition's bucket, not for a backoff. A request waiting for its bucket uses no
+    /// connection: the producer then keeps at least one request per partition (and one for the
+    /// records without a key) in flight, beyond [`ProducerConfig::with_max_in_flight`] when
+    /// there are more partitions. The request limit is the client's: build it with
+    /// [`Limits::ADVANCED`](crate::Limits::ADVANCED) for an advanced stream.
     pub fn with_stream_kind(mut self, kind: StreamKind) -> Self {
         self.stream_kind = Some(kind);
         self

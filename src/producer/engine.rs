@@ -19,10 +19,10 @@ use tokio::time::Instant;
 use super::attempts;
 use super::batch::{Batch, Pending};
 use super::config::ProducerConfig;
-use super::delivery::{Delivery, Failure, Summary};
+use super::delivery::{Delivery, Summary};
 use super::learn::{self, Described, Unavailable};
 use super::outbox::Outbox;
-use super::pacer::Pacer;
+use super::pacing::{Pacer, Pacing};
 use super::partition::partition_of;
 use super::stats::StatsCell;
 use crate::client::DisClient;
@@ -52,7 +52,7 @@ struct Lane {
     freed: VecDeque<String>,
     /// Keys with a record in the open batch or in flight.
     active: HashSet<String>,
-    /// The partition's send rate (adaptive mode).
+    /// The partition's pace (none when not paced).
     pacer: Option<Arc<Pacer>>,
 }
 
@@ -185,9 +185,13 @@ impl Engine {
     /// 16 partitions paced through 4 requests in flight reach a quarter of their quota).
     fn window(&self) -> usize {
         let config = &self.config;
-        match (config.stream_kind, config.partitions) {
-            (Some(_), Some(_)) => config.max_in_flight.max(self.lanes()),
-            _ => config.max_in_flight,
+        let at_quota = matches!(config.pacing, Pacing::Quota { .. })
+            && config.stream_kind.is_some()
+            && config.partitions.is_some();
+        if at_quota {
+            config.max_in_flight.max(self.lanes())
+        } else {
+            config.max_in_flight
         }
     }
 
@@ -257,12 +261,11 @@ impl Engine {
 /// The lanes of a run going by `engine`'s settings.
 fn build_lanes(engine: &Engine) -> Vec<Lane> {
     let config = &engine.config;
-    let adaptive = config.adaptive && config.partitions.is_some();
-    // Told the stream's kind: each lane at its quota (the records DIS spreads at all the
-    // partitions' together); else adapted from throttling alone.
-    let pacer = |partitions: u32| match (config.stream_kind, config.partitions) {
-        (Some(kind), Some(_)) => Some(Arc::new(Pacer::at_quota(kind, partitions, config.adaptive))),
-        _ => adaptive.then(|| Arc::new(Pacer::new(partitions))),
+    // Paced per partition, once the partition count is known: each partition's lane at its
+    // share, the records DIS spreads at all the partitions' together.
+    let pacer = |partitions: u32| {
+        config.partitions?;
+        Pacer::new(config.pacing, config.stream_kind, partitions).map(Arc::new)
     };
     let mut lanes: Vec<Lane> = (0..engine.lanes())
         .map(|_| Lane {
@@ -813,16 +816,12 @@ impl Run {
         None
     }
 
-    /// What a new request of `lane` may carry: the client's limits, and at a quota no more
+    /// What a new request of `lane` may carry: the client's limits, and when paced no more
     /// than a short span of the lane's rate (what one carries was reserved at the rate of its
     /// time).
     fn request_limits(&self, lane: usize) -> Limits {
         let mut limits = *self.engine.client.limits();
-        if let Some((records, bytes)) = self.lanes[lane]
-            .pacer
-            .as_ref()
-            .and_then(|p| p.request_cap())
-        {
+        if let Some((records, bytes)) = self.lanes[lane].pacer.as_ref().map(|p| p.request_cap()) {
             limits.max_records_per_request = limits.max_records_per_request.min(records);
             limits.max_request_bytes = limits.max_request_bytes.min(bytes);
         }
@@ -865,13 +864,6 @@ impl Run {
         self.waiting_bytes = 0;
         let expired = held.into_iter().map(|p| p.expire(false)).collect();
         self.deliver(expired);
-    }
-}
-
-/// Returns once the expiry generation moves past `seen`; never, when its sender is gone.
-pub(crate) async fn until_expired(expired: &mut watch::Receiver<u64>, seen: u64) {
-    if expired.wait_for(|&g| g > seen).await.is_err() {
-        std::future::pending::<()>().await;
     }
 }
 

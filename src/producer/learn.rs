@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use super::bucket::StreamKind;
 use super::config::ProducerConfig;
+use super::pacing::StreamKind;
 use crate::client::DisClient;
 use crate::generated::types;
 

@@ -4,7 +4,6 @@
 mod arrivals;
 mod attempts;
 mod batch;
-pub(crate) mod bucket;
 pub(crate) mod config;
 pub(crate) mod delivery;
 mod engine;
@@ -12,11 +11,8 @@ pub(crate) mod handle;
 mod learn;
 pub(crate) mod metrics;
 mod outbox;
-mod pacer;
+pub(crate) mod pacing;
 mod partition;
-mod refusals;
-#[cfg(test)]
-mod simulation;
 pub(crate) mod stats;
 
 use std::sync::Arc;

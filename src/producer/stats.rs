@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::arrivals::Arrivals;
-use super::bucket::StreamKind;
 use super::delivery::{Delivery, Failure};
 use super::metrics::ProducerMetrics;
+use super::pacing::StreamKind;
 use crate::error::Error;
 
 /// What a producer holds and has done, at one moment.

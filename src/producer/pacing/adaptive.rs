@@ -1,17 +1,20 @@
-//! The send rate of one partition. Told the stream's kind, the partition's quota kept in a token
-//! bucket ([`TokenBucket`]); told nothing, adapted from the throttling DIS answers: additive
-//! increase, multiplicative decrease (AIMD). Under sustained overload the producer then holds
-//! near the partition's quota instead of bursting into it and backing off. Both read the
-//! refusals the same way ([`Refusals`]): those that do not fall with the rate (faults) do not
-//! hold it down.
+//! The send rate of one partition when its quota is not known ([`Pacing::Adaptive`], or DIS
+//! could not describe the stream): adapted from the throttling DIS answers, additive increase,
+//! multiplicative decrease (AIMD). Under sustained overload the producer then holds near the
+//! partition's quota instead of bursting into it and backing off. It reads the refusals as the
+//! quota pacer does ([`Refusals`]): those that do not fall with the rate (faults) do not hold it
+//! down. A request carries at most a tenth of a second of the rate, so that a lowered rate
+//! never makes one request wait long (which would do worse than no pacing at all).
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::bucket::{StreamKind, TokenBucket};
-use super::refusals::{Answer, Refusals, Verdict, decrease};
+#[cfg(doc)]
+use super::Pacing;
+use super::refusals::{Refusals, Verdict, decrease};
+use super::sample::Sample;
 
 /// DIS's documented quota of a common stream's partition, the first guess of the rate (an
 /// advanced stream's partition, 2,000 records/s, is reached by the additive increase in a few
@@ -36,12 +39,13 @@ const FAULTS_INCREASE: f64 = 1.0;
 /// small burst, as DIS's buckets allow one second's worth.
 const CATCH_UP: Duration = Duration::from_millis(250);
 
+/// What one request carries at most: this long at the rate (at least one record).
+const REQUEST_SPAN: f64 = 0.1;
+
 /// One partition's pace: the rate, and when the next records may go.
 #[derive(Debug)]
-pub(crate) struct Pacer {
+pub(crate) struct AdaptivePacer {
     state: Mutex<State>,
-    /// The quota, when the stream's kind is known: then it paces, not the AIMD state.
-    quota: Option<TokenBucket>,
 }
 
 #[derive(Debug)]
@@ -64,11 +68,11 @@ struct State {
     lowered_at: Instant,
 }
 
-impl Pacer {
+impl AdaptivePacer {
     /// A pacer for `partitions` partitions' worth of records (1 for a partition's own lane;
     /// all of them for the records DIS spreads itself).
-    pub(crate) fn new(partitions: u32) -> Pacer {
-        Pacer {
+    pub(crate) fn new(partitions: u32) -> AdaptivePacer {
+        AdaptivePacer {
             state: Mutex::new(State {
                 rate: START_RATE * f64::from(partitions.max(1)),
                 next: Instant::now(),
@@ -79,16 +83,6 @@ impl Pacer {
                 spread: partitions > 1,
                 lowered_at: Instant::now(),
             }),
-            quota: None,
-        }
-    }
-
-    /// A pacer at the quota of `partitions` partitions of a `kind` stream; `adapt`: lower the
-    /// rate when DIS refuses.
-    pub(crate) fn at_quota(kind: StreamKind, partitions: u32, adapt: bool) -> Pacer {
-        Pacer {
-            quota: Some(TokenBucket::new(kind, partitions, adapt)),
-            ..Pacer::new(partitions)
         }
     }
 
@@ -98,18 +92,15 @@ impl Pacer {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).rate
     }
 
-    /// The most records, and bytes of data, one request should carry now: at a quota, 25 ms of
-    /// the rate; told nothing, no more than DIS's request limits.
-    pub(crate) fn request_cap(&self) -> Option<(usize, usize)> {
-        self.quota.as_ref().map(TokenBucket::request_cap)
+    /// The most records one request should carry now: [`REQUEST_SPAN`] at the rate.
+    pub(crate) fn request_cap(&self) -> usize {
+        let rate = self.state.lock().unwrap_or_else(|e| e.into_inner()).rate;
+        (rate * REQUEST_SPAN).max(1.0) as usize
     }
 
-    /// Takes the room for `records` records of `bytes` bytes of data at the current rate;
+    /// Takes the room for `records` records at the current rate;
     /// returns how long to wait before sending them.
-    pub(crate) fn reserve(&self, records: usize, bytes: usize) -> Duration {
-        if let Some(quota) = &self.quota {
-            return quota.reserve(records, bytes);
-        }
+    pub(crate) fn reserve(&self, records: usize) -> Duration {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         let start = s.next.max(now.checked_sub(CATCH_UP).unwrap_or(now));
@@ -130,10 +121,7 @@ impl Pacer {
     /// them, and while they are held the rate doubles per clean answer; refusals beyond them end
     /// that, and are tested as above from then on. The records refused whatever the rate give
     /// their room back (they took nothing from DIS's quota), unless the whole request was.
-    pub(crate) fn feedback(&self, answer: &Answer) {
-        if let Some(quota) = &self.quota {
-            return quota.feedback(answer);
-        }
+    pub(crate) fn feedback(&self, answer: &Sample) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         if s.spread {
@@ -186,7 +174,7 @@ impl Pacer {
 /// The spread lane's AIMD: a clean answer raises the rate by [`INCREASE`], throttling lowers
 /// it by half the share refused (at least 5%), once per round (requests sent before the last
 /// decrease were answered for by it).
-fn spread_feedback(s: &mut State, answer: &Answer, now: Instant) {
+fn spread_feedback(s: &mut State, answer: &Sample, now: Instant) {
     if answer.sent == 0 {
         return;
     }
@@ -213,16 +201,16 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn throttling_lowers_the_rate_and_clean_answers_raise_it() {
-        let p = Pacer::new(1);
-        p.feedback(&Answer::quota(100, 50, Instant::now()));
+        let p = AdaptivePacer::new(1);
+        p.feedback(&Sample::quota(100, 50, Instant::now()));
         assert!((p.rate() - 500.0).abs() < 1e-6, "{}", p.rate());
         // Settled, and the refusals fell with the rate: clean, up 10%.
-        p.feedback(&Answer::quota(100, 0, settled()));
+        p.feedback(&Sample::quota(100, 0, settled()));
         assert!((p.rate() - 550.0).abs() < 1e-6, "{}", p.rate());
         // Everything refused, round after round: down to the floor.
         for _ in 0..1000 {
             tokio::time::advance(Duration::from_secs(1)).await;
-            p.feedback(&Answer::quota(100, 100, Instant::now()));
+            p.feedback(&Sample::quota(100, 100, Instant::now()));
         }
         assert_eq!(p.rate(), MIN_RATE);
     }
@@ -230,10 +218,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn random_refusals_do_not_wear_the_rate_down() {
         // 30% refused whatever the rate, answer after answer: the rate still grows.
-        let p = Pacer::new(1);
+        let p = AdaptivePacer::new(1);
         for _ in 0..200 {
             tokio::time::advance(Duration::from_millis(10)).await;
-            p.feedback(&Answer::random(200, 60, Instant::now()));
+            p.feedback(&Sample::random(200, 60, Instant::now()));
         }
         assert!(p.rate() > START_RATE * 10.0, "{}", p.rate());
     }
@@ -241,27 +229,27 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn scattered_refusals_before_a_quota_are_faults_at_once() {
         // 30% refused at random from the first answer: no decrease, and the rate doubles.
-        let p = Pacer::new(1);
-        p.feedback(&Answer::random(500, 150, Instant::now()));
+        let p = AdaptivePacer::new(1);
+        p.feedback(&Sample::random(500, 150, Instant::now()));
         assert!((p.rate() - 2.0 * START_RATE).abs() < 1e-6, "{}", p.rate());
-        p.feedback(&Answer::random(350, 100, Instant::now()));
+        p.feedback(&Sample::random(350, 100, Instant::now()));
         assert!((p.rate() - 4.0 * START_RATE).abs() < 1e-6, "{}", p.rate());
         // The 150 refused gave their room back: of the 500 reserved, the next reservation
         // waits for 350 records' worth at most.
-        let p = Pacer::new(1);
-        assert_eq!(p.reserve(500, 0), Duration::ZERO);
-        p.feedback(&Answer::random(500, 150, Instant::now()));
-        let wait = p.reserve(1, 0);
+        let p = AdaptivePacer::new(1);
+        assert_eq!(p.reserve(500), Duration::ZERO);
+        p.feedback(&Sample::random(500, 150, Instant::now()));
+        let wait = p.reserve(1);
         assert!(wait < Duration::from_millis(500), "{wait:?}");
         // Refusals at a request's tail (a quota) beyond the faults: a decrease, and from then
         // on the additive increase.
-        let p = Pacer::new(1);
-        p.feedback(&Answer::random(500, 150, Instant::now()));
-        p.feedback(&Answer::quota(500, 400, Instant::now()));
+        let p = AdaptivePacer::new(1);
+        p.feedback(&Sample::random(500, 150, Instant::now()));
+        p.feedback(&Sample::quota(500, 400, Instant::now()));
         let lowered = p.rate();
         assert!(lowered < 2.0 * START_RATE, "{lowered}");
         tokio::time::advance(Duration::from_secs(3)).await;
-        p.feedback(&Answer::quota(500, 0, Instant::now()));
+        p.feedback(&Sample::quota(500, 0, Instant::now()));
         assert!(
             (p.rate() - lowered * (1.0 + INCREASE)).abs() < 1e-6,
             "{}",
@@ -272,8 +260,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_lane_of_several_partitions_tests_scattered_refusals() {
         // DIS spreads such a lane's records: a quota's refusals are scattered too.
-        let p = Pacer::new(4);
-        p.feedback(&Answer::random(500, 150, Instant::now()));
+        let p = AdaptivePacer::new(4);
+        p.feedback(&Sample::random(500, 150, Instant::now()));
         assert!(p.rate() < 4.0 * START_RATE, "{}", p.rate());
     }
 
@@ -281,12 +269,12 @@ mod tests {
     async fn a_lane_of_several_partitions_keeps_lowering_while_refused() {
         // Refusals that never fall (a quota DIS spreads over the partitions looks the same):
         // the rate goes down round after round, by half the share each time, never undone.
-        let p = Pacer::new(16);
+        let p = AdaptivePacer::new(16);
         let start = p.rate();
-        p.feedback(&Answer::random(500, 150, Instant::now()));
+        p.feedback(&Sample::random(500, 150, Instant::now()));
         assert!((p.rate() - start * 0.85).abs() < 1e-6, "{}", p.rate());
         // Reserved before that decrease: already answered for.
-        p.feedback(&Answer::random(
+        p.feedback(&Sample::random(
             500,
             150,
             Instant::now() - Duration::from_secs(1),
@@ -294,21 +282,21 @@ mod tests {
         assert!((p.rate() - start * 0.85).abs() < 1e-6, "{}", p.rate());
         for _ in 0..20 {
             tokio::time::advance(Duration::from_millis(100)).await;
-            p.feedback(&Answer::random(500, 150, Instant::now()));
+            p.feedback(&Sample::random(500, 150, Instant::now()));
         }
         assert!(p.rate() < start * 0.1, "{}", p.rate());
         // Clean answers bring it back, 10% each.
         let low = p.rate();
-        p.feedback(&Answer::random(500, 0, Instant::now()));
+        p.feedback(&Sample::random(500, 0, Instant::now()));
         assert!((p.rate() - low * 1.1).abs() < 1e-6, "{}", p.rate());
     }
 
     #[tokio::test(start_paused = true)]
     async fn reservations_are_spaced_by_the_rate() {
-        let p = Pacer::new(1);
-        assert_eq!(p.reserve(500, 0), Duration::ZERO);
+        let p = AdaptivePacer::new(1);
+        assert_eq!(p.reserve(500), Duration::ZERO);
         // 500 records at 1000/s take half a second: the next ones wait for it.
-        assert_eq!(p.reserve(100, 0), Duration::from_millis(500));
-        assert_eq!(p.request_cap(), None, "told nothing: DIS's limits");
+        assert_eq!(p.reserve(100), Duration::from_millis(500));
+        assert_eq!(p.request_cap(), 100, "a tenth of a second at 1,000/s");
     }
 }

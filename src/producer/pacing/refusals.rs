@@ -8,13 +8,15 @@
 //! decrease is undone and that share becomes the background, refused whatever the rate and not
 //! held against it again for a while.
 //!
-//! Answers are read by the time their request took its room from the pacer (reserved), not by
+//! Samples are read by the time their request took its room from the pacer (reserved), not by
 //! when it went: requests reserved before a decrease still go at the old rate, and what they
 //! are answered was already answered for.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use super::sample::Sample;
 
 /// How long after a decrease a request must be reserved for its answer to say whether the
 /// refusals followed the rate: other producers sharing the partition have had their answers
@@ -71,50 +73,6 @@ fn spread(share: f64, sent: usize) -> f64 {
 /// times one minus that is `q`; at most [`MAX_DECREASE`].
 pub(crate) fn decrease(excess: f64) -> f64 {
     (1.0 - excess).clamp(MAX_DECREASE, 1.0)
-}
-
-/// What DIS answered to one request, as the pacer reads it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Answer {
-    /// Records sent.
-    pub(crate) sent: usize,
-    /// Of them, refused with `DIS.4303`.
-    pub(crate) throttled: usize,
-    /// The data of the refused records, in bytes.
-    pub(crate) throttled_bytes: usize,
-    /// Refused records followed by a stored one: a quota running dry refuses a request's
-    /// records from some point on, so these were refused for something else.
-    pub(crate) scattered: usize,
-    /// When the request took its room from the pacer.
-    pub(crate) reserved_at: Instant,
-    /// When it went out (after waiting for that room).
-    pub(crate) sent_at: Instant,
-    /// The answer's `Retry-After`.
-    pub(crate) retry_after: Option<Duration>,
-}
-
-#[cfg(test)]
-impl Answer {
-    /// `throttled` of `sent` refused as a quota refuses them: the last ones of the request.
-    pub(crate) fn quota(sent: usize, throttled: usize, reserved_at: Instant) -> Answer {
-        Answer {
-            sent,
-            throttled,
-            throttled_bytes: 0,
-            scattered: 0,
-            reserved_at,
-            sent_at: reserved_at,
-            retry_after: None,
-        }
-    }
-
-    /// `throttled` of `sent` refused at random, scattered among the stored ones.
-    pub(crate) fn random(sent: usize, throttled: usize, reserved_at: Instant) -> Answer {
-        Answer {
-            scattered: throttled,
-            ..Answer::quota(sent, throttled, reserved_at)
-        }
-    }
 }
 
 /// What the answers say of the rate.
@@ -180,14 +138,14 @@ impl Refusals {
 
     /// How many of the records refused in `answer` the background explains (its share of the
     /// records sent, at most those refused): the others were refused for the rate.
-    pub(crate) fn explained(&mut self, answer: &Answer, now: Instant) -> usize {
+    pub(crate) fn explained(&mut self, answer: &Sample, now: Instant) -> usize {
         let expected = (self.background(now) * answer.sent as f64).round() as usize;
         expected.min(answer.throttled)
     }
 
     /// Reads an answer at the lane's current `rate`.
-    pub(crate) fn judge(&mut self, rate: f64, answer: &Answer, now: Instant) -> Verdict {
-        let &Answer {
+    pub(crate) fn judge(&mut self, rate: f64, answer: &Sample, now: Instant) -> Verdict {
+        let &Sample {
             sent,
             throttled,
             scattered,
@@ -328,7 +286,7 @@ mod tests {
         let mut r = Refusals::new();
         let v = r.judge(
             1.0,
-            &Answer::random(200, 60, Instant::now()),
+            &Sample::random(200, 60, Instant::now()),
             Instant::now(),
         );
         let Verdict::Lower(excess) = v else {
@@ -338,16 +296,16 @@ mod tests {
         r.lowered(1.0, 0.7, Instant::now());
         // Reserved before the settling time: refusals say nothing yet.
         assert_eq!(
-            r.judge(0.7, &Answer::random(200, 60, later(50)), Instant::now()),
+            r.judge(0.7, &Sample::random(200, 60, later(50)), Instant::now()),
             Verdict::Wait
         );
         // Settled, and the same share: undone, and 30% is the background now.
         assert_eq!(
-            r.judge(0.7, &Answer::random(200, 60, later(400)), Instant::now()),
+            r.judge(0.7, &Sample::random(200, 60, later(400)), Instant::now()),
             Verdict::Undo(1.0)
         );
         assert_eq!(
-            r.judge(1.0, &Answer::random(200, 62, later(500)), Instant::now()),
+            r.judge(1.0, &Sample::random(200, 62, later(500)), Instant::now()),
             Verdict::Clean
         );
 
@@ -355,26 +313,26 @@ mod tests {
         let mut r = Refusals::new();
         let v = r.judge(
             1.0,
-            &Answer::quota(200, 150, Instant::now()),
+            &Sample::quota(200, 150, Instant::now()),
             Instant::now(),
         );
         assert!(matches!(v, Verdict::Lower(_)), "{v:?}");
         r.lowered(1.0, 0.25, Instant::now());
-        // Answers to requests reserved before the decrease are answered for.
+        // Samples to requests reserved before the decrease are answered for.
         assert_eq!(
             r.judge(
                 0.25,
-                &Answer::quota(200, 150, Instant::now() - Duration::from_millis(1)),
+                &Sample::quota(200, 150, Instant::now() - Duration::from_millis(1)),
                 Instant::now()
             ),
             Verdict::Wait
         );
         assert_eq!(
-            r.judge(0.25, &Answer::quota(200, 0, later(400)), Instant::now()),
+            r.judge(0.25, &Sample::quota(200, 0, later(400)), Instant::now()),
             Verdict::Clean
         );
         assert_eq!(
-            r.judge(0.25, &Answer::quota(200, 0, later(500)), Instant::now()),
+            r.judge(0.25, &Sample::quota(200, 0, later(500)), Instant::now()),
             Verdict::Clean
         );
     }
@@ -384,15 +342,15 @@ mod tests {
         let mut r = Refusals::new();
         // Ten records, five refused: not enough to say; twenty with ten refused: too high.
         assert_eq!(
-            r.judge(1.0, &Answer::random(10, 5, Instant::now()), Instant::now()),
+            r.judge(1.0, &Sample::random(10, 5, Instant::now()), Instant::now()),
             Verdict::Wait
         );
-        let v = r.judge(1.0, &Answer::random(10, 5, Instant::now()), Instant::now());
+        let v = r.judge(1.0, &Sample::random(10, 5, Instant::now()), Instant::now());
         assert_eq!(v, Verdict::Lower(0.5));
         r.lowered(1.0, 0.5, Instant::now());
         let at = Instant::now() + SETTLE;
         assert_eq!(
-            r.judge(0.5, &Answer::random(100, 50, at), Instant::now()),
+            r.judge(0.5, &Sample::random(100, 50, at), Instant::now()),
             Verdict::Undo(1.0)
         );
         assert!((r.background(Instant::now()) - MAX_BACKGROUND).abs() < 1e-9);
