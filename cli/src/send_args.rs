@@ -70,7 +70,7 @@ pub struct SendArgs {
     /// How each partition is paced: `quota` (its kind's quota, shared with other producers:
     /// starts at half, probes up, backs off by DIS's refusals), `quota-alone` (the whole quota
     /// from the first request, never lowered), `adaptive` (from DIS's refusals alone), `off`
-    /// (none: for an endpoint that enforces no quota, such as dis-local without --quotas).
+    /// (none: for an endpoint that enforces no quota, as dis-local does unless told to).
     #[arg(
         long,
         value_name = "quota|quota-alone|adaptive|off",
