@@ -45,6 +45,12 @@ const START_SCALE: f64 = 0.5;
 /// During the slow start, the share doubles at most this often, on clean answers to requests
 /// reserved since the last doubling.
 const PROBE_EVERY: Duration = Duration::from_millis(200);
+/// A share below the whole quota that no refusal has lowered for this long is probed up again
+/// (a slow start), so that producers left on a stream others have finished with fill it within
+/// seconds.
+const REPROBE_AFTER: Duration = Duration::from_secs(3);
+/// What a clean answer multiplies the share by when it is probed up again.
+const REPROBE_FACTOR: f64 = 1.5;
 /// After the slow start, the share grows by this part of itself per second: producers sharing
 /// a stream grow by this part of the quota together, however many they are.
 const GROWTH_PER_SECOND: f64 = 0.1;
@@ -89,6 +95,11 @@ struct State {
     probing: bool,
     /// When the share last doubled (slow start).
     raised_at: Instant,
+    /// When refusals last lowered the share.
+    lowered_at: Instant,
+    /// What a clean answer multiplies the share by while probing: 2 at the start, less when
+    /// probing again (the others may still be there).
+    probe_factor: f64,
 }
 
 impl QuotaPacer {
@@ -115,6 +126,8 @@ impl QuotaPacer {
                 hold_until: now,
                 probing: shared,
                 raised_at: now,
+                lowered_at: now,
+                probe_factor: 2.0,
             }),
         }
     }
@@ -200,6 +213,7 @@ impl QuotaPacer {
                 s.scale = (before * decrease(excess) * (1.0 - MARGIN)).max(MIN_SCALE);
                 let after = s.scale;
                 s.refusals.lowered(before, after, now);
+                s.lowered_at = now;
             }
             Verdict::Undo(before) => s.scale = before.min(1.0),
             // Slow start: a clean answer to a request reserved at the current share doubles it.
@@ -208,11 +222,19 @@ impl QuotaPacer {
                     && sample.reserved_at >= s.raised_at
                     && now >= s.raised_at + PROBE_EVERY =>
             {
-                s.scale = (s.scale * 2.0).min(1.0);
+                s.scale = (s.scale * s.probe_factor).min(1.0);
                 s.raised_at = now;
                 if s.scale >= 1.0 {
                     s.probing = false;
                 }
+            }
+            // Long without refusals below the whole quota: others have left the stream, and
+            // the share is probed up again as at the start.
+            Verdict::Clean if s.scale < 1.0 && now >= s.lowered_at + REPROBE_AFTER => {
+                s.probing = true;
+                s.probe_factor = REPROBE_FACTOR;
+                s.raised_at = now;
+                s.lowered_at = now;
             }
             Verdict::Clean | Verdict::Wait => {}
         }

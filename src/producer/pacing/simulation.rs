@@ -194,6 +194,8 @@ struct Scenario {
     late: Option<u64>,
     /// The stream doubles its partitions this many seconds in.
     double_at: Option<u64>,
+    /// Half the producers (rounded down) stop this many seconds in.
+    leave: Option<u64>,
     /// The share of records DIS refuses at random (faults).
     fail_records: f64,
     seconds: u64,
@@ -214,6 +216,7 @@ impl Scenario {
             producers: 1,
             late: None,
             double_at: None,
+            leave: None,
             fail_records: 0.0,
             seconds: 10,
             seed: 7,
@@ -243,6 +246,7 @@ async fn run(sc: Scenario) -> Outcome {
         producers,
         late,
         double_at,
+        leave,
         fail_records,
         seconds,
         seed,
@@ -259,12 +263,16 @@ async fn run(sc: Scenario) -> Outcome {
             Some(s) if i + 1 == producers => t0 + Duration::from_secs(s),
             _ => t0,
         };
+        let stop = match leave {
+            Some(s) if i < producers / 2 => t0 + Duration::from_secs(s),
+            _ => end,
+        };
         local.spawn_local(producer(
             dis.clone(),
             setup,
             partitions,
             grown,
-            (start, end),
+            (start, stop),
             seed + i as u64,
         ));
     }
@@ -358,6 +366,23 @@ async fn producers_share_a_stream() {
         let low = o.per_second[9..24].iter().min().copied().unwrap_or(0);
         assert!(low as f64 >= 0.75 * 4000.0, "{producers} producers: {o:?}");
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn producers_left_on_a_stream_fill_it() {
+    // Eight producers; four stop 8 s in: within 4 s the other four take the whole quota.
+    let o = run(Scenario {
+        producers: 8,
+        leave: Some(8),
+        seconds: 20,
+        seed: 17,
+        ..Scenario::alone(StreamKind::Common, 4, SHARED)
+    })
+    .await;
+    eprintln!("4 of 8 producers leave at 8 s: {o:?}");
+    let after = o.per_second[12..20].iter().sum::<u64>() as f64 / 8.0;
+    assert!(after >= 0.9 * 4000.0, "{after}: {o:?}");
+    assert!(o.refused <= 0.05, "{o:?}");
 }
 
 #[tokio::test(start_paused = true)]
