@@ -4,8 +4,8 @@
 #
 #   matrix  dis-local --quotas; 2 and 16 partitions, common and advanced, keyed (100,000 keys)
 #           and unkeyed records, 100 B and 1 KiB; about 4 s of the quota per run. Each setting
-#           twice: "before" (--partitions: the rate adapted from DIS.4303 alone, today's
-#           behaviour) and "after" (--partitions --stream-kind: a token bucket at the quota).
+#           twice: "before" (--partitions: the producer told nothing, its rate adapted from
+#           DIS.4303 alone) and "after" (--partitions --stream-kind: a token bucket at the quota).
 #           Targets (after): >= 95% of the quota, <= 3% of answers DIS.4303 (of records sent),
 #           0 failed.
 #   shared  four processes of the main job at once against one 2-partition common stream,
