@@ -7,7 +7,7 @@
 //   node scripts/check-rendered-page.mjs [HTML] [--screenshot PNG]
 //   default HTML: target/spec-review/reference.html
 //
-// The expectations below are written out by hand from the DIS document (and the issue), not
+// The expectations below are written out by hand from the DIS document, not
 // read from the spec: a field or constraint removed from the spec must make this check fail.
 // Driver: playwright-core (pinned in scripts/package.json; it downloads no browser) with
 // executablePath /usr/bin/chromium. Exit 0 = all checks passed, 1 = a check failed.

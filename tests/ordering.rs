@@ -174,9 +174,9 @@ async fn ordered_under_quotas() {
 async fn cold_keys_behind_a_hot_keys_backlog_are_read_when_the_buffer_holds_it() {
     // 12 records of one hot key, then one of a cold key, 1,000 times. The hot key goes one
     // record per round trip; with a buffer larger than its backlog, the cold records behind
-    // it in the input are read at once and acknowledged in the first round trips. Before, the
-    // backlog's cap was a fixed 10,000 whatever the buffer: the last cold record waited for
-    // about 2,000 hot ones.
+    // it in the input are read at once and acknowledged in the first round trips. With a cap of
+    // 10,000 records whatever the buffer, the last cold record would wait for about 2,000 hot
+    // ones.
     let dis = LocalDis::start(
         LocalConfig::default()
             .with_streams([StreamConfig::new("s", 4)])
@@ -257,9 +257,9 @@ async fn a_hot_keys_small_records_do_not_hold_back_other_keys() {
     // round trips, not time: the hot key's acknowledgements (one per round trip of its lane)
     // before the last cold one, against the requests the cold keys need alone (a few per
     // lane). A one-record round trip is quicker than a cold request of about 125 records, so
-    // ten hot acknowledgements per such request are allowed. When the cap counted records
-    // (10,000, the buffer's count), input stopped at the hot key's 10,000th waiting record, and
-    // the last cold record waited for about 2,000 hot round trips.
+    // ten hot acknowledgements per such request are allowed. A cap that counted records
+    // (10,000, the buffer's count) would stop input at the hot key's 10,000th waiting record,
+    // and the last cold record would wait for about 2,000 hot round trips.
     let dis = LocalDis::start(
         LocalConfig::default()
             .with_streams([StreamConfig::new("s", 4)])

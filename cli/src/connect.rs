@@ -68,7 +68,7 @@ pub async fn connect(args: &SendArgs, embedded: bool) -> Result<Target, CliError
     };
     let (endpoint, project_id, credentials) = match configured {
         Some(e) => {
-            // None of today's variables: the default chain (profile file, ECS metadata, pod
+            // None of the variables above: the default chain (profile file, ECS metadata, pod
             // identity); its error names each provider it tried and why.
             let credentials = match credentials {
                 Some(c) => c,

@@ -1,7 +1,7 @@
 //! An offline Huawei Cloud DIS endpoint: a small HTTP/1.1 server on loopback that answers
 //! `POST /v2/{project_id}/records` (SendRecords) like Huawei Cloud DIS, keeps what arrived, and
 //! can inject faults. Built for tests and benchmarks of DIS clients in any language; the
-//! `dis-local` binary serves it from the command line (see the README).
+//! `dis-local` binary serves it from the command line (see the README and `docs/reference.md`).
 //!
 //! It is an independent oracle: its limits come from the DIS document (not from a client's
 //! constants), its protobuf messages are its own, and it shares nothing with the client but
@@ -193,6 +193,11 @@ use state::Shared;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// The reference page's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/reference.md")]
+struct ReferenceDoctests;
 
 /// A running local DIS endpoint, started by [`LocalDis::start`]. Dropping it, or calling
 /// [`LocalDis::shutdown`], stops it.

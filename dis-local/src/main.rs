@@ -12,7 +12,7 @@
 //!
 //! Time, connections and buffered bytes are bounded (`--header-timeout-ms`, `--body-timeout-ms`,
 //! `--idle-timeout-ms`, `--max-connections`, `--max-header-bytes`,
-//! `--max-buffered-body-bytes`); see the README for what happens past each.
+//! `--max-buffered-body-bytes`); see `docs/reference.md` for what happens past each.
 //!
 //! With `--quotas`, DIS's write quotas per partition are enforced (`--stream NAME:N:advanced`
 //! for an advanced stream's rates, `--quota-scale` to scale them); throttled records are

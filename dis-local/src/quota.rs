@@ -318,7 +318,7 @@ mod tests {
             parse("a:b:2:ADVANCED"),
             Ok(StreamConfig::new("a:b", 2).with_kind(StreamKind::Advanced))
         );
-        // Names with a colon parse as today.
+        // Names with a colon parse as names without a kind do.
         assert_eq!(parse("a:b:2"), Ok(StreamConfig::new("a:b", 2)));
         let err = parse("s:2:fast").unwrap_err().to_string();
         assert!(err.contains("unknown stream kind \"fast\""), "{err}");

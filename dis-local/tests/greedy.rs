@@ -1,12 +1,12 @@
 //! Careless callers and greedy clients: requests that are valid HTTP and cheap to send, but
-//! that made the endpoint hold much more memory than they carry, or stall its writers.
+//! that could make an endpoint hold much more memory than they carry, or stall its writers.
 //!
 //! - bodies of empty protobuf or JSON entries, far more than the record limit, are refused
-//!   without building every entry (R12);
-//! - under write quotas, a stored record does not keep the rest of its request alive (R13);
+//!   without building every entry;
+//! - under write quotas, a stored record does not keep the rest of its request alive;
 //! - the read-back (`GET /local/v1/streams/{s}/records`) comes in bounded pages, and neither it
-//!   nor [`LocalDis::records`] holds the stream's lock while serializing (R14);
-//! - a stream's partition count is bounded (R15).
+//!   nor [`LocalDis::records`] holds the stream's lock while serializing;
+//! - a stream's partition count is bounded.
 //!
 //! Memory is the peak RSS (`VmHWM`) or the RSS (`VmRSS`) of a `dis-local` child process, as in
 //! `tests/hostile.rs`. Everything speaks to 127.0.0.1 only. The tests run one at a time
@@ -157,8 +157,9 @@ async fn peak_growth_of_bodies(content_type: &str, body: Vec<u8>) -> (u64, u64) 
     (hwm1 - hwm0, hwm2 - hwm0)
 }
 
-/// R12: a protobuf body of empty entries near the body cap (3.4 MB, 1.7 million entries) cost
-/// +197 MiB, 19 at once 465 MiB: every entry was built before the record count was checked.
+/// A protobuf body of empty entries near the body cap (3.4 MB, 1.7 million entries) costs about
+/// its size: the record count is checked before the entries are built (building every entry
+/// would cost +197 MiB for one such body, 465 MiB for 19 at once).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn protobuf_bodies_of_empty_entries_cost_about_their_size() {
     let _serial = SERIAL.lock().await;
@@ -168,7 +169,8 @@ async fn protobuf_bodies_of_empty_entries_cost_about_their_size() {
     assert!(many < 112 * MIB, "19 bodies at once: peak RSS +{many} KiB");
 }
 
-/// R12: the same with JSON (`{"data":""}` 280,000 times): +29 MiB for one.
+/// The same with JSON (`{"data":""}` 280,000 times; building every entry would cost +29 MiB
+/// for one).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_bodies_of_empty_entries_cost_about_their_size() {
     let _serial = SERIAL.lock().await;
@@ -298,9 +300,9 @@ async fn too_many_records_is_answered_as_before() {
     assert_eq!(env.dis.records("newstream").unwrap().len(), 501);
 }
 
-/// R13: under quotas each stored record kept its whole request buffer alive: 200 requests of
-/// one 1-byte record (stored) and one 600 KiB record (throttled) took the RSS from 8 MiB to
-/// 132 MiB, for 200 stored bytes.
+/// Under quotas a stored record does not keep its whole request buffer alive: 200 requests of
+/// one 1-byte record (stored) and one 600 KiB record (throttled) would otherwise take the RSS
+/// from 8 MiB to 132 MiB, for 200 stored bytes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stored_record_does_not_keep_its_request_alive() {
     let _serial = SERIAL.lock().await;
@@ -401,11 +403,11 @@ fn writer(
     })
 }
 
-/// R14: one read-back of 48 MiB stored cost +126 MiB, 8 at once 192 to 660 MiB, and a
-/// concurrent write stalled 0.9 to 1.4 s (7.5 s here, the async workers busy serializing).
-/// Now 8 readers that page through the same 48 MiB at once cost a bounded amount, and writes
-/// are not held up (the bound, 1 s, is loose: the readers in this process parse 8 times
-/// 64 MiB of JSON on the same CPUs).
+/// 8 readers that page through the same 48 MiB stored at once cost a bounded amount, and
+/// writes are not held up (the bound, 1 s, is loose: the readers in this process parse 8 times
+/// 64 MiB of JSON on the same CPUs). Read back in one piece, 48 MiB would cost +126 MiB, 8 at
+/// once 192 to 660 MiB, and stall a concurrent write by seconds (the async workers busy
+/// serializing).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paged_read_back_is_bounded_and_does_not_stall_writers() {
     let _serial = SERIAL.lock().await;
@@ -470,8 +472,9 @@ async fn paged_read_back_is_bounded_and_does_not_stall_writers() {
     );
 }
 
-/// R14: with 1,000,000 records stored, a snapshot (`LocalDis::records`) took 0.5 s and held
-/// the stream's lock all along: writes stalled 0.3 s. The read-back path did the same.
+/// With 1,000,000 records stored, a snapshot (`LocalDis::records`) and the read-back take
+/// long enough (about 0.5 s) that holding the stream's lock all along would stall writes
+/// (0.3 s): they do not hold it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_million_records_read_back_does_not_stall_writers() {
     let _serial = SERIAL.lock().await;
@@ -551,7 +554,7 @@ async fn a_million_records_read_back_does_not_stall_writers() {
     );
 }
 
-/// R14: the read-back's paging: `from`, `limit` (default 10,000, at most 100,000), `partition`,
+/// The read-back's paging: `from`, `limit` (default 10,000, at most 100,000), `partition`,
 /// a page cut at 4 MiB of data, `X-Next-From` and `X-Total-Records`; bad parameters are 400
 /// (a bad `partition` with SendRecords' codes).
 #[tokio::test]
@@ -671,8 +674,8 @@ async fn read_back_pages() {
     assert_eq!(header(&headers, "x-next-from"), None);
 }
 
-/// R15: `s:4000000000` parsed, and starting it aborted the process ("memory allocation of
-/// 160000000000 bytes failed"). A stream has at most 100 partitions here.
+/// A stream has at most 100 partitions here: `s:4000000000` is refused when parsed (starting
+/// it would abort the process: "memory allocation of 160000000000 bytes failed").
 #[tokio::test]
 async fn partition_count_is_bounded() {
     let _serial = SERIAL.lock().await;

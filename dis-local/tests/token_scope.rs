@@ -118,7 +118,7 @@ async fn an_issued_token_acts_on_its_own_project_only() {
     assert_eq!(env.stored(), 2, "nothing stored for a refused project");
     assert_eq!(env.dis.stats().rejected_requests, 4);
 
-    // A token it did not issue (the configured one) acts on any project, as before.
+    // A token it did not issue (the configured one) acts on any project.
     for project in [PROJECT_A, PROJECT_B, "0123456789abcdef"] {
         let (status, body) = env.send_as(project, "configured-token").await;
         assert_eq!(status, 200, "{project}: {body}");

@@ -18,7 +18,7 @@ use crate::routing::{push_shard_id, push_u64};
 use crate::store::{Outcome, Placed};
 
 /// Reads a JSON `PutRecordsRequest`, keeping at most `keep` records (the record limit): past
-/// it every record is still read (a mistyped one refuses the body as before) and counted, but
+/// it every record is still read (a mistyped one refuses the body, as within it) and counted, but
 /// dropped at once, so a body of a million `{"data":""}` costs no more than its size.
 pub(super) fn parse(body: &[u8], keep: usize) -> Result<PutRecords<'_>, Refusal> {
     // What `serde_json::from_slice` does, with a seed.

@@ -25,7 +25,7 @@ pub(super) struct Request {
 
 /// Decodes a protobuf `PutRecordsRequest` (record data slices `body`, no copy), keeping at most
 /// `keep` entries (the record limit): past it every entry is still decoded, so that a body
-/// that does not decode is refused as before, and counted, but dropped at once. A body of
+/// that does not decode is refused whatever its length, and counted, but dropped at once. A body of
 /// millions of empty entries (two bytes each) costs no more than its size.
 pub(super) fn parse(body: &Bytes, keep: usize) -> Result<Request, Refusal> {
     decode(body.clone(), keep).map_err(Refusal::invalid_body)
