@@ -6,7 +6,7 @@ use tokio::time::Instant;
 use super::delivery::{Ack, Delivery, Failure, LastError};
 use crate::generated::types;
 use crate::request;
-use crate::validate::Limits;
+use crate::validate::{BODY_FRAME, Keys, Limits};
 
 /// A record waiting in a batch, as its checked wire entry, with the tries it has made and its
 /// deadline.
@@ -84,10 +84,7 @@ impl Pending {
     /// of it (so that empty records count too).
     pub(crate) fn waiting_cost(&self) -> usize {
         let e = &self.entry;
-        let keys = e.partition_key.as_ref().map_or(0, String::len)
-            + e.partition_id.as_ref().map_or(0, |id| id.as_str().len())
-            + e.explicit_hash_key.as_ref().map_or(0, |k| k.len());
-        e.data.0.len() + keys + std::mem::size_of::<Pending>()
+        e.data.0.len() + Keys::of_entry(e).bytes() + std::mem::size_of::<Pending>()
     }
 
     /// The record's outcome, with the tries it made.
@@ -136,7 +133,7 @@ impl Batch {
             limits,
             pending: Vec::with_capacity(limits.max_records_per_request.min(MAX_PREALLOCATED)),
             bytes: 0,
-            wire: request::BODY_FRAME,
+            wire: BODY_FRAME,
             since: Instant::now(),
         }
     }
@@ -147,7 +144,7 @@ impl Batch {
         let limits = &self.limits;
         !self.is_full()
             && self.bytes + pending.entry.data.0.len() <= limits.max_request_bytes
-            && self.wire + pending.wire <= request::max_wire_bytes(limits)
+            && self.wire + pending.wire <= limits.max_body_bytes()
     }
 
     /// True when the batch holds as many records as one request may.

@@ -27,7 +27,7 @@ use super::stats::StatsCell;
 use crate::client::DisClient;
 use crate::generated::types;
 use crate::record::Record;
-use crate::request;
+use crate::request::{self, Refused};
 use crate::validate::Limits;
 
 /// What the engine takes in.
@@ -400,8 +400,8 @@ impl<'a> Run<'a> {
         let checked = match checked {
             Ok(checked) => checked,
             Err(refused) => {
-                let (e, record) = *refused;
-                self.deliver(vec![Delivery::invalid(id, record, e)]);
+                let Refused { error, record } = *refused;
+                self.deliver(vec![Delivery::invalid(id, record, error)]);
                 return;
             }
         };
