@@ -34,14 +34,14 @@ pub(crate) struct Refused {
 /// A record checked into its wire entry.
 pub(crate) struct Checked {
     pub(crate) entry: types::PutRecordsRequestEntry,
-    /// The record's own deadline setting.
-    pub(crate) deadline: Option<Duration>,
+    /// The record's own time limit, handed back with it.
+    pub(crate) time_limit: Option<Duration>,
     /// Bytes the entry adds to a JSON body.
     pub(crate) wire: usize,
 }
 
-/// As [`entry`], taking the record: its wire entry, its deadline and its size on the wire, or
-/// the record back with what is wrong with it. The one check of a record on its way in.
+/// As [`entry`], taking the record: its wire entry, its time limit and its size on the wire,
+/// or the record back with what is wrong with it. The one check of a record on its way in.
 pub(crate) fn into_entry(
     record: Record,
     index: usize,
@@ -56,22 +56,22 @@ pub(crate) fn into_entry(
                 partition_id: valid.partition_id,
                 partition_key: record.partition_key,
             },
-            deadline: record.deadline,
+            time_limit: record.time_limit,
             wire: valid.wire,
         }),
     }
 }
 
-/// The caller's record again, from its wire entry and its deadline.
+/// The caller's record again, from its wire entry and its time limit.
 pub(crate) fn record_of(
     entry: types::PutRecordsRequestEntry,
-    deadline: Option<Duration>,
+    time_limit: Option<Duration>,
 ) -> Record {
     let mut record = Record::new(entry.data.0);
     record.partition_key = entry.partition_key;
     record.partition_id = entry.partition_id.map(String::from);
     record.explicit_hash_key = entry.explicit_hash_key.map(String::from);
-    record.deadline = deadline;
+    record.time_limit = time_limit;
     record
 }
 

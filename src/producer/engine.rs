@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::attempts;
-use super::batch::{Batch, Pending};
+use super::batch::{Batch, Pending, later};
 use super::config::ProducerConfig;
 use super::delivery::{Delivery, Summary};
 use super::outbox::Outbox;
@@ -405,8 +405,9 @@ impl<'a> Run<'a> {
                 return;
             }
         };
-        let deadline = checked.deadline.unwrap_or(self.engine.config.deadline);
-        let pending = Pending::new(id, checked, (now, deadline), permit);
+        // Its own time limit, else the producer's, from the moment it was taken in.
+        let time_limit = checked.time_limit.unwrap_or(self.engine.config.deadline);
+        let pending = Pending::new(id, checked, later(now, time_limit), permit);
         if self.terminal {
             self.deliver(vec![pending.expire(false)]);
             return;
