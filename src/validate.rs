@@ -134,10 +134,13 @@ pub(crate) fn stream_name(
 }
 
 /// A record's keys, each by its name on the wire.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Keys<'a> {
+    /// Routes by its hash.
     pub(crate) partition_key: Option<&'a str>,
+    /// Routes to this partition.
     pub(crate) partition_id: Option<&'a str>,
+    /// Overrides the hash of `partition_key`.
     pub(crate) explicit_hash_key: Option<&'a str>,
 }
 
@@ -202,7 +205,9 @@ pub(crate) fn wire_size(data: usize, keys: Keys<'_>) -> usize {
 /// A record that meets every DIS limit: its keys as the spec's types, and its size on the wire.
 #[derive(Debug)]
 pub(crate) struct Valid {
+    /// Its `explicit_hash_key`, matched against the spec's pattern.
     pub(crate) explicit_hash_key: Option<types::PutRecordsRequestEntryExplicitHashKey>,
+    /// Its `partition_id`, matched against the spec's pattern.
     pub(crate) partition_id: Option<PartitionId>,
     /// Bytes its entry adds to a JSON body ([`wire_size`]).
     pub(crate) wire: usize,
