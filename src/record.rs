@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-/// Longest deadline a record may be given (as the producer's own).
-const MAX_DEADLINE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Longest time limit a record may be given (as the producer's own).
+const MAX_TIME_LIMIT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// One record to upload: raw bytes plus optional routing. Base64 happens at the wire.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -19,9 +19,10 @@ pub struct Record {
     pub partition_id: Option<String>,
     /// Overrides the hash of `partition_key` (decimal, 0..=9223372036854775807).
     pub explicit_hash_key: Option<String>,
-    /// How long the producer may take to deliver it; `None`: the producer's
+    /// Its time limit: how long the producer may take to deliver it, from the moment it takes
+    /// it in (that moment plus this is the record's deadline); `None`: the producer's
     /// [`ProducerConfig::with_deadline`](crate::ProducerConfig::with_deadline). Not sent.
-    pub deadline: Option<Duration>,
+    pub time_limit: Option<Duration>,
 }
 
 impl Record {
@@ -52,11 +53,18 @@ impl Record {
         self
     }
 
-    /// Gives this record its own deadline in a producer (at most 7 days): undelivered that
-    /// long after the producer takes it in, it comes back as
+    /// Gives this record its own time limit in a producer (at most 7 days): undelivered that
+    /// long after the producer takes it in (its deadline), it comes back as
     /// [`Failure::Expired`](crate::Failure::Expired).
-    pub fn with_deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = Some(deadline.min(MAX_DEADLINE));
+    pub fn with_time_limit(mut self, time_limit: Duration) -> Self {
+        self.time_limit = Some(time_limit.min(MAX_TIME_LIMIT));
         self
+    }
+
+    /// The former name of [`Record::with_time_limit`]: a deadline is the instant the time
+    /// limit ends.
+    #[deprecated(note = "renamed `with_time_limit`")]
+    pub fn with_deadline(self, time_limit: Duration) -> Self {
+        self.with_time_limit(time_limit)
     }
 }

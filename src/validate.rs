@@ -1,4 +1,6 @@
-//! Checks a request against DIS limits before any byte is sent.
+//! Checks a request against DIS limits before any byte is sent. [`record`] is the one check of
+//! a record, wherever it comes in (a request, a producer, a producer's buffer), and says its
+//! size on the wire.
 //!
 //! The patterns (`explicit_hash_key`, `partition_id`) and `stream_name`'s length are checked by
 //! the newtypes that progenitor generates from the spec, so the spec stays the one source of
@@ -8,6 +10,7 @@
 use crate::error::{ConfigError, Error, ValidationError};
 use crate::generated::types;
 use crate::ids::PartitionId;
+use crate::record::Record;
 
 /// `stream_name`'s maximum length in the DIS document (表3: 最大长度 60).
 pub(crate) const MAX_STREAM_NAME_LEN: usize = 60;
@@ -73,6 +76,13 @@ impl Limits {
         self
     }
 
+    /// Largest JSON body sent: the request's data budget in Base64, plus room for keys and
+    /// framing. Partition keys are not in DIS's data budget, but they are on the wire: 500
+    /// records with 8 KiB keys would otherwise make a 4 MB body that an endpoint refuses (413).
+    pub(crate) fn max_body_bytes(&self) -> usize {
+        self.max_request_bytes.div_ceil(3) * 4 + 64 * 1024 + BODY_FRAME
+    }
+
     /// Checks that the limits can be met, and that nothing sized from them can exhaust memory:
     /// `max_records_per_request` in 1..=10,000, `max_request_bytes` in 1..=64 MiB,
     /// `max_record_bytes` in 1..=`max_request_bytes`.
@@ -123,41 +133,147 @@ pub(crate) fn stream_name(
     })
 }
 
-/// Checks `explicit_hash_key` of record `index` against the spec's pattern.
-pub(crate) fn explicit_hash_key(
-    index: usize,
-    value: &str,
-) -> Result<types::PutRecordsRequestEntryExplicitHashKey, ValidationError> {
-    types::PutRecordsRequestEntryExplicitHashKey::try_from(value).map_err(|_| {
-        ValidationError::ExplicitHashKey {
-            index,
-            value: value.to_owned(),
+/// A record's keys, each by its name on the wire.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Keys<'a> {
+    /// Routes by its hash.
+    pub(crate) partition_key: Option<&'a str>,
+    /// Routes to this partition.
+    pub(crate) partition_id: Option<&'a str>,
+    /// Overrides the hash of `partition_key`.
+    pub(crate) explicit_hash_key: Option<&'a str>,
+}
+
+impl<'a> Keys<'a> {
+    /// The keys of `record`.
+    pub(crate) fn of(record: &'a Record) -> Self {
+        Keys {
+            partition_key: record.partition_key.as_deref(),
+            partition_id: record.partition_id.as_deref(),
+            explicit_hash_key: record.explicit_hash_key.as_deref(),
         }
-    })
+    }
+
+    /// The keys of a wire entry.
+    pub(crate) fn of_entry(entry: &'a types::PutRecordsRequestEntry) -> Self {
+        Keys {
+            partition_key: entry.partition_key.as_deref(),
+            partition_id: entry.partition_id.as_deref(),
+            explicit_hash_key: entry.explicit_hash_key.as_deref().map(String::as_str),
+        }
+    }
+
+    /// The keys present, each with its name.
+    fn named(self) -> impl Iterator<Item = (&'static str, &'a str)> {
+        [
+            ("partition_key", self.partition_key),
+            ("partition_id", self.partition_id),
+            ("explicit_hash_key", self.explicit_hash_key),
+        ]
+        .into_iter()
+        .filter_map(|(name, key)| key.map(|k| (name, k)))
+    }
+
+    /// Their bytes, as held in memory.
+    pub(crate) fn bytes(self) -> usize {
+        self.named().map(|(_, k)| k.len()).sum()
+    }
 }
 
-/// Checks `partition_id` of record `index` against the spec's pattern.
-pub(crate) fn partition_id(index: usize, value: &str) -> Result<PartitionId, ValidationError> {
-    PartitionId::try_from(value).map_err(|_| ValidationError::PartitionId {
-        index,
-        value: value.to_owned(),
-    })
+/// Room in a JSON body for what surrounds the entries (`{"stream_name":...,"records":[...]}`).
+pub(crate) const BODY_FRAME: usize = 512;
+/// What one entry adds around its fields (its braces, the property names, quotes and commas).
+const ENTRY_FRAME: usize = 96;
+
+/// Length of `s` as a JSON string's contents (escapes included).
+fn json_len(s: &str) -> usize {
+    s.bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..0x20 => 6,
+            _ => 1,
+        })
+        .sum()
 }
 
-/// Checks one record's raw size.
-pub(crate) fn record_size(
+/// Bytes an entry of `data` bytes of data and these keys adds to a JSON request body: its data
+/// in Base64, its keys escaped, framing.
+pub(crate) fn wire_size(data: usize, keys: Keys<'_>) -> usize {
+    data.div_ceil(3) * 4 + keys.named().map(|(_, k)| json_len(k)).sum::<usize>() + ENTRY_FRAME
+}
+
+/// A record that meets every DIS limit: its keys as the spec's types, and its size on the wire.
+#[derive(Debug)]
+pub(crate) struct Valid {
+    /// Its `explicit_hash_key`, matched against the spec's pattern.
+    pub(crate) explicit_hash_key: Option<types::PutRecordsRequestEntryExplicitHashKey>,
+    /// Its `partition_id`, matched against the spec's pattern.
+    pub(crate) partition_id: Option<PartitionId>,
+    /// Bytes its entry adds to a JSON body ([`wire_size`]).
+    pub(crate) wire: usize,
+}
+
+/// Checks `record` as record `index` of a request, in this order: its data's size, its entry's
+/// size on the wire (it must fit one request's body), then its `explicit_hash_key` and
+/// `partition_id` against the spec's patterns, through the generated newtypes (built only for
+/// the keys it has). The first limit broken is the error, naming the field and the limit.
+pub(crate) fn record(
+    record: &Record,
     index: usize,
-    size: usize,
     limits: &Limits,
-) -> Result<(), ValidationError> {
-    if size > limits.max_record_bytes {
+) -> Result<Valid, ValidationError> {
+    let data = record.data.len();
+    if data > limits.max_record_bytes {
         return Err(ValidationError::RecordTooLarge {
             index,
-            size,
+            size: data,
             max: limits.max_record_bytes,
         });
     }
-    Ok(())
+    let keys = Keys::of(record);
+    let wire = wire_size(data, keys);
+    let max = limits.max_body_bytes() - BODY_FRAME;
+    if wire > max {
+        // Named by its largest part; on a tie the later one (data last).
+        let (field, field_bytes) = keys
+            .named()
+            .map(|(name, k)| (name, k.len()))
+            .chain([("data", data)])
+            .max_by_key(|&(_, n)| n)
+            .unwrap_or(("data", data));
+        return Err(ValidationError::EntryTooLarge {
+            index,
+            field,
+            field_bytes,
+            wire,
+            max,
+        });
+    }
+    let explicit_hash_key = keys
+        .explicit_hash_key
+        .map(|value| {
+            types::PutRecordsRequestEntryExplicitHashKey::try_from(value).map_err(|_| {
+                ValidationError::ExplicitHashKey {
+                    index,
+                    value: value.to_owned(),
+                }
+            })
+        })
+        .transpose()?;
+    let partition_id = keys
+        .partition_id
+        .map(|value| {
+            PartitionId::try_from(value).map_err(|_| ValidationError::PartitionId {
+                index,
+                value: value.to_owned(),
+            })
+        })
+        .transpose()?;
+    Ok(Valid {
+        explicit_hash_key,
+        partition_id,
+        wire,
+    })
 }
 
 /// Checks the number of records of one request.
@@ -185,31 +301,56 @@ pub(crate) fn request_bytes(total_bytes: usize, limits: &Limits) -> Result<(), V
     Ok(())
 }
 
-/// Checks that record `index`'s entry, `wire` bytes in a JSON body, fits one request's body
-/// (`max`); when not, the error names its largest part: `data` (`data` bytes) or one of its
-/// keys (`keys`: the sizes of `partition_key`, `partition_id`, `explicit_hash_key`).
-pub(crate) fn entry_size(
-    index: usize,
-    data: usize,
-    keys: [usize; 3],
-    wire: usize,
-    max: usize,
-) -> Result<(), ValidationError> {
-    if wire <= max {
-        return Ok(());
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The field an entry too large is named by, and the sizes its error gives.
+    fn too_large(r: &Record, limits: &Limits) -> (&'static str, usize, usize, usize) {
+        match record(r, 3, limits) {
+            Err(ValidationError::EntryTooLarge {
+                index: 3,
+                field,
+                field_bytes,
+                wire,
+                max,
+            }) => (field, field_bytes, wire, max),
+            other => panic!("{other:?}"),
+        }
     }
-    let names = ["partition_key", "partition_id", "explicit_hash_key"];
-    let (field, field_bytes) = names
-        .into_iter()
-        .zip(keys)
-        .chain([("data", data)])
-        .max_by_key(|(_, n)| *n)
-        .unwrap_or(("data", data));
-    Err(ValidationError::EntryTooLarge {
-        index,
-        field,
-        field_bytes,
-        wire,
-        max,
-    })
+
+    #[test]
+    fn an_entry_too_large_is_named_by_its_largest_part() {
+        let limits = Limits::COMMON;
+        let max = limits.max_body_bytes() - BODY_FRAME;
+        let key = "k".repeat(max);
+        let r = Record::new("data")
+            .with_partition_key(key.clone())
+            .with_explicit_hash_key("1");
+        let wire = wire_size(4, Keys::of(&r));
+        assert_eq!(too_large(&r, &limits), ("partition_key", max, wire, max));
+        // On a tie, the later part: data after the keys, each key after the one before.
+        let limits = Limits::COMMON.with_max_record_bytes(max);
+        let r = Record::new(vec![0u8; max / 2])
+            .with_partition_key("p".repeat(max / 2))
+            .with_partition_id("q".repeat(max / 2));
+        assert_eq!(too_large(&r, &limits).0, "data");
+        let r = Record::new("")
+            .with_partition_key("p".repeat(max / 2))
+            .with_partition_id("q".repeat(max / 2));
+        assert_eq!(too_large(&r, &limits).0, "partition_id");
+    }
+
+    #[test]
+    fn a_valid_record_says_its_size_on_the_wire() {
+        let r = Record::new("abcd")
+            .with_partition_key("k\"")
+            .with_partition_id("1")
+            .with_explicit_hash_key("12");
+        let valid = record(&r, 0, &Limits::COMMON).unwrap();
+        // Base64 of 4 bytes is 8; the key's quote is escaped; then the frame.
+        assert_eq!(valid.wire, 8 + 3 + 1 + 2 + ENTRY_FRAME);
+        assert_eq!(valid.partition_id.as_deref(), Some("1"));
+        assert!(valid.explicit_hash_key.is_some());
+    }
 }

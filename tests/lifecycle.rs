@@ -276,7 +276,7 @@ async fn a_record_may_have_its_own_deadline() {
     let producer = Producer::new(client(&server.endpoint), "s", config).unwrap();
     let kept = support::Kept::default();
     let records = [
-        Record::new("short").with_deadline(Duration::from_millis(150)),
+        Record::new("short").with_time_limit(Duration::from_millis(150)),
         Record::new("default"),
     ];
     producer.send_all(records, kept.sink()).await;

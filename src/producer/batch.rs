@@ -1,12 +1,14 @@
 //! A batch: the records of one future request, and how large its body will be.
 
+use std::time::Duration;
+
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 use super::delivery::{Ack, Delivery, Failure, LastError};
 use crate::generated::types;
 use crate::request;
-use crate::validate::Limits;
+use crate::validate::{BODY_FRAME, Keys, Limits};
 
 /// A record waiting in a batch, as its checked wire entry, with the tries it has made and its
 /// deadline.
@@ -15,8 +17,8 @@ pub(crate) struct Pending {
     pub(crate) entry: types::PutRecordsRequestEntry,
     /// Bytes the entry adds to a JSON body (measured once: keys are scanned for escapes).
     pub(crate) wire: usize,
-    /// The record's own deadline setting, handed back with it.
-    pub(crate) record_deadline: Option<std::time::Duration>,
+    /// The record's own time limit, handed back with it.
+    pub(crate) time_limit: Option<Duration>,
     /// Tries made, throttled ones included.
     pub(crate) attempts: u32,
     /// Of those, tries answered `DIS.4303` (traffic control): not counted against the cap.
@@ -31,28 +33,28 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
-    /// Record `id` (checked into `entry`, `wire` bytes in a JSON body), taken in at `now`, to
-    /// be delivered within `deadline` (its own `record_deadline`, else the config's).
+    /// Record `id` (checked into its wire entry), to be delivered by `deadline`, holding
+    /// `permit` (its share of a spawned producer's buffer) until its outcome.
     pub(crate) fn new(
         id: u64,
         checked: request::Checked,
-        (now, deadline): (Instant, std::time::Duration),
+        deadline: Instant,
         permit: Option<OwnedSemaphorePermit>,
     ) -> Pending {
         let request::Checked {
             entry,
-            deadline: record_deadline,
+            time_limit,
             wire,
         } = checked;
         Pending {
             id,
             wire,
             entry,
-            record_deadline,
+            time_limit,
             attempts: 0,
             throttled_attempts: 0,
             ambiguous_attempts: 0,
-            deadline: later(now, deadline),
+            deadline,
             last_error: None,
             _budget: permit,
         }
@@ -84,17 +86,14 @@ impl Pending {
     /// of it (so that empty records count too).
     pub(crate) fn waiting_cost(&self) -> usize {
         let e = &self.entry;
-        let keys = e.partition_key.as_ref().map_or(0, String::len)
-            + e.partition_id.as_ref().map_or(0, |id| id.as_str().len())
-            + e.explicit_hash_key.as_ref().map_or(0, |k| k.len());
-        e.data.0.len() + keys + std::mem::size_of::<Pending>()
+        e.data.0.len() + Keys::of_entry(e).bytes() + std::mem::size_of::<Pending>()
     }
 
     /// The record's outcome, with the tries it made.
     pub(crate) fn into_delivery(self, result: Result<Ack, Failure>) -> Delivery {
         Delivery {
             id: self.id,
-            record: request::record_of(self.entry, self.record_deadline),
+            record: request::record_of(self.entry, self.time_limit),
             attempts: self.attempts,
             throttled_attempts: self.throttled_attempts,
             ambiguous_attempts: self.ambiguous_attempts,
@@ -104,9 +103,9 @@ impl Pending {
 }
 
 /// The instant `within` after `now`; a `within` too large for the clock is a century.
-pub(crate) fn later(now: Instant, within: std::time::Duration) -> Instant {
+pub(crate) fn later(now: Instant, within: Duration) -> Instant {
     now.checked_add(within)
-        .unwrap_or_else(|| now + std::time::Duration::from_secs(100 * 365 * 24 * 3600))
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
 }
 
 /// Records a new batch has room for before it grows: a full request at DIS's limits (500),
@@ -136,7 +135,7 @@ impl Batch {
             limits,
             pending: Vec::with_capacity(limits.max_records_per_request.min(MAX_PREALLOCATED)),
             bytes: 0,
-            wire: request::BODY_FRAME,
+            wire: BODY_FRAME,
             since: Instant::now(),
         }
     }
@@ -147,7 +146,7 @@ impl Batch {
         let limits = &self.limits;
         !self.is_full()
             && self.bytes + pending.entry.data.0.len() <= limits.max_request_bytes
-            && self.wire + pending.wire <= request::max_wire_bytes(limits)
+            && self.wire + pending.wire <= limits.max_body_bytes()
     }
 
     /// True when the batch holds as many records as one request may.
@@ -173,12 +172,7 @@ mod tests {
         let record = Record::new(vec![0u8; 10]).with_partition_key("key");
         let checked = request::into_entry(record, 0, &Limits::default())
             .unwrap_or_else(|_| panic!("a valid record"));
-        let pending = Pending::new(
-            0,
-            checked,
-            (Instant::now(), std::time::Duration::from_secs(1)),
-            None,
-        );
+        let pending = Pending::new(0, checked, Instant::now(), None);
         let own = std::mem::size_of::<Pending>();
         assert_eq!(pending.waiting_cost(), 10 + 3 + own);
         // About 200 bytes, as the docs say: an empty record is not free.

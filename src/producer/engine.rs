@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::attempts;
-use super::batch::{Batch, Pending};
+use super::batch::{Batch, Pending, later};
 use super::config::ProducerConfig;
 use super::delivery::{Delivery, Summary};
 use super::learn::{self, Described, Unavailable};
@@ -28,7 +28,7 @@ use super::stats::StatsCell;
 use crate::client::DisClient;
 use crate::generated::types;
 use crate::record::Record;
-use crate::request;
+use crate::request::{self, Refused};
 use crate::validate::Limits;
 
 /// What the engine takes in.
@@ -626,13 +626,14 @@ impl Run {
         let checked = match checked {
             Ok(checked) => checked,
             Err(refused) => {
-                let (e, record) = *refused;
-                self.deliver(vec![Delivery::invalid(id, record, e)]);
+                let Refused { error, record } = *refused;
+                self.deliver(vec![Delivery::invalid(id, record, error)]);
                 return;
             }
         };
-        let deadline = checked.deadline.unwrap_or(self.engine.config.deadline);
-        let pending = Pending::new(id, checked, (now, deadline), permit);
+        // Its own time limit, else the producer's, from the moment it was taken in.
+        let time_limit = checked.time_limit.unwrap_or(self.engine.config.deadline);
+        let pending = Pending::new(id, checked, later(now, time_limit), permit);
         if self.terminal {
             self.deliver(vec![pending.expire(false)]);
             return;

@@ -15,7 +15,7 @@ use super::stats::{ProducerStats, StatsCell};
 use crate::error::ValidationError;
 use crate::record::Record;
 use crate::request;
-use crate::validate::Limits;
+use crate::validate::{self, Limits};
 
 /// Feeds a spawned producer. Its buffer is bounded in records and in bytes
 /// ([`ProducerConfig::with_buffer`](crate::ProducerConfig::with_buffer)).
@@ -82,7 +82,7 @@ impl ProducerHandle {
     /// Checks `record` against the client's limits, and counts the share of the byte budget it
     /// takes: every byte held for it, data and keys (at least 1, at most the whole budget).
     fn admit(&self, record: Record) -> Result<(Record, u32), SendError> {
-        if let Err(error) = request::check(&record, &self.limits) {
+        if let Err(error) = validate::record(&record, 0, &self.limits) {
             return Err(SendError::Invalid {
                 record: Box::new(record),
                 error,
