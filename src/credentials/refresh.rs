@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 use super::provider::{FetchError, Issued, Provider};
-use crate::auth::Secret;
+use super::secret::Secret;
 use crate::error::Error;
 
 /// Huawei's SDKs refresh when fewer than 40 minutes are left.
