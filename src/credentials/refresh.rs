@@ -201,7 +201,7 @@ impl Refresher {
                 let held = Held::new(issued, st.generation, now, project_id);
                 let current = (held.secret.clone(), held.generation);
                 st.held = Some(held);
-                crate::producer::metrics::credential_refreshed();
+                crate::metrics::credential_refreshed();
                 tracing::debug!(
                     provider = %self.provider.name(),
                     generation = st.generation,

@@ -9,7 +9,6 @@ pub(crate) mod config;
 pub(crate) mod delivery;
 mod engine;
 pub(crate) mod handle;
-pub(crate) mod metrics;
 mod outbox;
 mod pacer;
 mod partition;
