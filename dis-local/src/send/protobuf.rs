@@ -9,9 +9,8 @@ use prost::DecodeError;
 use prost::Message as _;
 use prost::encoding::{DecodeContext, decode_key, message, skip_field, string};
 
-use super::refusal::Refusal;
+use super::refusal::{Refusal, THROTTLED_CODE, THROTTLED_MESSAGE};
 use super::validate::{Fields, SendEntry, SendRequest};
-use super::{THROTTLED_CODE, THROTTLED_MESSAGE};
 use crate::proto;
 use crate::routing::shard_id;
 use crate::store::{Outcome, Placed};
