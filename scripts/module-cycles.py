@@ -11,14 +11,24 @@ only re-exports is not a step of a circle. A glob import (`use x::*`) is an impo
 file. Paths into the same file (`use super::*` in an inline `mod tests`) are not imports.
 
 Every strongly connected component of more than one file is printed, per crate, with the
-imports inside it. Standard library only: `python3 scripts/module-cycles.py [ROOT]`.
-Exit status: 0 whether or not circles are found (it reports; it does not judge).
+imports inside it, and the reason it is kept when it is one of KNOWN below. Standard library
+only: `python3 scripts/module-cycles.py [ROOT]`. Exit status: 0 whether or not circles are
+found (it reports; it does not judge).
 """
 
 import os
 import re
 import sys
 from collections import defaultdict
+
+# Circles kept on purpose, by their files (relative to the repository root), with the reason.
+KNOWN = {
+    ("src/producer/attempts.rs", "src/producer/engine.rs"): (
+        "attempts.rs takes the engine's until_expired deadline function, while the engine starts "
+        "and lands flights (Flight, Flown); it breaks when that function moves to a file of its own, "
+        "with the producer's pacing code that it serves"
+    ),
+}
 
 ITEM_KEYWORDS = {"fn", "struct", "enum", "trait", "type", "const", "static", "union"}
 PATH_ROOTS = {"crate", "super", "self"}
@@ -397,6 +407,9 @@ def main():
             total += 1
             rel = [os.path.relpath(f, root) for f in comp]
             print(f"{label}: {len(comp)} files")
+            reason = KNOWN.get(tuple(sorted(rel)))
+            if reason:
+                print(f"  kept: {reason}")
             members = set(comp)
             for f, r in zip(comp, rel):
                 inside = sorted(os.path.relpath(t, root) for t in graph.get(f, ()) if t in members)
