@@ -151,7 +151,6 @@ mod limits;
 mod local_flags;
 mod paths;
 mod prometheus;
-mod proto;
 mod quota;
 mod routing;
 mod send;
