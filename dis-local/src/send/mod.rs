@@ -149,7 +149,11 @@ impl<'s> SendRecords<'s> {
         // Both readers keep at most the record limit's worth of records (a longer request is
         // refused by `validate`, which still learns how many it had).
         let keep = shared.limits.max_records;
-        let (stream, records, data) = match format {
+        let validate::Validated {
+            stream,
+            records,
+            data,
+        } = match format {
             Format::Json => validate::validate(shared, &json::parse(body, keep)?)?,
             Format::Protobuf => validate::validate(shared, &protobuf::parse(body, keep)?)?,
         };
