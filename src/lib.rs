@@ -16,6 +16,7 @@ mod error;
 mod ext;
 pub mod generated;
 mod ids;
+pub mod metrics;
 mod outcome;
 mod producer;
 mod proto;
@@ -43,17 +44,6 @@ pub use crate::{
     record::Record,
     validate::Limits,
 };
-
-/// The names of the metrics dis-records reports through the
-/// [`metrics`](https://docs.rs/metrics) facade (install any exporter to receive them; with none
-/// installed they cost one branch per update).
-pub mod metrics {
-    pub use crate::producer::metrics::{
-        BUFFERED_RECORDS, CREDENTIAL_REFRESHES, IN_FLIGHT_RECORDS, OLDEST_BUFFERED_AGE,
-        POSSIBLE_DUPLICATES, RECORDS_ACKNOWLEDGED, RECORDS_FAILED, RECORDS_SENT, RECORDS_THROTTLED,
-        REQUEST_DURATION, REQUESTS, describe,
-    };
-}
 
 /// The OpenAPI document the client is generated from, as written in `openapi/dis-records.yaml`.
 pub const OPENAPI_SPEC: &str = include_str!("../openapi/dis-records.yaml");

@@ -1,6 +1,7 @@
 //! AK/SK signing through the generated client's hook, secrets kept out of every Debug/Display
 //! output and trace, and credentials that never follow a redirect. (Reading credentials from
-//! the environment and the sensitive header flags are unit tests in `src/auth.rs`.)
+//! the environment is unit-tested in `src/credentials/env.rs`, the sensitive header flags in
+//! `src/auth.rs`.)
 
 mod support;
 

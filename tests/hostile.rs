@@ -450,7 +450,7 @@ fn configs_that_would_panic_later_are_refused() {
 }
 
 /// Credentials that cannot go into a header as they are, refused when the client is
-/// built (and, from the environment, naming the variable: unit tests in src/auth.rs).
+/// built (and, from the environment, naming the variable: unit tests in src/credentials/env.rs).
 #[test]
 fn credentials_are_checked_at_construction() {
     for (creds, field) in [

@@ -1,6 +1,7 @@
-//! The crate's prost messages (`src/proto.rs`, crate-private) checked against the reviewer's
-//! copy `openapi/dis-records.proto`, compiled here with protox (pure Rust, no protoc) and read
-//! with prost-reflect's `DynamicMessage`: only the .proto's descriptors and the public API count.
+//! The crate's prost messages (`dis-records-proto`, used through `src/proto.rs`) checked
+//! against the reviewer's copy `openapi/dis-records.proto`, compiled here with protox (pure
+//! Rust, no protoc) and read with prost-reflect's `DynamicMessage`: only the .proto's
+//! descriptors and the public API count.
 //!
 //! - Request: a request with every field set, written by `BodyFormat::Protobuf`, decodes with
 //!   no unknown field, under the descriptor's names, with the values it was built from, also

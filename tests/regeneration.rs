@@ -175,24 +175,29 @@ fn fresh_copy(root: &Path) -> (PathBuf, PathBuf, DirLock) {
 }
 
 /// Copies the checkout to `krate`, for a build in the shared target dir, with the checkout's
-/// own `huaweicloud-sign` (by absolute path; not a member of the copy). A copied one would be
+/// own `huaweicloud-sign` and `dis-records-proto` (by absolute path; not members of the copy).
+/// A copied one would be
 /// built into the same artifact files as the checkout's (same package, same relative path) with
 /// another crate hash, and the checkout's dis-local and dis-records, built against the
 /// original, would no longer load (E0460 in the doctests `cargo test` compiles after this test).
 fn copy_crate(root: &Path, krate: &Path) {
     copy_tree(root, krate);
     fs::remove_dir_all(krate.join("huaweicloud-sign")).unwrap();
+    fs::remove_dir_all(krate.join("dis-records-proto")).unwrap();
     // The command crate depends on `dis-records` by name: not a member of the renamed copy.
     fs::remove_dir_all(krate.join("cli")).unwrap();
     let manifest = krate.join("Cargo.toml");
     let text = fs::read_to_string(&manifest).unwrap();
     let signer = format!("path = {:?}", root.join("huaweicloud-sign"));
+    let messages = format!("path = {:?}", root.join("dis-records-proto"));
     // Another package name, too: cargo hashes a workspace member by its path relative to the
     // workspace root, so the copy would otherwise share the checkout's build-script `OUT_DIR`
     // and artifacts, and leave them generated from the edited spec.
     let edited = text
         .replace(r#", "cli"]"#, "]")
         .replace(r#"path = "huaweicloud-sign""#, &signer)
+        .replace(r#"path = "dis-records-proto""#, &messages)
+        .replace(r#", "dis-records-proto"]"#, "]")
         .replace(r#", "huaweicloud-sign"]"#, "]")
         .replacen(
             r#"name = "dis-records""#,
@@ -201,9 +206,11 @@ fn copy_crate(root: &Path, krate: &Path) {
         );
     assert!(
         edited.contains(&signer)
+            && edited.contains(&messages)
             && !edited.contains(r#""huaweicloud-sign""#)
+            && !edited.contains(r#""dis-records-proto""#)
             && edited.contains(r#"name = "dis-records-regen-check""#),
-        "the copy's Cargo.toml still names its own huaweicloud-sign or package"
+        "the copy's Cargo.toml still names its own huaweicloud-sign, dis-records-proto or package"
     );
     fs::write(&manifest, edited).unwrap();
 }

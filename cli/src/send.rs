@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dis_records::{Delivery, Record, Summary};
+use dis_records::{Delivery, ProducerHandle, Record, Summary};
+use tokio::task::JoinHandle;
 
 use crate::checkpoint::{self, CheckpointFile, SavedSource};
 use crate::connect::{Target, connect};
@@ -263,20 +264,7 @@ fn follow_settings(args: &SendArgs) -> Result<Settings, CliError> {
 
 /// Runs `send`.
 pub async fn run(args: SendArgs) -> Result<Code, CliError> {
-    if args.generate.is_some() && args.size < MIN_GENERATED_SIZE {
-        return Err(CliError::usage(format!(
-            "--size {}: generated records hold their 12-digit index, so at least {MIN_GENERATED_SIZE} bytes",
-            args.size
-        )));
-    }
-    // Checked before a record is made: a size past DIS's limit would fail every record, and a
-    // huge one could not even be allocated.
-    if args.generate.is_some() && args.size > MAX_RECORD_BYTES {
-        return Err(CliError::usage(format!(
-            "--size {}: over DIS's limit of {MAX_RECORD_BYTES} bytes of data per record",
-            args.size
-        )));
-    }
+    check_generated_size(&args)?;
     let (input, embedded) = input(&args)?;
     if !embedded && let Some(flag) = args.embedded_only.first() {
         return Err(CliError::usage(format!(
@@ -300,21 +288,7 @@ pub async fn run(args: SendArgs) -> Result<Code, CliError> {
         endpoint,
         project_id,
     } = connect(&args, embedded).await?;
-    // The checkpoint: locked, read and bound to where this run sends, before anything is sent.
-    let (checkpoint, saved) = match &args.checkpoint {
-        Some(path) => {
-            let target = checkpoint::Target {
-                endpoint,
-                project: project_id,
-                stream: args.stream.clone(),
-            };
-            let (file, saved) = CheckpointFile::open(path, target, args.checkpoint_reset)
-                .map_err(CliError::usage)?;
-            (Some(Arc::new(Mutex::new(file))), saved)
-        }
-        None => (None, Vec::new()),
-    };
-    let following = matches!(input, Input::Follow);
+    let (checkpoint, saved) = open_checkpoint(&args, endpoint, project_id)?;
     let progress = Progress::start(
         producer.clone(),
         !args.json && !args.no_progress,
@@ -324,14 +298,16 @@ pub async fn run(args: SendArgs) -> Result<Code, CliError> {
     let (moved, saver) = match &checkpoint {
         Some(file) => {
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
-            let saver = follow::spawn_saver(file.clone(), tracker.clone(), rx);
-            (Some(tx), Some(saver))
+            (
+                Some(tx),
+                Some(follow::spawn_saver(file.clone(), tracker.clone(), rx)),
+            )
         }
         None => (None, None),
     };
     let outcomes = Arc::new(Outcomes {
         per_record: args.verbose || !matches!(input, Input::Generate(_) | Input::Follow),
-        follow: following,
+        follow: matches!(input, Input::Follow),
         json: args.json,
         verbose: args.verbose,
         tracker,
@@ -359,41 +335,11 @@ pub async fn run(args: SendArgs) -> Result<Code, CliError> {
         signal.clone(),
     )
     .await?;
-    // Every outcome is in (and the last checkpoint saved): the saver ends.
-    drop(
-        outcomes
-            .moved
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take(),
-    );
-    if let Some(saver) = saver {
-        saver
-            .join()
-            .map_err(|_| CliError::run("the checkpoint saver panicked"))??;
-    }
+    end_saver(&outcomes, saver)?;
     progress.finish();
 
-    let seconds = started.elapsed().as_secs_f64().max(f64::EPSILON);
-    let causes = std::mem::take(&mut *outcomes.causes.lock().unwrap_or_else(|e| e.into_inner()));
-    let totals = Totals {
-        kind: "summary",
-        sent: summary.sent,
-        acknowledged: summary.acknowledged,
-        failed: summary.failed,
-        retries: summary.retries,
-        throttled: summary.throttled,
-        requests: summary.requests,
-        bad_lines: counts.bad.load(Ordering::Relaxed),
-        skipped_long_lines: counts.too_long.load(Ordering::Relaxed),
-        unsent_lines: counts.unsent.load(Ordering::Relaxed),
-        possible_duplicates: outcomes.duplicates.load(Ordering::Relaxed),
-        failures: causes.into_map(),
-        stopped_by: signal.borrow().map(|(s, _)| s.name()),
-        seconds,
-        records_per_s: summary.sent as f64 / seconds,
-        mb_per_s: counts.bytes.load(Ordering::Relaxed) as f64 / 1e6 / seconds,
-    };
+    let stopped_by = signal.borrow().map(|(s, _)| s.name());
+    let totals = totals(&summary, &counts, &outcomes, stopped_by, started);
     eprintln!("{}", totals.line());
     if args.json {
         println!("{}", totals.json());
@@ -408,6 +354,96 @@ pub async fn run(args: SendArgs) -> Result<Code, CliError> {
     } else {
         Code::Failed
     })
+}
+
+/// `--size` of generated records: room for their 12-digit index, and within DIS's limit
+/// (checked before a record is made: a size past it would fail every record, and a huge one
+/// could not even be allocated).
+fn check_generated_size(args: &SendArgs) -> Result<(), CliError> {
+    if args.generate.is_some() && args.size < MIN_GENERATED_SIZE {
+        return Err(CliError::usage(format!(
+            "--size {}: generated records hold their 12-digit index, so at least {MIN_GENERATED_SIZE} bytes",
+            args.size
+        )));
+    }
+    if args.generate.is_some() && args.size > MAX_RECORD_BYTES {
+        return Err(CliError::usage(format!(
+            "--size {}: over DIS's limit of {MAX_RECORD_BYTES} bytes of data per record",
+            args.size
+        )));
+    }
+    Ok(())
+}
+
+/// With `--checkpoint`: the file, locked, read and bound to where this run sends, before
+/// anything is sent, and the sources it saved.
+#[allow(clippy::type_complexity)]
+fn open_checkpoint(
+    args: &SendArgs,
+    endpoint: String,
+    project: String,
+) -> Result<(Option<Arc<Mutex<CheckpointFile>>>, Vec<SavedSource>), CliError> {
+    let Some(path) = &args.checkpoint else {
+        return Ok((None, Vec::new()));
+    };
+    let target = checkpoint::Target {
+        endpoint,
+        project,
+        stream: args.stream.clone(),
+    };
+    let (file, saved) =
+        CheckpointFile::open(path, target, args.checkpoint_reset).map_err(CliError::usage)?;
+    Ok((Some(Arc::new(Mutex::new(file))), saved))
+}
+
+/// Every outcome is in (and the last checkpoint saved): the checkpoint saver, told so, ends.
+fn end_saver(
+    outcomes: &Outcomes,
+    saver: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+) -> Result<(), CliError> {
+    drop(
+        outcomes
+            .moved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take(),
+    );
+    if let Some(saver) = saver {
+        saver
+            .join()
+            .map_err(|_| CliError::run("the checkpoint saver panicked"))??;
+    }
+    Ok(())
+}
+
+/// The run's totals, once every outcome is in.
+fn totals(
+    summary: &Summary,
+    counts: &Counts,
+    outcomes: &Outcomes,
+    stopped_by: Option<&'static str>,
+    started: Instant,
+) -> Totals {
+    let seconds = started.elapsed().as_secs_f64().max(f64::EPSILON);
+    let causes = std::mem::take(&mut *outcomes.causes.lock().unwrap_or_else(|e| e.into_inner()));
+    Totals {
+        kind: "summary",
+        sent: summary.sent,
+        acknowledged: summary.acknowledged,
+        failed: summary.failed,
+        retries: summary.retries,
+        throttled: summary.throttled,
+        requests: summary.requests,
+        bad_lines: counts.bad.load(Ordering::Relaxed),
+        skipped_long_lines: counts.too_long.load(Ordering::Relaxed),
+        unsent_lines: counts.unsent.load(Ordering::Relaxed),
+        possible_duplicates: outcomes.duplicates.load(Ordering::Relaxed),
+        failures: causes.into_map(),
+        stopped_by,
+        seconds,
+        records_per_s: summary.sent as f64 / seconds,
+        mb_per_s: counts.bytes.load(Ordering::Relaxed) as f64 / 1e6 / seconds,
+    }
 }
 
 /// What `streamed` reads, and for followed files how.
@@ -428,10 +464,36 @@ async fn streamed(
     outcomes: &Arc<Outcomes>,
     counts: &Arc<Counts>,
     stop: Arc<AtomicBool>,
-    mut signal: tokio::sync::watch::Receiver<Option<(Stopped, tokio::time::Instant)>>,
+    signal: tokio::sync::watch::Receiver<Option<(Stopped, tokio::time::Instant)>>,
 ) -> Result<Summary, CliError> {
     let o = outcomes.clone();
     let handle = Arc::new(producer.clone().spawn(move |d| o.delivered(d)));
+    let checkpoint = reader.checkpoint.clone();
+    let reading = start_reading(args, reader, &handle, outcomes, counts, stop);
+    // The reader ends at the end of its input, or soon after a signal (it looks at `stop`
+    // between lines, and a line waiting for room in the buffer is withdrawn).
+    let read = reading.await;
+    let read = read.map_err(|e| CliError::run(format!("the input reader ended: {e}")));
+    let handle = Arc::into_inner(handle).expect("the reader has ended: the handle is ours");
+    let summary = deliver_what_was_read(args, handle, signal).await;
+    if let Some(file) = &checkpoint {
+        follow::save(&mut follow::lock(file), &outcomes.tracker)?;
+    }
+    // An input error is reported after what was read went out.
+    read?.map_err(|e| CliError::run(format!("reading input: {e}")))?;
+    Ok(summary)
+}
+
+/// The task that reads the input into `handle`: the shipper for `--follow` and the line
+/// readers (files, samples, stdin) on a blocking thread each, generated records on a task.
+fn start_reading(
+    args: &SendArgs,
+    reader: Reader,
+    handle: &Arc<ProducerHandle>,
+    outcomes: &Arc<Outcomes>,
+    counts: &Arc<Counts>,
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<std::io::Result<()>> {
     let Reader {
         input,
         settings,
@@ -449,13 +511,13 @@ async fn streamed(
         reserving: checkpoint.is_some(),
         drain: args.drain_timeout,
     };
-    let reader = match (input, settings) {
+    match (input, settings) {
         (Input::Follow, Some(settings)) => {
             let mut shipper = Shipper::new(
                 args.follow.clone(),
                 settings,
                 saved,
-                checkpoint.clone(),
+                checkpoint,
                 args.start_at == StartAt::End,
                 args.key_from == Some(KeyFrom::Path),
             );
@@ -471,43 +533,7 @@ async fn streamed(
         (Input::Generate(n), _) => {
             // Generated records are handed in from a task, without a thread in between.
             drop(sink);
-            let (size, keys, key) = (args.size, args.keys, args.partition_key.clone());
-            let (handle, stop, counts, drain) = (
-                handle.clone(),
-                stop.clone(),
-                counts.clone(),
-                args.drain_timeout,
-            );
-            tokio::spawn(async move {
-                for i in 0..n {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let mut record = Record::new(generated(i, size));
-                    if let Some(k) = &key {
-                        record = record.with_partition_key(k.clone());
-                    }
-                    if let Some(k) = keys {
-                        record = record.with_partition_key(format!("key-{}", i % k.max(1)));
-                    }
-                    let bytes = record.data.len() as u64;
-                    // Once the run stops, a record may wait for room for the drain time.
-                    let sent = tokio::select! {
-                        biased;
-                        sent = handle.send(record) => sent.is_ok(),
-                        () = async {
-                            crate::signals::stopped(&stop).await;
-                            tokio::time::sleep(drain).await;
-                        } => false,
-                    };
-                    if !sent {
-                        counts.unsent.fetch_add(1, Ordering::Relaxed);
-                        break;
-                    }
-                    counts.bytes.fetch_add(bytes, Ordering::Relaxed);
-                }
-                Ok(())
-            })
+            tokio::spawn(generate(args, n, handle.clone(), stop, counts.clone()))
         }
         (input, _) => {
             let source = match input {
@@ -517,21 +543,70 @@ async fn streamed(
             };
             tokio::task::spawn_blocking(move || source.read_into(&sink))
         }
-    };
-    // The reader ends at the end of its input, or soon after a signal (it looks at `stop`
-    // between lines, and a line waiting for room in the buffer is withdrawn).
-    let read = reader.await;
-    let read = read.map_err(|e| CliError::run(format!("the input reader ended: {e}")));
-    let handle = Arc::into_inner(handle).expect("the reader has ended: the handle is ours");
-    // The input ended: what was read goes out within the records' deadline, unless a signal
-    // comes meanwhile, which cuts it to --drain-timeout.
+    }
+}
+
+/// Hands `n` generated records (`--size`, `--partition-key`, `--keys`) to `handle`, until the
+/// run stops; once it stops, a record may wait for room for the drain time.
+fn generate(
+    args: &SendArgs,
+    n: u64,
+    handle: Arc<ProducerHandle>,
+    stop: Arc<AtomicBool>,
+    counts: Arc<Counts>,
+) -> impl Future<Output = std::io::Result<()>> + use<> {
+    let (size, keys, key, drain) = (
+        args.size,
+        args.keys,
+        args.partition_key.clone(),
+        args.drain_timeout,
+    );
+    async move {
+        for i in 0..n {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let mut record = Record::new(generated(i, size));
+            if let Some(k) = &key {
+                record = record.with_partition_key(k.clone());
+            }
+            if let Some(k) = keys {
+                record = record.with_partition_key(format!("key-{}", i % k.max(1)));
+            }
+            let bytes = record.data.len() as u64;
+            // Once the run stops, a record may wait for room for the drain time.
+            let sent = tokio::select! {
+                biased;
+                sent = handle.send(record) => sent.is_ok(),
+                () = async {
+                    crate::signals::stopped(&stop).await;
+                    tokio::time::sleep(drain).await;
+                } => false,
+            };
+            if !sent {
+                counts.unsent.fetch_add(1, Ordering::Relaxed);
+                break;
+            }
+            counts.bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+/// Once the input ended: what was read goes out within the records' deadline, unless a signal
+/// comes meanwhile, which cuts it to `--drain-timeout` from the signal (what waited for room
+/// in the buffer used some of it). Closes the producer and returns its summary.
+async fn deliver_what_was_read(
+    args: &SendArgs,
+    handle: ProducerHandle,
+    mut signal: tokio::sync::watch::Receiver<Option<(Stopped, tokio::time::Instant)>>,
+) -> Summary {
     if signal.borrow_and_update().is_none() {
         tokio::select! {
             _ = handle.flush(args.deadline()) => {}
             _ = signal.changed() => {}
         }
     }
-    // The drain runs from the signal: what waited for room in the buffer used some of it.
     let signalled = *signal.borrow();
     let within = match signalled {
         Some((_, at)) => {
@@ -547,11 +622,5 @@ async fn streamed(
         }
         None => args.deadline(),
     };
-    let summary = handle.close(within).await;
-    if let Some(file) = &checkpoint {
-        follow::save(&mut follow::lock(file), &outcomes.tracker)?;
-    }
-    // An input error is reported after what was read went out.
-    read?.map_err(|e| CliError::run(format!("reading input: {e}")))?;
-    Ok(summary)
+    handle.close(within).await
 }

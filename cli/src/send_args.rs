@@ -71,12 +71,8 @@ pub struct SendArgs {
     /// starts at half, probes up, backs off by DIS's refusals), `quota-alone` (the whole quota
     /// from the first request, never lowered), `adaptive` (from DIS's refusals alone), `off`
     /// (none: for an endpoint that enforces no quota, as dis-local does unless told to).
-    #[arg(
-        long,
-        value_name = "quota|quota-alone|adaptive|off",
-        default_value = "quota"
-    )]
-    pub pacing: String,
+    #[arg(long, value_enum, default_value_t = PacingArg::Quota)]
+    pub pacing: PacingArg,
     /// Same as --pacing quota-alone.
     #[arg(long)]
     pub no_adapt: bool,
@@ -208,6 +204,19 @@ impl SendArgs {
                 .clamp(1, FOLLOW_DEADLINE_S),
         )
     }
+}
+
+/// How each partition is paced (`--pacing`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PacingArg {
+    /// At its kind's quota, shared with other producers.
+    Quota,
+    /// At the whole quota from the first request, never lowered.
+    QuotaAlone,
+    /// From DIS's refusals alone.
+    Adaptive,
+    /// None.
+    Off,
 }
 
 /// Request body format.

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use hyper::http::request::Parts;
 
 use crate::config::Clock;
-use crate::iam::Issuer;
 use crate::iam::grants::{Presented, Scope};
+use crate::iam::issuer::Issuer;
 
 /// The authentication settings of a server.
 pub(crate) struct AuthConfig {

@@ -13,8 +13,8 @@ use crate::limits::{
     DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORDS_PER_REQUEST, DEFAULT_MAX_REQUEST_BYTES,
     MAX_PARTITIONS,
 };
-use crate::quota::StreamKind;
 use crate::routing::hash_partition_key;
+use crate::stream_kind::StreamKind;
 
 /// The server's notion of "now" (used to check `X-Sdk-Date`).
 pub(crate) type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;

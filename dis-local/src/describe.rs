@@ -12,10 +12,10 @@ use serde::Serialize;
 use crate::answer::{Resp, dis_error, gateway_error, json};
 use crate::auth::{self, Denied};
 use crate::config::StreamConfig;
-use crate::quota::StreamKind;
 use crate::routing::{MAX_HASH, parse_partition_id, shard_id};
 use crate::state::Shared;
 use crate::store::Stream;
+use crate::stream_kind::StreamKind;
 
 /// Partitions in a page when `limit_partitions` is not given.
 const DEFAULT_LIMIT: u32 = 100;

@@ -151,7 +151,6 @@ mod limits;
 mod local_flags;
 mod paths;
 mod prometheus;
-mod proto;
 mod quota;
 mod routing;
 mod send;
@@ -160,6 +159,7 @@ mod signal;
 mod state;
 mod stats;
 mod store;
+mod stream_kind;
 mod tls;
 
 use std::fmt;
@@ -180,12 +180,12 @@ pub use limits::{
     MAX_PARTITIONS,
 };
 pub use local_flags::LocalFlags;
-pub use quota::{ParseStreamKindError, StreamKind};
 pub use routing::{hash_partition_key, partition_for_hash};
 pub use server::serve;
 pub use signal::shutdown_signal;
 pub use stats::Stats;
 pub use store::StoredRecord;
+pub use stream_kind::{ParseStreamKindError, StreamKind};
 
 use state::Shared;
 

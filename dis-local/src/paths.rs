@@ -15,7 +15,7 @@ use crate::answer::{Abort, Resp, dis_error, json};
 use crate::config::StreamConfig;
 use crate::limits::{DEFAULT_READ_BACK_LIMIT, MAX_READ_BACK_LIMIT, READ_BACK_PAGE_BYTES};
 use crate::routing::{parse_partition_id, push_shard_id, push_u64, shard_id};
-use crate::send::send_records;
+use crate::send::{send_records, send_records_project};
 use crate::state::Shared;
 use crate::stats::Counters;
 use crate::store::{Page, PageQuery, Stream};
@@ -67,17 +67,6 @@ fn with_request_id(mut resp: Resp, id: u64) -> Resp {
 /// SDKs post there, and DIS takes it.
 fn is_send_records(path: &str) -> bool {
     send_records_project(path).is_some()
-}
-
-/// The `{project_id}` of a SendRecords path (`/v2/{project_id}/records`, or `records/`), when
-/// `path` is one.
-pub(crate) fn send_records_project(path: &str) -> Option<&str> {
-    path.strip_prefix("/v2/")
-        .and_then(|rest| rest.split_once('/'))
-        .filter(|(project, tail)| {
-            !project.is_empty() && (*tail == "records" || *tail == "records/")
-        })
-        .map(|(project, _)| project)
 }
 
 /// `GET /local/v1/...`: read-back and counters.

@@ -62,7 +62,7 @@ impl Shared {
                 iam: config
                     .iam
                     .enabled()
-                    .then(|| std::sync::Arc::new(crate::iam::Issuer::new(config.iam))),
+                    .then(|| std::sync::Arc::new(crate::iam::issuer::Issuer::new(config.iam))),
             },
             conn_limits: ConnLimits {
                 header_read_timeout: config.header_read_timeout,
@@ -77,6 +77,11 @@ impl Shared {
             quotas,
             tls,
         })
+    }
+
+    /// "now" by the server's clock.
+    pub(crate) fn now(&self) -> std::time::SystemTime {
+        (self.auth.clock)()
     }
 
     /// The id of the next request (from 1), sent back as `X-Request-Id`.

@@ -16,8 +16,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 
 use crate::config::StreamConfig;
-use crate::quota::{Quotas, StreamKind};
+use crate::quota::Quotas;
 use crate::routing::shard_id;
+use crate::stream_kind::StreamKind;
 
 /// A record as stored by a [`LocalDis`](crate::LocalDis).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,7 +5,8 @@
 //! with reqwest to 127.0.0.1 only.
 //!
 //! The messages below are this test's own, written from the Python SDK's `record_pb2` (field
-//! numbers) with every field optional: they share nothing with dis-local's or the client's.
+//! numbers) with every field optional: they share nothing with the workspace's
+//! `dis-records-proto`, which dis-local and the client both use.
 
 mod support;
 

@@ -54,7 +54,7 @@ pub fn parse_sdk_date(s: &str) -> Option<SystemTime> {
     {
         return None;
     }
-    let secs = days_from_civil(i64::from(year), month, day) * 86_400
+    let secs = days_from_civil(i32::try_from(year).ok()?, month, day) * 86_400
         + i64::from(hour * 3600 + minute * 60 + second);
     let offset = Duration::from_secs(secs.unsigned_abs());
     if secs >= 0 {
@@ -76,8 +76,15 @@ fn days_in_month(year: u32, month: u32) -> u32 {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+/// Days since 1970-01-01 of the proleptic Gregorian date `year`-`month`-`day` (Howard
+/// Hinnant's `days_from_civil`), negative before 1970: the calendar arithmetic of
+/// `X-Sdk-Date`, shared with the other crates of this workspace (credential expiries) so that
+/// it is written once.
+///
+/// `month` is 1..=12 and `day` 1..=31; a day past the end of its month counts on into the
+/// next (February 31 is March 2 or 3). Any `i32` year.
+pub fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
+    let year = i64::from(year);
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y.rem_euclid(400);
@@ -87,16 +94,39 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01 (H. Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
+/// The proleptic Gregorian (year, month 1..=12, day 1..=31) of `days` since 1970-01-01
+/// (Howard Hinnant's `civil_from_days`), the inverse of [`days_from_civil`]. For day counts
+/// of any `SystemTime` (|`days`| below 2^60).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    // Both fit: 1 <= day <= 31, 1 <= month <= 12.
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = (if mp < 10 { mp + 3 } else { mp - 9 }) as u32;
     (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_and_dates_agree_both_ways() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(days_from_civil(2000, 2, 29), 11_016);
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(days_from_civil(1969, 12, 31), -1);
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(days_from_civil(2024, 2, 31), days_from_civil(2024, 3, 2));
+        for days in (-800_000..800_000).step_by(997) {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y as i32, m, d), days, "{y}-{m}-{d}");
+            assert!(d <= days_in_month(y as u32, m) || y <= 0, "{y}-{m}-{d}");
+        }
+    }
 }

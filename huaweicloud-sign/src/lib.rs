@@ -90,7 +90,7 @@ pub use constants::{
     ALGORITHM, EMPTY_BODY_SHA256, HEADER_AUTHORIZATION, HEADER_CONTENT_SHA256, HEADER_PROJECT_ID,
     HEADER_SDK_DATE, HEADER_SECURITY_TOKEN, UNSIGNED_PAYLOAD,
 };
-pub use date::{format_sdk_date, parse_sdk_date};
+pub use date::{civil_from_days, days_from_civil, format_sdk_date, parse_sdk_date};
 pub use request::{SignableRequest, host_header, needs_unsigned_payload};
 pub use signing::{SignatureParts, sign, sign_parts};
 pub use verifying::verify;

@@ -10,6 +10,7 @@
 //! both).
 
 mod guard;
+mod refusal;
 
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use prost::Message as _;
 use serde::Deserialize as _;
 
 use self::guard::Guard;
-use crate::error::{Cause, Error, mapping};
+use crate::error::{Cause, Error};
 use crate::generated::types;
 use crate::outcome::SendOutcome;
 use crate::proto;
@@ -35,7 +36,7 @@ pub(crate) fn read(
 ) -> Result<SendOutcome, Error> {
     let request_id = answer.request_id();
     if let Some(Cut::TooLarge { cap }) = &answer.cut {
-        return Err(mapping::unreadable(
+        return Err(refusal::unreadable(
             Some(answer.status.as_u16()),
             format!(
                 "the answer is larger than {cap} bytes, the bound for this request; not read further"
@@ -45,7 +46,7 @@ pub(crate) fn read(
         ));
     }
     if answer.status != reqwest::StatusCode::OK {
-        return Err(mapping::from_error_answer(&answer));
+        return Err(refusal::from_error_answer(&answer));
     }
     let content_type = answer.content_type();
     let result = if is_protobuf(content_type) || (protobuf_request && !is_json(content_type)) {
@@ -58,7 +59,7 @@ pub(crate) fn read(
     };
     match result {
         Ok(result) => SendOutcome::from_result(result, sent, request_id),
-        Err((message, source)) => Err(mapping::unreadable(Some(200), message, request_id, source)),
+        Err((message, source)) => Err(refusal::unreadable(Some(200), message, request_id, source)),
     }
 }
 
@@ -100,7 +101,7 @@ pub(crate) fn json(body: &[u8], sent: usize) -> Result<types::PutRecordsResult, 
         }
         Err(_) if guard.overflowed() => Err(too_many(sent)),
         Err(e) => Err((
-            format!("{e}; body starts: {}", mapping::snippet(body)),
+            format!("{e}; body starts: {}", refusal::snippet(body)),
             Some(Arc::new(e)),
         )),
     }

@@ -8,7 +8,7 @@ use futures_util::future::BoxFuture;
 use super::Credentials;
 use super::fetch::checked;
 use super::provider::{FetchError, Issued, Provider};
-use crate::auth::{ENV_AK, ENV_SECURITY_TOKEN, ENV_SK, ENV_TOKEN, Secret};
+use super::secret::{ENV_AK, ENV_SECURITY_TOKEN, ENV_SK, ENV_TOKEN, Secret};
 use crate::error::{ConfigError, Error};
 
 /// The IAM user whose password gets a token.
@@ -21,6 +21,18 @@ pub(crate) const ENV_IAM_DOMAIN: &str = "DIS_IAM_DOMAIN";
 pub(crate) const ENV_IAM_ENDPOINT: &str = "HUAWEICLOUD_SDK_IAM_ENDPOINT";
 /// IAM's global endpoint (Huawei's SDKs' default).
 pub(crate) const DEFAULT_IAM_ENDPOINT: &str = "https://iam.myhuaweicloud.com";
+
+impl Credentials {
+    /// Reads credentials from the environment: an AK/SK pair (`HUAWEICLOUD_SDK_AK`,
+    /// `HUAWEICLOUD_SDK_SK`, optional `HUAWEICLOUD_SDK_SECURITY_TOKEN`) wins over a token
+    /// (`DIS_AUTH_TOKEN`), which wins over an IAM password login (`DIS_IAM_USER`,
+    /// `DIS_IAM_PASSWORD`, `DIS_IAM_DOMAIN`, at `HUAWEICLOUD_SDK_IAM_ENDPOINT`, else
+    /// `https://iam.myhuaweicloud.com`). Returns `Ok(None)` when none is set, and an error
+    /// naming the missing variable when only part of a group is set.
+    pub fn from_env() -> Result<Option<Self>, Error> {
+        from_lookup(&|name| std::env::var(name).ok())
+    }
+}
 
 /// A lookup that treats blank values as unset.
 fn getter(lookup: &dyn Fn(&str) -> Option<String>) -> impl Fn(&str) -> Option<String> + '_ {

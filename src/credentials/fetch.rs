@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime};
 use reqwest::header::HeaderMap;
 
 use super::provider::{FetchError, Issued};
+use super::secret::Secret;
 use super::time::parse_utc;
-use crate::auth::Secret;
 use crate::endpoint;
 use crate::error::{ConfigError, Error};
 

@@ -10,6 +10,8 @@ use secrecy::{ExposeSecret, SecretString};
 use super::fetch::{self, temporary_credentials};
 use super::provider::{FetchError, Issued, Provider};
 
+/// The metadata service's address, when not `http://169.254.169.254` (tests, dis-local).
+pub(crate) const ENV_ENDPOINT: &str = "DIS_METADATA_ENDPOINT";
 /// The metadata service's address on Huawei Cloud.
 pub(crate) const DEFAULT_ENDPOINT: &str = "http://169.254.169.254";
 const TOKEN_PATH: &str = "/meta-data/latest/api/token";

@@ -3,7 +3,12 @@
 //! providers (an IAM password login, the ECS metadata service, pod identity, the default
 //! chain) yield sets that expire, refreshed before they do (`refresh.rs`). One provider per
 //! file; `fetch.rs` bounds everything read from a credential source over HTTP, `file.rs`
-//! every file read for credentials.
+//! every file read for credentials, `secret.rs` holds the secret material itself.
+//!
+//! The constructors that read the environment (`env.rs`), walk the default chain
+//! (`chain.rs`) and look up a project ID (`project.rs`) are written beside what they use, in
+//! `impl Credentials` blocks of their own, so that the imports between these files run one
+//! way: to this file, never back.
 
 mod chain;
 mod env;
@@ -16,7 +21,10 @@ mod profile;
 mod project;
 mod provider;
 mod refresh;
+mod secret;
 mod time;
+
+pub(crate) use secret::{CredentialProblem, Secret};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -25,7 +33,6 @@ use std::sync::{Arc, Mutex};
 
 use secrecy::SecretString;
 
-use crate::auth::Secret;
 use crate::error::{ConfigError, Error};
 use provider::Provider;
 use refresh::Refresher;
@@ -121,7 +128,7 @@ impl Credentials {
     /// must be attached to it): at `DIS_METADATA_ENDPOINT` when set, else
     /// `http://169.254.169.254`. Refreshed before they expire.
     pub fn ecs_metadata() -> Result<Self, Error> {
-        let endpoint = std::env::var(ENV_METADATA_ENDPOINT)
+        let endpoint = std::env::var(metadata::ENV_ENDPOINT)
             .ok()
             .filter(|v| !v.trim().is_empty())
             .unwrap_or_else(|| metadata::DEFAULT_ENDPOINT.to_owned());
@@ -130,7 +137,7 @@ impl Credentials {
 
     /// [`Credentials::ecs_metadata`] at `endpoint` (a URL).
     pub fn ecs_metadata_at(endpoint: &str) -> Result<Self, Error> {
-        let endpoint = fetch::base_url(ENV_METADATA_ENDPOINT, endpoint.trim())?;
+        let endpoint = fetch::base_url(metadata::ENV_ENDPOINT, endpoint.trim())?;
         Ok(Self::from_provider(metadata::Metadata::new(endpoint)))
     }
 
@@ -175,90 +182,11 @@ impl Credentials {
         Self::from_provider(profile::Profile::from_env(&|n| std::env::var(n).ok()))
     }
 
-    /// The default chain, in Huawei's order: the environment's AK/SK
-    /// (`HUAWEICLOUD_SDK_AK`, `HUAWEICLOUD_SDK_SK`, `HUAWEICLOUD_SDK_SECURITY_TOKEN`), the
-    /// profile file ([`Credentials::profile_file`]), the ECS metadata service
-    /// ([`Credentials::ecs_metadata`]), pod identity ([`Credentials::pod_identity`]). Tried
-    /// when first needed (or at [`Credentials::ready`]); the first that gives credentials is
-    /// kept. When none does, the error names each one tried and why it gave nothing.
-    pub fn default_chain() -> Self {
-        let lookup = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
-        let mut links: Vec<Box<dyn Provider>> = vec![
-            Box::new(env::EnvAkSk),
-            Box::new(profile::Profile::from_env(&lookup)),
-        ];
-        let metadata =
-            lookup(ENV_METADATA_ENDPOINT).unwrap_or_else(|| metadata::DEFAULT_ENDPOINT.to_owned());
-        match fetch::base_url(ENV_METADATA_ENDPOINT, &metadata) {
-            Ok(endpoint) => links.push(Box::new(metadata::Metadata::new(endpoint))),
-            Err(e) => links.push(Box::new(Unusable(format!("ECS metadata: {e}")))),
-        }
-        match (lookup(pod::ENV_URI), lookup(pod::ENV_TOKEN_FILE)) {
-            (Some(uri), Some(file)) => links.push(Box::new(pod::PodIdentity {
-                uri,
-                token_file: file.into(),
-            })),
-            _ => links.push(Box::new(Unusable(format!(
-                "pod identity: {} and {} are not both set",
-                pod::ENV_URI,
-                pod::ENV_TOKEN_FILE
-            )))),
-        }
-        Self::from_provider(chain::Chain::new(links))
-    }
-
-    /// Reads credentials from the environment: an AK/SK pair (`HUAWEICLOUD_SDK_AK`,
-    /// `HUAWEICLOUD_SDK_SK`, optional `HUAWEICLOUD_SDK_SECURITY_TOKEN`) wins over a token
-    /// (`DIS_AUTH_TOKEN`), which wins over an IAM password login (`DIS_IAM_USER`,
-    /// `DIS_IAM_PASSWORD`, `DIS_IAM_DOMAIN`, at `HUAWEICLOUD_SDK_IAM_ENDPOINT`, else
-    /// `https://iam.myhuaweicloud.com`). Returns `Ok(None)` when none is set, and an error
-    /// naming the missing variable when only part of a group is set.
-    pub fn from_env() -> Result<Option<Self>, Error> {
-        env::from_lookup(&|name| std::env::var(name).ok())
-    }
-
-    /// What the main job uses: [`Credentials::from_env`], else the [`Credentials::default_chain`].
-    pub fn from_env_or_default_chain() -> Result<Self, Error> {
-        Ok(Self::from_env()?.unwrap_or_else(Self::default_chain))
-    }
-
     /// Obtains credentials now, if they come from a provider and none are held (static
     /// credentials are always ready): to fail early, with the provider's reason, instead of
     /// at the first request.
     pub async fn ready(&self) -> Result<(), Error> {
         self.current("").await.map(|_| ())
-    }
-
-    /// The project ID of `region` for these credentials, asked of IAM
-    /// (`GET {iam}/v3/projects?name={region}`, signed) at `HUAWEICLOUD_SDK_IAM_ENDPOINT`,
-    /// else `https://iam.{region}.myhuaweicloud.com`; cached per region. Zero or several
-    /// projects is an error that says to set the project ID.
-    pub async fn project_id_for_region(&self, region: &str) -> Result<String, Error> {
-        project::check_region(region)?;
-        let iam = env::iam_endpoint(
-            &|name| std::env::var(name).ok(),
-            &project::regional_iam(region),
-        )?;
-        self.project_id_at(&iam, region).await
-    }
-
-    /// [`Credentials::project_id_for_region`], asking IAM at `iam_endpoint` (a URL).
-    pub async fn project_id_at(&self, iam_endpoint: &str, region: &str) -> Result<String, Error> {
-        let cached = self
-            .projects
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(region)
-            .cloned();
-        if let Some(id) = cached {
-            return Ok(id);
-        }
-        let id = project::lookup(self, iam_endpoint, region).await?;
-        self.projects
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(region.to_owned(), id.clone());
-        Ok(id)
     }
 
     /// The set to sign with now, and its generation (`None` for static credentials).
@@ -288,31 +216,11 @@ impl Credentials {
     }
 
     /// Static credentials' problem, if any (a provider's are checked as they arrive).
-    pub(crate) fn check(&self) -> Result<(), crate::auth::CredentialProblem> {
+    pub(crate) fn check(&self) -> Result<(), CredentialProblem> {
         match &self.source {
             Source::Static(secret) => secret.check(),
             Source::Provided(_) => Ok(()),
         }
-    }
-}
-
-/// The metadata service's address, when not `http://169.254.169.254` (tests, dis-local).
-pub(crate) const ENV_METADATA_ENDPOINT: &str = "DIS_METADATA_ENDPOINT";
-
-/// A link of the chain that cannot be used, and why.
-struct Unusable(String);
-
-impl Provider for Unusable {
-    fn name(&self) -> String {
-        self.0.split(':').next().unwrap_or("").to_owned()
-    }
-
-    fn fetch<'a>(
-        &'a self,
-        _: &'a str,
-    ) -> futures_util::future::BoxFuture<'a, Result<provider::Issued, provider::FetchError>> {
-        let message = self.0.split_once(": ").map_or("", |(_, m)| m).to_owned();
-        Box::pin(async move { Err(provider::FetchError::new(message)) })
     }
 }
 

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::fetch::{self, checked, expiry};
 use super::provider::{FetchError, Issued, Provider};
-use crate::auth::Secret;
+use super::secret::Secret;
 
 /// Longest token accepted (Huawei's are a few KiB; PKI tokens up to about 10 KiB).
 const MAX_TOKEN_BYTES: usize = 32 * 1024;

@@ -9,7 +9,7 @@ use futures_util::future::BoxFuture;
 use super::fetch::checked;
 use super::file::{self, FileError};
 use super::provider::{FetchError, Issued, Provider};
-use crate::auth::Secret;
+use super::secret::Secret;
 
 /// The profile file's path, when not the default.
 pub(crate) const ENV_FILE: &str = "HUAWEICLOUD_SDK_CREDENTIALS_FILE";

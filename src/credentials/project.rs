@@ -1,10 +1,41 @@
 //! The project ID, when only a region is given: `GET {iam}/v3/projects?name={region}`, signed
 //! with the credentials, as Huawei's SDKs ask. Exactly one project must come back.
 
-use super::Credentials;
 use super::fetch::{self, base_url};
+use super::{Credentials, env};
 use crate::auth::apply_secret;
 use crate::error::{ConfigError, Error};
+
+impl Credentials {
+    /// The project ID of `region` for these credentials, asked of IAM
+    /// (`GET {iam}/v3/projects?name={region}`, signed) at `HUAWEICLOUD_SDK_IAM_ENDPOINT`,
+    /// else `https://iam.{region}.myhuaweicloud.com`; cached per region. Zero or several
+    /// projects is an error that says to set the project ID.
+    pub async fn project_id_for_region(&self, region: &str) -> Result<String, Error> {
+        check_region(region)?;
+        let iam = env::iam_endpoint(&|name| std::env::var(name).ok(), &regional_iam(region))?;
+        self.project_id_at(&iam, region).await
+    }
+
+    /// [`Credentials::project_id_for_region`], asking IAM at `iam_endpoint` (a URL).
+    pub async fn project_id_at(&self, iam_endpoint: &str, region: &str) -> Result<String, Error> {
+        let cached = self
+            .projects
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(region)
+            .cloned();
+        if let Some(id) = cached {
+            return Ok(id);
+        }
+        let id = lookup(self, iam_endpoint, region).await?;
+        self.projects
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(region.to_owned(), id.clone());
+        Ok(id)
+    }
+}
 
 /// Longest region name accepted.
 const MAX_REGION_LEN: usize = 64;

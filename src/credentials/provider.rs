@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use futures_util::future::BoxFuture;
 
-use crate::auth::Secret;
+use super::secret::Secret;
 use crate::error::Cause;
 
 /// One set of credentials, as a provider gave it.

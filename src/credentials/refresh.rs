@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 use super::provider::{FetchError, Issued, Provider};
-use crate::auth::Secret;
+use super::secret::Secret;
 use crate::error::Error;
 
 /// Huawei's SDKs refresh when fewer than 40 minutes are left.
@@ -201,7 +201,7 @@ impl Refresher {
                 let held = Held::new(issued, st.generation, now, project_id);
                 let current = (held.secret.clone(), held.generation);
                 st.held = Some(held);
-                crate::producer::metrics::credential_refreshed();
+                crate::metrics::credential_refreshed();
                 tracing::debug!(
                     provider = %self.provider.name(),
                     generation = st.generation,

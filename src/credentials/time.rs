@@ -1,7 +1,10 @@
 //! The expiry times credential sources write (`2026-11-30T12:00:00.000000Z`), read without a
-//! date library: RFC 3339 in UTC (`Z` or `+00:00`), fractions of a second ignored.
+//! date library: RFC 3339 in UTC (`Z` or `+00:00`), fractions of a second ignored. The
+//! calendar arithmetic is the signer's (`huaweicloud_sign::days_from_civil`).
 
 use std::time::{Duration, SystemTime};
+
+use huaweicloud_sign::days_from_civil;
 
 /// Longest expiry text read (real ones are 20 to 32 characters).
 const MAX_LEN: usize = 40;
@@ -44,20 +47,10 @@ pub(crate) fn parse_utc(text: &str) -> Option<SystemTime> {
     {
         return None;
     }
-    let days = days_from_civil(year as i64, month as i64, day as i64);
+    // Checked above: year <= 9999, month <= 12, day <= 31.
+    let days = days_from_civil(year as i32, month as u32, day as u32);
     let secs = u64::try_from(days).ok()? * 86_400 + hour * 3600 + minute * 60 + second;
     SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! The crate's one error type: validation, transport, and what DIS answered. How progenitor's
-//! errors map onto it is in `mapping.rs`.
+//! The crate's one error type: validation, transport, and what DIS answered. How the HTTP
+//! client's errors map onto it is in `mapping.rs`; answers are read into it by
+//! `src/answer/refusal.rs`.
 
 pub(crate) mod mapping;
 

@@ -9,7 +9,6 @@ pub(crate) mod delivery;
 mod engine;
 pub(crate) mod handle;
 mod learn;
-pub(crate) mod metrics;
 mod outbox;
 pub(crate) mod pacing;
 mod partition;

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use super::arrivals::Arrivals;
 use super::delivery::{Delivery, Failure};
-use super::metrics::ProducerMetrics;
 use super::pacing::StreamKind;
 use crate::error::Error;
+use crate::metrics::ProducerMetrics;
 
 /// What a producer holds and has done, at one moment.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -19,7 +19,7 @@ use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::ConnState;
+use super::watchdog::ConnState;
 use crate::answer::{dis_error_body, raw_answer};
 use crate::state::Shared;
 use crate::stats::Counters;

@@ -10,7 +10,7 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 
 use super::grants::{Presented, random_id};
-use super::{Issuer, full, now, text};
+use super::issuer::{Issuer, full, text};
 use crate::answer::Resp;
 use crate::state::Shared;
 
@@ -26,7 +26,7 @@ pub(super) fn answer(shared: &Shared, issuer: &Issuer, req: &Request<Incoming>) 
             "Internal Server Error (injected outage)",
         );
     }
-    let now = now(shared);
+    let now = shared.now();
     if req.uri().path() == TOKEN_PATH {
         if req.method() != Method::PUT {
             return text(StatusCode::METHOD_NOT_ALLOWED, "use PUT");
@@ -63,5 +63,5 @@ pub(super) fn answer(shared: &Shared, issuer: &Issuer, req: &Request<Incoming>) 
             );
         }
     }
-    issuer.issue_key(shared)
+    issuer.issue_key(shared.now(), &shared.stats)
 }

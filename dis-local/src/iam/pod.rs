@@ -4,7 +4,7 @@
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 
-use super::{Issuer, text};
+use super::issuer::{Issuer, text};
 use crate::answer::Resp;
 use crate::state::Shared;
 
@@ -27,5 +27,5 @@ pub(super) fn answer(shared: &Shared, issuer: &Issuer, req: &Request<Incoming>) 
             "Unauthorized: wrong pod identity token",
         );
     }
-    issuer.issue_key(shared)
+    issuer.issue_key(shared.now(), &shared.stats)
 }

@@ -6,7 +6,7 @@ use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 use serde_json::json;
 
-use super::Issuer;
+use super::issuer::Issuer;
 use crate::answer::{Resp, dis_error, gateway_error, json};
 use crate::auth::{self, Denied};
 use crate::state::Shared;

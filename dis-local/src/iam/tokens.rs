@@ -9,7 +9,7 @@ use hyper::header::HeaderValue;
 use serde_json::{Value, json};
 
 use super::grants::{Scope, format_utc, random_id};
-use super::{Issuer, full, now};
+use super::issuer::{Issuer, full};
 use crate::answer::{Resp, json as json_answer};
 use crate::state::Shared;
 use crate::stats::Counters;
@@ -91,7 +91,7 @@ pub(super) fn issue(shared: &Shared, issuer: &Issuer, body: Option<Bytes>) -> Re
             }
         }
     };
-    let now = now(shared);
+    let now = shared.now();
     let expires_at = issuer.expiry(now);
     let token = random_id("MIILOCAL", 200);
     if !issuer

@@ -9,8 +9,7 @@ use hyper::body::Incoming;
 use hyper::header;
 use hyper::http::request::Parts;
 
-use super::Stop;
-use super::refusal::Refusal;
+use super::refusal::{Refusal, Stop};
 use crate::answer::Abort;
 use crate::state::{BudgetShare, Shared};
 

@@ -11,9 +11,8 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::refusal::Refusal;
+use super::refusal::{Refusal, THROTTLED_CODE, THROTTLED_MESSAGE};
 use super::validate::{Fields, SendEntry, SendRequest};
-use super::{THROTTLED_CODE, THROTTLED_MESSAGE};
 use crate::routing::{push_shard_id, push_u64};
 use crate::store::{Outcome, Placed};
 

@@ -36,7 +36,7 @@ use crate::state::Shared;
 use crate::stats::Counters;
 use crate::store::{Outcome, Prepared, Stream};
 
-use refusal::Refusal;
+use refusal::{Refusal, Stop};
 
 /// Handles `POST /v2/{project_id}/records`: the answer, or `Err` to close the connection
 /// without one. `delay_ms` is slept before either.
@@ -53,6 +53,17 @@ pub(crate) async fn send_records(shared: &Shared, req: Request<Incoming>) -> Res
     result
 }
 
+/// The `{project_id}` of a SendRecords path (`/v2/{project_id}/records`, or `records/`), when
+/// `path` is one.
+pub(crate) fn send_records_project(path: &str) -> Option<&str> {
+    path.strip_prefix("/v2/")
+        .and_then(|rest| rest.split_once('/'))
+        .filter(|(project, tail)| {
+            !project.is_empty() && (*tail == "records" || *tail == "records/")
+        })
+        .map(|(project, _)| project)
+}
+
 /// One request's steps, in order.
 async fn handle(shared: &Shared, req: Request<Incoming>, plan: &Plan) -> Result<Resp, Stop> {
     let (parts, body) = req.into_parts();
@@ -62,7 +73,7 @@ async fn handle(shared: &Shared, req: Request<Incoming>, plan: &Plan) -> Result<
     let body = body::read(shared, &parts, body, &mut share).await?;
     inject_before(shared, plan)?;
     // The path's project: an IAM token issued here acts on its own project only.
-    let project = crate::paths::send_records_project(parts.uri.path()).unwrap_or_default();
+    let project = send_records_project(parts.uri.path()).unwrap_or_default();
     auth::check(&shared.auth, &parts, &body)
         .and_then(|authorized| authorized.on_project(project))
         .map_err(Refusal::Denied)?;
@@ -74,26 +85,6 @@ async fn handle(shared: &Shared, req: Request<Incoming>, plan: &Plan) -> Result<
         return Err(Stop::Close(Abort("injected drop_after")));
     }
     Ok(request.answer(&outcome))
-}
-
-/// Why a request stopped before its records were stored.
-enum Stop {
-    /// Answered with an error.
-    Refused(Refusal),
-    /// The connection is closed without an answer.
-    Close(Abort),
-}
-
-impl From<Refusal> for Stop {
-    fn from(refusal: Refusal) -> Stop {
-        Stop::Refused(refusal)
-    }
-}
-
-impl From<Abort> for Stop {
-    fn from(abort: Abort) -> Stop {
-        Stop::Close(abort)
-    }
 }
 
 /// The faults rolled once the body is read, before the request is parsed: `drop_before`, then
@@ -158,7 +149,11 @@ impl<'s> SendRecords<'s> {
         // Both readers keep at most the record limit's worth of records (a longer request is
         // refused by `validate`, which still learns how many it had).
         let keep = shared.limits.max_records;
-        let (stream, records, data) = match format {
+        let validate::Validated {
+            stream,
+            records,
+            data,
+        } = match format {
             Format::Json => validate::validate(shared, &json::parse(body, keep)?)?,
             Format::Protobuf => validate::validate(shared, &protobuf::parse(body, keep)?)?,
         };
@@ -196,8 +191,3 @@ impl<'s> SendRecords<'s> {
         }
     }
 }
-
-/// The code and message of a record refused by traffic control (quota or injected), in both
-/// formats.
-const THROTTLED_CODE: &str = "DIS.4303";
-const THROTTLED_MESSAGE: &str = "Exceeded traffic control limit.";

@@ -1,18 +1,17 @@
 //! SendRecords in protobuf (`Content-Type: application/x-protobuf`), as Huawei's hand-written
-//! SDKs send it: the request decoded with prost's field decoders into dis-local's own messages
-//! ([`crate::proto`]; `data` slices the body, keys are owned strings), keeping at most the
+//! SDKs send it: the request decoded with prost's field decoders into the workspace's messages
+//! (`dis-records-proto`; `data` slices the body, keys are owned strings), keeping at most the
 //! record limit's worth of entries, and the 200 answer a prost `PutRecordsResult` with
 //! `failedRecordCount` always written.
 
 use bytes::{Buf as _, Bytes};
+use dis_records_proto as proto;
 use prost::DecodeError;
 use prost::Message as _;
 use prost::encoding::{DecodeContext, decode_key, message, skip_field, string};
 
-use super::refusal::Refusal;
+use super::refusal::{Refusal, THROTTLED_CODE, THROTTLED_MESSAGE};
 use super::validate::{Fields, SendEntry, SendRequest};
-use super::{THROTTLED_CODE, THROTTLED_MESSAGE};
-use crate::proto;
 use crate::routing::shard_id;
 use crate::store::{Outcome, Placed};
 

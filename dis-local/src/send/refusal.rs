@@ -1,5 +1,5 @@
 //! [`Refusal`]: every way a SendRecords request is answered with an error instead of being
-//! stored, and the answer each one turns into (a DIS body, or the API gateway's for
+//! stored ([`Stop`]: or closed without an answer), and the answer each one turns into (a DIS body, or the API gateway's for
 //! authentication and injected throttling), counted in [`Stats`](crate::Stats).
 
 use std::fmt;
@@ -7,10 +7,35 @@ use std::time::Duration;
 
 use hyper::StatusCode;
 
-use crate::answer::{Resp, closing, dis_error, gateway_error};
+use crate::answer::{Abort, Resp, closing, dis_error, gateway_error};
 use crate::auth::Denied;
 use crate::faults::FailKind;
 use crate::stats::Counters;
+
+/// Why a request stopped before its records were stored.
+pub(super) enum Stop {
+    /// Answered with an error.
+    Refused(Refusal),
+    /// The connection is closed without an answer.
+    Close(Abort),
+}
+
+impl From<Refusal> for Stop {
+    fn from(refusal: Refusal) -> Stop {
+        Stop::Refused(refusal)
+    }
+}
+
+impl From<Abort> for Stop {
+    fn from(abort: Abort) -> Stop {
+        Stop::Close(abort)
+    }
+}
+
+/// The code and message of a record refused by traffic control (quota or injected), in both
+/// formats.
+pub(super) const THROTTLED_CODE: &str = "DIS.4303";
+pub(super) const THROTTLED_MESSAGE: &str = "Exceeded traffic control limit.";
 
 /// A SendRecords request answered with an error; nothing of it is stored.
 pub(super) enum Refusal {

@@ -1,7 +1,7 @@
 //! The legacy schemes' `Authorization` value:
 //! `ALG Credential={AK}/{YYYYMMDD}/{region}/{service}/sdk_request, SignedHeaders=..., Signature=...`.
 
-use super::{Algorithm, TERMINATION};
+use super::scheme::{Algorithm, TERMINATION};
 use crate::authorization::{algorithm_and_rest, fields, signed_header_names};
 
 /// A parsed `Authorization: ALG Credential=AK/scope, SignedHeaders=..., Signature=...` (see

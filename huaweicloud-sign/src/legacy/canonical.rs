@@ -3,7 +3,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{Algorithm, Scope};
+use super::scheme::{Algorithm, Scope};
 use crate::encoding::{escape, unescape};
 
 /// How the signed header lines are ordered in the canonical request.

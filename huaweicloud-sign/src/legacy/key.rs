@@ -3,7 +3,7 @@
 
 use hmac::Mac;
 
-use super::{Algorithm, Scope, TERMINATION};
+use super::scheme::{Algorithm, Scope, TERMINATION};
 use crate::signing::HmacSha256;
 
 /// HMAC-SHA256 keyed with `key` over `message`.

@@ -42,62 +42,11 @@
 mod authorization;
 mod canonical;
 mod key;
+mod scheme;
 mod signing;
 mod verifying;
 
-use std::fmt;
-
 pub use authorization::{CredentialAuthorization, parse_authorization};
+pub use scheme::Algorithm;
 pub use signing::sign;
 pub use verifying::verify;
-
-/// The last component of a credential scope.
-const TERMINATION: &str = "sdk_request";
-
-/// Which of the two schemes signs a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Algorithm {
-    /// `SDK-HMAC-SHA256 Credential=...`: keyed with the secret key.
-    Sdk,
-    /// `V11-HMAC-SHA256 Credential=...`: keyed with a key derived from the AK/SK pair.
-    V11,
-}
-
-impl Algorithm {
-    /// The name that opens the `Authorization` value and the string to sign:
-    /// `SDK-HMAC-SHA256` or `V11-HMAC-SHA256`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Algorithm::Sdk => "SDK-HMAC-SHA256",
-            Algorithm::V11 => "V11-HMAC-SHA256",
-        }
-    }
-
-    /// The algorithm named `name` (exactly, case-sensitive), if it is one of the two.
-    pub fn from_name(name: &str) -> Option<Algorithm> {
-        match name {
-            "SDK-HMAC-SHA256" => Some(Algorithm::Sdk),
-            "V11-HMAC-SHA256" => Some(Algorithm::V11),
-            _ => None,
-        }
-    }
-}
-
-/// A credential scope without its `sdk_request` end: `{YYYYMMDD}/{region}/{service}`.
-#[derive(Clone, Copy)]
-struct Scope<'a> {
-    date: &'a str,
-    region: &'a str,
-    service: &'a str,
-}
-
-impl fmt::Display for Scope<'_> {
-    /// The whole scope, `{YYYYMMDD}/{region}/{service}/sdk_request`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}/{}/{}/{TERMINATION}",
-            self.date, self.region, self.service
-        )
-    }
-}

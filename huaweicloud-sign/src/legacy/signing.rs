@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::canonical::{HeaderOrder, canonical_request, string_to_sign};
 use super::key::{hmac, signing_key};
-use super::{Algorithm, Scope};
+use super::scheme::{Algorithm, Scope};
 use crate::constants::{HEADER_CONTENT_SHA256, HEADER_SDK_DATE};
 use crate::date::parse_sdk_date;
 use crate::encoding::py_strip;

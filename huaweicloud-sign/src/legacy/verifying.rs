@@ -4,9 +4,10 @@
 use hmac::Mac;
 use sha2::{Digest, Sha256};
 
+use super::authorization::CredentialAuthorization;
 use super::canonical::{HeaderOrder, canonical_request, string_to_sign};
 use super::key::{hmac, signing_key};
-use super::{CredentialAuthorization, Scope};
+use super::scheme::Scope;
 use crate::constants::HEADER_CONTENT_SHA256;
 use crate::encoding::py_strip;
 use crate::request::{SignableRequest, header_value};

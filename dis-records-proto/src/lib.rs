@@ -1,83 +1,93 @@
-//! SendRecords in protobuf (`Content-Type: application/x-protobuf`), as Huawei's hand-written DIS
-//! SDKs (Java `body.serialize.type=protobuf`, Python `bodySerializeType='protobuf'`) send it.
+//! The protobuf messages of DIS SendRecords (`Content-Type: application/x-protobuf`), as Huawei's
+//! hand-written DIS SDKs (Java `body.serialize.type=protobuf`, Python
+//! `bodySerializeType='protobuf'`) send and read them, derived with prost: no `protoc` at build
+//! time.
 //!
-//! dis-local's own copy of the messages, written from the Python SDK's generated `record_pb2`
-//! (huaweicloud-sdk-python-dis 2.0.8, proto2, package-less `record.proto`): it shares nothing
-//! with the client's messages, so that it can catch a client whose field numbers are wrong.
+//! Written from the Python SDK's generated `record_pb2` (huaweicloud-sdk-python-dis 2.0.8,
+//! proto2, package-less `record.proto`); the repository's `openapi/dis-records.proto` documents
+//! them and its `tests/protobuf_descriptors.rs` checks these messages against that file.
 //!
-//! Labels: every field is read as optional. Python's `record.proto` marks `streamName`,
-//! `streamId` and `failedRecordCount` required, Java's marks the stream fields optional: a
-//! request without any of them is decoded here (and then validated like a JSON request), and
-//! an answer always carries `failedRecordCount`, so that Python's copy decodes it.
+//! Labels: every field is optional here. Python's `record.proto` marks `streamName`, `streamId`
+//! and `failedRecordCount` required, Java's marks the stream fields optional: a reader takes a
+//! message without any of them, and a writer that wants every copy to decode its bodies sets
+//! all three.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 use bytes::Bytes;
 
-/// The field numbers of `PutRecordsRequest`, for the decoder that walks its top-level fields
-/// (`send::protobuf`); the attributes below say the same.
-pub(crate) const STREAM_NAME_TAG: u32 = 1;
-pub(crate) const RECORDS_TAG: u32 = 2;
-pub(crate) const STREAM_ID_TAG: u32 = 30;
+/// The field number of `PutRecordsRequest.streamName`, for a decoder that walks the message's
+/// top-level fields (the attributes below say the same).
+pub const STREAM_NAME_TAG: u32 = 1;
+/// The field number of `PutRecordsRequest.records`.
+pub const RECORDS_TAG: u32 = 2;
+/// The field number of `PutRecordsRequest.streamId`.
+pub const STREAM_ID_TAG: u32 = 30;
+/// The field number of `PutRecordsResult.records`, for a reader that counts the entries of an
+/// answer before decoding it.
+pub const RESULT_RECORDS_TAG: u32 = 22;
 
 /// `PutRecordsRequest`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct PutRecordsRequest {
+pub struct PutRecordsRequest {
     /// `streamName = 1` (required in Python's copy).
     #[prost(string, optional, tag = "1")]
-    pub(crate) stream_name: Option<String>,
+    pub stream_name: Option<String>,
     /// `records = 2`.
     #[prost(message, repeated, tag = "2")]
-    pub(crate) records: Vec<PutRecordsRequestEntry>,
+    pub records: Vec<PutRecordsRequestEntry>,
     /// `streamId = 30` (required in Python's copy).
     #[prost(string, optional, tag = "30")]
-    pub(crate) stream_id: Option<String>,
+    pub stream_id: Option<String>,
 }
 
 /// `PutRecordsRequestEntry`. `extendedInfo = 7` (a message) is skipped like any unknown field.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct PutRecordsRequestEntry {
+pub struct PutRecordsRequestEntry {
     /// `data = 3`: the raw bytes (no Base64). Absent reads as empty, as protobuf readers do.
     #[prost(bytes = "bytes", optional, tag = "3")]
-    pub(crate) data: Option<Bytes>,
+    pub data: Option<Bytes>,
     /// `explicitHashKey = 4`.
     #[prost(string, optional, tag = "4")]
-    pub(crate) explicit_hash_key: Option<String>,
+    pub explicit_hash_key: Option<String>,
     /// `partitionKey = 5`.
     #[prost(string, optional, tag = "5")]
-    pub(crate) partition_key: Option<String>,
+    pub partition_key: Option<String>,
     /// `partitionId = 6`.
     #[prost(string, optional, tag = "6")]
-    pub(crate) partition_id: Option<String>,
+    pub partition_id: Option<String>,
     /// `timestamp = 29` (milliseconds since the epoch): read, not used.
     #[prost(int64, optional, tag = "29")]
-    pub(crate) timestamp: Option<i64>,
+    pub timestamp: Option<i64>,
 }
 
 /// `PutRecordsResult`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct PutRecordsResult {
+pub struct PutRecordsResult {
     /// `failedRecordCount = 21`: always written (required in Python's copy).
     #[prost(int32, optional, tag = "21")]
-    pub(crate) failed_record_count: Option<i32>,
+    pub failed_record_count: Option<i32>,
     /// `records = 22`.
     #[prost(message, repeated, tag = "22")]
-    pub(crate) records: Vec<PutRecordsResultEntry>,
+    pub records: Vec<PutRecordsResultEntry>,
 }
 
 /// `PutRecordsResultEntry`: the partition is `shardId` here (`partition_id` in JSON).
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct PutRecordsResultEntry {
+pub struct PutRecordsResultEntry {
     /// `shardId = 23`.
     #[prost(string, optional, tag = "23")]
-    pub(crate) shard_id: Option<String>,
+    pub shard_id: Option<String>,
     /// `sequenceNumber = 24`.
     #[prost(string, optional, tag = "24")]
-    pub(crate) sequence_number: Option<String>,
+    pub sequence_number: Option<String>,
     /// `errorCode = 25`.
     #[prost(string, optional, tag = "25")]
-    pub(crate) error_code: Option<String>,
+    pub error_code: Option<String>,
     /// `errorMessage = 26`.
     #[prost(string, optional, tag = "26")]
-    pub(crate) error_message: Option<String>,
+    pub error_message: Option<String>,
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
-//! The producer's metrics, reported through the [`metrics`](https://docs.rs/metrics) facade:
-//! any exporter the application installs (Prometheus, StatsD, ...) receives them; with none
-//! installed, each handle is a no-op (one branch per update).
+//! The names of the metrics dis-records reports through the
+//! [`metrics`](https://docs.rs/metrics) facade (install any exporter to receive them; with none
+//! installed they cost one branch per update).
 //!
-//! The names are public constants in [`crate::metrics`]; this file holds the handles a producer
-//! registers once, when it is built.
+//! Behind the names, the crate's own: the handles a producer registers once, when it is built,
+//! and the credential refreshes counted by every client (`src/credentials/refresh.rs`).
 
 use std::time::Duration;
 
