@@ -1,4 +1,4 @@
-//! The send rate of one partition when its quota is not known ([`Pacing::Adaptive`], or DIS
+//! The send rate of one partition when its quota is not known (`Pacing::Adaptive`, or DIS
 //! could not describe the stream): adapted from the throttling DIS answers, additive increase,
 //! multiplicative decrease (AIMD). Under sustained overload the producer then holds near the
 //! partition's quota instead of bursting into it and backing off. It reads the refusals as the
@@ -11,8 +11,6 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-#[cfg(doc)]
-use super::Pacing;
 use super::refusals::{Refusals, Verdict, decrease};
 use super::sample::Sample;
 

@@ -13,13 +13,10 @@ mod simulation;
 use std::time::Duration;
 
 pub use self::kind::StreamKind;
-pub(crate) use self::sample::{Refused, Sample, is_throttled};
+pub(crate) use self::sample::{Refused, Sample, THROTTLED, is_throttled};
 
 use self::adaptive::AdaptivePacer;
 use self::quota::QuotaPacer;
-
-/// DIS's code for a record (or a request) refused by traffic control.
-pub(crate) const THROTTLED: &str = "DIS.4303";
 
 /// How the producer paces its requests to each partition
 /// ([`ProducerConfig::with_pacing`](crate::ProducerConfig::with_pacing)).

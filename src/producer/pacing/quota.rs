@@ -4,7 +4,7 @@
 //! buckets are not run dry and hardly ever answer `DIS.4303`.
 //!
 //! The share: a producer cannot know how many others write to its stream, only what DIS
-//! refuses. Sharing ([`Pacing::Quota`]'s `shared`), it starts at half the quota and doubles its
+//! refuses. Sharing (`Pacing::Quota`'s `shared`), it starts at half the quota and doubles its
 //! share on clean answers (a slow start, as TCP's) until DIS first refuses or the share is
 //! whole. Refusals that follow the rate ([`super::refusals`]) lower the share by the part
 //! refused (a rate `r` over what DIS has left `q` sees about `(r - q) / r` refused) and a margin
@@ -23,9 +23,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-#[cfg(doc)]
-use super::Pacing;
-use super::StreamKind;
+use super::kind::StreamKind;
 use super::refusals::{Refusals, Verdict, decrease};
 use super::sample::Sample;
 

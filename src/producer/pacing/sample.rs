@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::THROTTLED;
 use crate::outcome::RecordResult;
 
 /// What DIS answered to one request, as the pacer reads it.
@@ -51,6 +50,9 @@ impl Sample {
         }
     }
 }
+
+/// DIS's code for a record (or a request) refused by traffic control.
+pub(crate) const THROTTLED: &str = "DIS.4303";
 
 /// True when a record (or a request) was refused with `code` by traffic control.
 pub(crate) fn is_throttled(code: &str) -> bool {
