@@ -89,6 +89,18 @@ pub(crate) enum Verdict {
     Undo(f64),
 }
 
+/// A decrease on trial: the answers to requests reserved a while after it say whether the
+/// refusals that caused it followed the rate.
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    /// The rate before the decrease.
+    before: f64,
+    /// The share refused (background included) that caused it.
+    cause: f64,
+    /// The rate after it.
+    after: f64,
+}
+
 /// The refusals of one lane, read against its rate.
 #[derive(Debug)]
 pub(crate) struct Refusals {
@@ -97,7 +109,7 @@ pub(crate) struct Refusals {
     background_until: Instant,
     /// The last decrease, until a settled sample says whether the refusals followed the rate:
     /// the rate before it, the share refused that caused it, and the rate after.
-    probe: Option<(f64, f64, f64)>,
+    probe: Option<Probe>,
     /// When the rate last went down: answers to requests reserved before it say nothing of the
     /// new rate.
     lowered_at: Instant,
@@ -182,7 +194,12 @@ impl Refusals {
         let at_random = 4 * self.scattered >= self.throttled;
         let (scattered, throttled_all) = (self.scattered, self.throttled);
         (self.sent, self.throttled, self.scattered) = (0, 0, 0);
-        if let Some((before, cause, after)) = self.probe {
+        if let Some(Probe {
+            before,
+            cause,
+            after,
+        }) = self.probe
+        {
             if reserved_at >= self.lowered_at + SETTLE {
                 self.probe = None;
                 if at_random && unmoved(cause, before, after, share, n) {
@@ -232,7 +249,11 @@ impl Refusals {
 
     /// The rate went from `before` to `after` on the last [`Verdict::Lower`], now.
     pub(crate) fn lowered(&mut self, before: f64, after: f64, now: Instant) {
-        self.probe = Some((before, self.cause, after));
+        self.probe = Some(Probe {
+            before,
+            cause: self.cause,
+            after,
+        });
         self.lowered_at = now;
         (self.sent, self.throttled, self.scattered) = (0, 0, 0);
     }
