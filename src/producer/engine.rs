@@ -322,10 +322,7 @@ impl Run {
     /// is in flight ([`Run::apply_relayout`]). The first failure falls back to what the
     /// producer was told, with one warning; a refusal for good stops asking.
     fn described(&mut self, result: Result<Described, Unavailable>) {
-        let learning = &mut self.learning;
-        let first = std::mem::take(&mut learning.first_description);
-        learning.hold_until = None;
-        learning.next_describe = Some(Instant::now() + learn::DESCRIBE_EVERY);
+        let first = self.learning.came_back();
         match result {
             Ok(described) => {
                 let stream = self.engine.stream.to_string();
@@ -355,8 +352,7 @@ impl Run {
             }
             Err(Unavailable { refused, reason }) => {
                 if refused {
-                    self.learning.no_describe = true;
-                    self.learning.next_describe = None;
+                    self.learning.refused();
                 }
                 if first {
                     let told = &self.told;

@@ -23,9 +23,9 @@ pub(crate) struct Learning {
     /// A description of the stream under way.
     pub(crate) under_way: JoinSet<Result<Described, Unavailable>>,
     /// Until then, no request goes out while the first description is awaited.
-    pub(crate) hold_until: Option<Instant>,
+    hold_until: Option<Instant>,
     /// No description has come back yet.
-    pub(crate) first_description: bool,
+    first_description: bool,
     /// When the stream is described again.
     pub(crate) next_describe: Option<Instant>,
     /// When it was last asked for.
@@ -67,6 +67,20 @@ impl Learning {
         let stream = stream.to_string();
         self.under_way
             .spawn(learn::describe(client.clone(), stream));
+    }
+
+    /// A description came back: the hold for the first one ends, and the stream is described
+    /// again in [`learn::DESCRIBE_EVERY`]. True when it is the first.
+    pub(crate) fn came_back(&mut self) -> bool {
+        self.hold_until = None;
+        self.next_describe = Some(Instant::now() + learn::DESCRIBE_EVERY);
+        std::mem::take(&mut self.first_description)
+    }
+
+    /// DIS refused DescribeStream for good: no more asking.
+    pub(crate) fn refused(&mut self) {
+        self.no_describe = true;
+        self.next_describe = None;
     }
 
     /// The hold for the first description ends once its time is up.
