@@ -7,7 +7,6 @@
 //! the open batch or in flight: later records of the key wait, in input order.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -20,6 +19,8 @@ use super::attempts;
 use super::batch::{Batch, Pending, later};
 use super::config::ProducerConfig;
 use super::delivery::{Delivery, Summary};
+use super::key_order::KeyOrder;
+use super::layout::Learning;
 use super::learn::{self, Described, Unavailable};
 use super::outbox::Outbox;
 use super::pacing::{Pacer, Pacing};
@@ -40,34 +41,17 @@ pub(crate) enum Input {
     Flush(oneshot::Sender<bool>, Instant),
 }
 
-/// One lane: an open batch, the requests in flight, and (ordered mode) the keys held.
+/// One lane: an open batch and the requests in flight (its keys, in ordered mode, are in
+/// [`KeyOrder`]).
 struct Lane {
     open: Option<Batch>,
     in_flight: usize,
-    /// Records waiting for an earlier record of their key (ordered mode), per key, in input
-    /// order.
-    waiting: HashMap<String, VecDeque<Pending>>,
-    /// Keys whose record in flight has landed and that have records waiting, in the order they
-    /// came free.
-    freed: VecDeque<String>,
-    /// Keys with a record in the open batch or in flight.
-    active: HashSet<String>,
     /// The partition's pace (none when not paced).
     pacer: Option<Arc<Pacer>>,
 }
 
-/// Most records waiting for their key (ordered mode), whatever they hold: a safety bound far
-/// above what the buffer's bytes let wait (64 MiB: about 300,000 empty records).
-const MAX_WAITING_RECORDS: usize = 1_000_000;
-
 /// Requests in flight, each answering with its lane, its outcomes and how many tries it made.
 type Flights = JoinSet<attempts::Flown>;
-
-/// How long a run holds its first requests for its stream's description (DescribeStream) at
-/// most: long enough for DIS to answer, short enough that an endpoint that does not answer it
-/// costs little (the requests then go by what the producer was told, and the description,
-/// when it comes, is applied as a change of the stream would be).
-const START_WAIT: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// The producer's engine: batches input into lanes, keeps the window of requests full, and
 /// reports every outcome.
@@ -85,25 +69,11 @@ struct Run {
     engine: Engine,
     /// What the producer was told (its settings as given).
     told: ProducerConfig,
-    /// A description of the stream under way.
-    learning: JoinSet<Result<Described, Unavailable>>,
-    /// Until then, no request goes out while the first description is awaited.
-    hold_until: Option<Instant>,
-    /// No description has come back yet.
-    first_description: bool,
-    /// When the stream is described again.
-    next_describe: Option<Instant>,
-    /// When it was last asked for.
-    described_at: Instant,
-    /// DIS refused DescribeStream for good, or describing is off: no more asking.
-    no_describe: bool,
-    /// Settings DIS described that differ from the run's: applied once nothing is in flight.
-    relayout: Option<ProducerConfig>,
-    /// Records taken back from the lanes at a relayout, to be admitted again, in input order.
-    replay: VecDeque<Pending>,
-    /// An answer named a partition beyond those known, and it was said.
-    warned_unknown: bool,
+    /// The stream's description: asked for, awaited, and applied.
+    learning: Learning,
     lanes: Vec<Lane>,
+    /// Ordered mode: the keys held per lane and the records waiting for them.
+    keys: KeyOrder,
     flights: Flights,
     summary: Summary,
     /// Where outcomes go: the callback's thread.
@@ -114,11 +84,6 @@ struct Run {
     expire: watch::Sender<u64>,
     /// Requests in flight, over all lanes.
     in_flight: usize,
-    /// Records waiting for their key, over all lanes.
-    waiting: usize,
-    /// What they hold ([`Pending::waiting_cost`]): input stops while it is the buffer's bytes
-    /// or more.
-    waiting_bytes: usize,
     /// The id of the next record taken in (its input position).
     next_id: u64,
     /// A record whose lane has no room yet; input waits until it is placed.
@@ -128,12 +93,41 @@ struct Run {
     /// A flush deadline passed since the last flush was answered.
     flush_expired: bool,
     input_open: bool,
-    /// The close deadline (a spawned producer's), and whether its handle may still set one.
-    close_at: watch::Receiver<Option<Instant>>,
-    closing: Option<Instant>,
-    watching: bool,
+    /// Where a spawned producer's handle sets the close deadline; none once the handle is gone
+    /// (nothing more will be said).
+    close_at: Option<watch::Receiver<Option<Instant>>>,
+    /// The close deadline, or past it.
+    closing: Closing,
+}
+
+/// Where a run stands with its close deadline (a spawned producer's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Closing {
+    /// No deadline set.
+    Open,
+    /// Past this instant nothing more is sent.
+    At(Instant),
     /// Past the close deadline: everything ends as expired.
-    terminal: bool,
+    Terminal,
+}
+
+impl Closing {
+    /// The handle set a deadline (`None`: no deadline); once terminal, the run stays so.
+    fn set(self, at: Option<Instant>) -> Self {
+        match (self, at) {
+            (Closing::Terminal, _) => Closing::Terminal,
+            (_, Some(at)) => Closing::At(at),
+            (_, None) => Closing::Open,
+        }
+    }
+
+    /// The deadline still to come, if any.
+    fn deadline(self) -> Option<Instant> {
+        match self {
+            Closing::At(at) => Some(at),
+            Closing::Open | Closing::Terminal => None,
+        }
+    }
 }
 
 /// What wakes the engine up.
@@ -241,11 +235,11 @@ impl Engine {
                     run.flush_expired = true;
                     run.expire_held();
                 }
-                Event::CloseSet(Some(at)) => run.closing = at,
+                Event::CloseSet(Some(at)) => run.closing = run.closing.set(at),
                 // The handle is gone: nothing more will be said.
-                Event::CloseSet(None) => run.watching = false,
+                Event::CloseSet(None) => run.close_at = None,
                 Event::CloseDeadline => {
-                    run.terminal = true;
+                    run.closing = Closing::Terminal;
                     run.expire_held();
                 }
                 Event::Given => {}
@@ -271,9 +265,6 @@ fn build_lanes(engine: &Engine) -> Vec<Lane> {
         .map(|_| Lane {
             open: None,
             in_flight: 0,
-            waiting: HashMap::new(),
-            freed: VecDeque::new(),
-            active: HashSet::new(),
             pacer: pacer(1),
         })
         .collect();
@@ -292,39 +283,28 @@ impl Run {
         report: watch::Sender<Summary>,
     ) -> Self {
         let lanes = build_lanes(&engine);
-        let closing = *close_at.borrow();
+        let keys = KeyOrder::new(lanes.len());
+        let closing = Closing::Open.set(*close_at.borrow());
         let describe = engine.config.describe;
-        let now = Instant::now();
         let mut run = Run {
             told: engine.config.clone(),
-            learning: JoinSet::new(),
-            hold_until: describe.then(|| now + START_WAIT),
-            first_description: true,
-            next_describe: None,
-            described_at: now,
-            no_describe: !describe,
-            relayout: None,
-            replay: VecDeque::new(),
-            warned_unknown: false,
+            learning: Learning::new(describe, Instant::now()),
             engine,
             lanes,
+            keys,
             flights: JoinSet::new(),
             summary: Summary::default(),
             outbox,
             report,
             expire: watch::channel(0u64).0,
             in_flight: 0,
-            waiting: 0,
-            waiting_bytes: 0,
             next_id: 0,
             stash: None,
             flush_waiters: Vec::new(),
             flush_expired: false,
             input_open: true,
-            close_at,
+            close_at: Some(close_at),
             closing,
-            watching: true,
-            terminal: false,
         };
         if describe {
             run.describe();
@@ -334,23 +314,15 @@ impl Run {
 
     /// Asks DIS to describe the stream, on a task of its own (once at a time).
     fn describe(&mut self) {
-        self.next_describe = None;
-        if self.no_describe || !self.learning.is_empty() {
-            return;
-        }
-        self.described_at = Instant::now();
-        let client = self.engine.client.clone();
-        let stream = self.engine.stream.to_string();
-        self.learning.spawn(learn::describe(client, stream));
+        self.learning
+            .describe(&self.engine.client, &self.engine.stream);
     }
 
     /// A description came back: settings that differ from the run's are applied once nothing
     /// is in flight ([`Run::apply_relayout`]). The first failure falls back to what the
     /// producer was told, with one warning; a refusal for good stops asking.
     fn described(&mut self, result: Result<Described, Unavailable>) {
-        let first = std::mem::take(&mut self.first_description);
-        self.hold_until = None;
-        self.next_describe = Some(Instant::now() + learn::DESCRIBE_EVERY);
+        let first = self.learning.came_back();
         match result {
             Ok(described) => {
                 let stream = self.engine.stream.to_string();
@@ -372,7 +344,7 @@ impl Run {
                             "the stream changed: the producer paces its new layout"
                         );
                     }
-                    self.relayout = Some(config);
+                    self.learning.relayout = Some(config);
                 }
                 self.engine
                     .stats
@@ -380,8 +352,7 @@ impl Run {
             }
             Err(Unavailable { refused, reason }) => {
                 if refused {
-                    self.no_describe = true;
-                    self.next_describe = None;
+                    self.learning.refused();
                 }
                 if first {
                     let told = &self.told;
@@ -410,35 +381,57 @@ impl Run {
     /// batches, waiting for their key, the stash) are taken back and admitted again, in input
     /// order, into the new lanes. No request goes out meanwhile.
     fn apply_relayout(&mut self) {
-        if self.hold_until.is_some_and(|t| Instant::now() >= t) {
-            self.hold_until = None;
-        }
-        if self.relayout.is_none() || self.in_flight > 0 {
+        self.learning.end_late_hold();
+        if self.learning.relayout.is_none() || self.in_flight > 0 {
             return;
         }
-        let Some(config) = self.relayout.take() else {
+        let Some(config) = self.learning.relayout.take() else {
             return;
         };
-        let mut held: Vec<Pending> = self.stash.take().map(|(_, p)| p).into_iter().collect();
-        held.extend(self.replay.drain(..));
-        for l in &mut self.lanes {
-            held.extend(l.open.take().into_iter().flat_map(|b| b.pending));
-            held.extend(l.waiting.drain().flat_map(|(_, queue)| queue));
-        }
+        let mut held = self.take_held();
         held.sort_by_key(|p| p.id);
-        self.waiting = 0;
-        self.waiting_bytes = 0;
         self.engine.config = config;
         self.engine
             .stats
             .lanes(self.engine.config.partitions.map_or(1, |p| p as usize + 1));
         self.lanes = build_lanes(&self.engine);
-        self.replay = held.into();
+        self.keys = KeyOrder::new(self.lanes.len());
+        self.learning.replay = held.into();
+    }
+
+    /// Takes back the records held here: stashed, to be replayed, batched, waiting for their
+    /// key.
+    fn take_held(&mut self) -> Vec<Pending> {
+        let mut held: Vec<Pending> = self.stash.take().map(|(_, p)| p).into_iter().collect();
+        held.extend(self.learning.replay.drain(..));
+        for (lane, l) in self.lanes.iter_mut().enumerate() {
+            held.extend(l.open.take().into_iter().flat_map(|b| b.pending));
+            held.extend(self.keys.take_lane(lane));
+        }
+        held
     }
 
     /// True while requests are held: for the first description, or for a relayout.
     fn holding(&self) -> bool {
-        self.relayout.is_some() || self.hold_until.is_some_and(|t| Instant::now() < t)
+        self.learning.holding()
+    }
+
+    /// True when the engine may take more input: the callback's backlog has room, and (unless
+    /// past the close deadline, when records end at once) no record waits to be placed or
+    /// replayed, no flush waits, and what waits for its key leaves room.
+    fn has_input_room(&self) -> bool {
+        self.input_open
+            && !self.outbox.is_full()
+            && (self.is_terminal()
+                || (self.stash.is_none()
+                    && self.learning.replay.is_empty()
+                    && self.flush_waiters.is_empty()
+                    && self.keys.has_room(self.engine.config.buffer_bytes)))
+    }
+
+    /// Past the close deadline: everything ends as expired.
+    fn is_terminal(&self) -> bool {
+        self.closing == Closing::Terminal
     }
 
     /// Checks the partitions DIS answered with: one beyond those known means the stream grew
@@ -457,12 +450,12 @@ impl Run {
         let Some(index) = beyond else {
             return;
         };
-        if !self.no_describe {
-            if self.described_at.elapsed() >= learn::DESCRIBE_AGAIN_AFTER {
+        if !self.learning.no_describe {
+            if self.learning.described_at.elapsed() >= learn::DESCRIBE_AGAIN_AFTER {
                 self.describe();
             }
-        } else if !self.warned_unknown {
-            self.warned_unknown = true;
+        } else if !self.learning.warned_unknown {
+            self.learning.warned_unknown = true;
             tracing::warn!(
                 stream = %self.engine.stream.to_string(),
                 "DIS answered partition {index}, beyond the {known} partitions the producer \
@@ -476,11 +469,11 @@ impl Run {
     /// flush waits).
     fn send_ready(&mut self) {
         while self.stash.is_none()
-            && let Some(pending) = self.replay.pop_front()
+            && let Some(pending) = self.learning.replay.pop_front()
         {
             let lane = self.lane_of(&pending);
             if let Some(back) = self.admit(lane, pending) {
-                self.replay.push_front(back);
+                self.learning.replay.push_front(back);
                 break;
             }
         }
@@ -511,8 +504,8 @@ impl Run {
     fn is_idle(&self) -> bool {
         self.flights.is_empty()
             && self.stash.is_none()
-            && self.replay.is_empty()
-            && self.waiting == 0
+            && self.learning.replay.is_empty()
+            && self.keys.is_empty()
             && self.lanes.iter().all(|l| l.open.is_none())
     }
 
@@ -543,18 +536,12 @@ impl Run {
             .map(|(_, at)| *at)
             .min()
             .filter(|_| !self.flush_expired);
-        let pull = self.input_open
-            && !self.outbox.is_full()
-            && (self.terminal
-                || (self.stash.is_none()
-                    && self.replay.is_empty()
-                    && self.flush_waiters.is_empty()
-                    && self.waiting_has_room()));
-        let closing = self.closing.filter(|_| !self.terminal);
-        let held_until = self.hold_until.filter(|_| self.relayout.is_none());
-        let next_describe = self.next_describe;
-        let learning = &mut self.learning;
-        let (flights, close_at, watching) = (&mut self.flights, &mut self.close_at, self.watching);
+        let pull = self.has_input_room();
+        let closing = self.closing.deadline();
+        let held_until = self.learning.held_until();
+        let next_describe = self.learning.next_describe;
+        let learning = &mut self.learning.under_way;
+        let (flights, close_at) = (&mut self.flights, &mut self.close_at);
         let outbox = &self.outbox;
         tokio::select! {
             next = input.next(), if pull => Event::Input(next),
@@ -563,9 +550,7 @@ impl Run {
             }
             _ = sleep_until(lingered), if lingered.is_some() => Event::Lingered,
             _ = sleep_until(flush_deadline), if flush_deadline.is_some() => Event::FlushDeadline,
-            changed = close_at.changed(), if watching => {
-                Event::CloseSet(changed.ok().map(|()| *close_at.borrow()))
-            }
+            changed = close_changed(close_at), if close_at.is_some() => Event::CloseSet(changed),
             _ = sleep_until(closing), if closing.is_some() => Event::CloseDeadline,
             Some(done) = learning.join_next(), if !learning.is_empty() => {
                 Event::Described(done.unwrap_or_else(|e| Err(Unavailable {
@@ -598,12 +583,7 @@ impl Run {
                 Some(Input::Flush(w, at)) => self.flush_waiters.push((w, at)),
                 Some(Input::Record(record, permit)) => {
                     self.take_record(record, permit, now);
-                    let room = !self.outbox.is_full()
-                        && (self.terminal
-                            || (self.stash.is_none()
-                                && self.replay.is_empty()
-                                && self.waiting_has_room()));
-                    if room {
+                    if self.has_input_room() {
                         next = input.next().now_or_never();
                     }
                 }
@@ -634,7 +614,7 @@ impl Run {
         // Its own time limit, else the producer's, from the moment it was taken in.
         let time_limit = checked.time_limit.unwrap_or(self.engine.config.deadline);
         let pending = Pending::new(id, checked, later(now, time_limit), permit);
-        if self.terminal {
+        if self.is_terminal() {
             self.deliver(vec![pending.expire(false)]);
             return;
         }
@@ -657,45 +637,14 @@ impl Run {
         self.summary.throttled += throttled;
         if self.engine.config.order_by_key {
             // Their keys come free; those with records waiting are promoted in that order.
-            let l = &mut self.lanes[lane];
-            for d in &deliveries {
-                if let Some(key) = d.record.partition_key.as_deref()
-                    && l.active.remove(key)
-                    && l.waiting.contains_key(key)
-                {
-                    l.freed.push_back(key.to_owned());
-                }
-            }
+            self.keys.landed(lane, &deliveries);
         }
         self.check_partitions(&deliveries);
         self.deliver(deliveries);
-        if self.terminal {
+        if self.is_terminal() {
             self.expire_held();
         } else {
             self.promote(lane);
-        }
-    }
-
-    /// True when more records may wait for their key (ordered mode): what waits holds less
-    /// than the buffer's bytes ([`ProducerConfig::with_buffer`]), each record counted with its
-    /// data, its keys and the producer's own record of it, and fewer than
-    /// [`MAX_WAITING_RECORDS`] wait. The buffer's record count does not cap them: a hot key's
-    /// small records would fill it and hold back the other keys behind them in the input.
-    fn waiting_has_room(&self) -> bool {
-        self.waiting_bytes < self.engine.config.buffer_bytes && self.waiting < MAX_WAITING_RECORDS
-    }
-
-    /// `pending` waits for its key (at the back of its key's queue, or the front when it is
-    /// put back).
-    fn wait(&mut self, lane: usize, pending: Pending, front: bool) {
-        self.waiting += 1;
-        self.waiting_bytes += pending.waiting_cost();
-        let key = pending.partition_key().unwrap_or_default().to_owned();
-        let queue = self.lanes[lane].waiting.entry(key).or_default();
-        if front {
-            queue.push_front(pending);
-        } else {
-            queue.push_back(pending);
         }
     }
 
@@ -749,11 +698,10 @@ impl Run {
         if self.engine.config.order_by_key
             && let Some(key) = pending.partition_key()
         {
-            let l = &self.lanes[lane];
             // Behind the record of its key in the batch or in flight, or behind those of its
             // key already waiting.
-            if l.active.contains(key) || l.waiting.contains_key(key) {
-                self.wait(lane, pending, false);
+            if self.keys.is_held(lane, key) {
+                self.keys.wait(lane, pending, false);
                 return None;
             }
         }
@@ -763,24 +711,10 @@ impl Run {
     /// Moves the next waiting record of each key that has come free into the open batch, in
     /// the order the keys came free: the cost is per key freed, not per record waiting.
     fn promote(&mut self, lane: usize) {
-        while let Some(key) = self.lanes[lane].freed.pop_front() {
-            let l = &mut self.lanes[lane];
-            let Some(queue) = l.waiting.get_mut(&key) else {
-                continue;
-            };
-            let Some(pending) = queue.pop_front() else {
-                l.waiting.remove(&key);
-                continue;
-            };
-            if queue.is_empty() {
-                l.waiting.remove(&key);
-            }
-            self.waiting -= 1;
-            self.waiting_bytes -= pending.waiting_cost();
+        while let Some((key, pending)) = self.keys.next_freed(lane) {
             if let Some(back) = self.place(lane, pending) {
                 // No room for another request: it waits, first of its key, for the next landing.
-                self.wait(lane, back, true);
-                self.lanes[lane].freed.push_front(key);
+                self.keys.put_back(lane, key, back);
                 break;
             }
         }
@@ -802,7 +736,7 @@ impl Run {
         if self.engine.config.order_by_key
             && let Some(key) = pending.partition_key()
         {
-            self.lanes[lane].active.insert(key.to_owned());
+            self.keys.activate(lane, key);
         }
         let open = match self.lanes[lane].open.take() {
             Some(batch) => batch,
@@ -853,18 +787,20 @@ impl Run {
     /// and the requests in flight are told to stop.
     fn expire_held(&mut self) {
         self.expire.send_modify(|generation| *generation += 1);
-        let mut held: Vec<Pending> = self.stash.take().map(|(_, p)| p).into_iter().collect();
-        held.extend(self.replay.drain(..));
-        for l in &mut self.lanes {
-            held.extend(l.open.take().into_iter().flat_map(|b| b.pending));
-            held.extend(l.waiting.drain().flat_map(|(_, queue)| queue));
-            l.freed.clear();
-            l.active.clear();
-        }
-        self.waiting = 0;
-        self.waiting_bytes = 0;
+        let held = self.take_held();
         let expired = held.into_iter().map(|p| p.expire(false)).collect();
         self.deliver(expired);
+    }
+}
+
+/// Waits for the handle to set a close deadline: `Some` with it, `None` once the handle is
+/// gone; forever when there is no handle to wait for.
+async fn close_changed(
+    close_at: &mut Option<watch::Receiver<Option<Instant>>>,
+) -> Option<Option<Instant>> {
+    match close_at {
+        Some(rx) => rx.changed().await.ok().map(|()| *rx.borrow()),
+        None => std::future::pending().await,
     }
 }
 

@@ -8,6 +8,8 @@ pub(crate) mod config;
 pub(crate) mod delivery;
 mod engine;
 pub(crate) mod handle;
+mod key_order;
+mod layout;
 mod learn;
 mod outbox;
 pub(crate) mod pacing;
