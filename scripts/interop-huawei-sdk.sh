@@ -22,7 +22,7 @@
 #
 # --vectors: the SDK sends real requests (both signers, both body formats, one with a query
 # string) to a capturing server; they are written to huaweicloud-sign/tests/fixtures/, where
-# huaweicloud-sign's tests sign them again and verify them, and dis-local/tests/protobuf.rs
+# huaweicloud-sign's tests sign them again and verify them, and dis-local/tests/it/protobuf.rs
 # replays them against dis-local.
 #
 # Prints one line per check; exits non-zero on the first failure. No standard input is read;

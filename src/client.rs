@@ -73,7 +73,7 @@ impl DisClientBuilder {
     /// With AK/SK, whether protobuf bodies are signed too (default: on). On, the body's SHA-256
     /// goes into the signature, as for JSON: what Huawei's hand-written DIS SDK, the one that
     /// sends protobuf, does with both its signers (its captured requests are the vectors of
-    /// `huaweicloud-sign/tests/legacy.rs`, signed again there to the same `Authorization`), so
+    /// `huaweicloud-sign/tests/it/legacy.rs`, signed again there to the same `Authorization`), so
     /// DIS takes it. Off, the body goes out as `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD`, as
     /// Huawei's v3 signer sends every non-JSON body: one SHA-256 per body less, but the
     /// signature no longer covers the body, and a captured request replayed with another

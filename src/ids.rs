@@ -4,7 +4,7 @@
 //! (`regress`, which allocates per match) and two `String`s per field were half of the
 //! producer's CPU per 100-byte record.
 //!
-//! The checks are the spec's patterns, written out; `tests/ids.rs` runs them against the
+//! The checks are the spec's patterns, written out; `tests/it/ids.rs` runs them against the
 //! patterns themselves, read from `openapi/dis-records.yaml`. A changed pattern no longer maps
 //! here, the generated fields get a different type, and the build fails where they are read.
 

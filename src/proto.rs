@@ -3,7 +3,7 @@
 //! the generated types: protobuf is another serializer of the same request, not another
 //! request. The messages are the workspace's `dis-records-proto` (dis-local uses the same):
 //! field numbers of the Python SDK's generated `record_pb2` and `openapi/dis-records.proto`;
-//! `tests/protobuf_descriptors.rs` compiles that file and checks these messages against it.
+//! `tests/it/protobuf_descriptors.rs` compiles that file and checks these messages against it.
 //! Derived with prost, so no `protoc` is needed to build.
 //!
 //! Huawei's copies differ in their labels (Java's marks the stream fields optional, Python's

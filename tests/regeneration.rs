@@ -17,6 +17,8 @@
 //! JSON writer anywhere in `src/` (a `"partition_key"` string literal).
 //!
 //! Cost: three builds of this crate alone (the dependencies are already built by `cargo test`).
+//! That is more than the rest of `cargo test` takes, so both tests are `#[ignore]`d there and CI
+//! runs them (`.ci/run`: `cargo test --test regeneration -- --ignored`).
 
 use std::{
     fs,
@@ -225,6 +227,7 @@ fn struct_body<'a>(code: &'a str, name: &str) -> &'a str {
 }
 
 #[test]
+#[ignore = "builds the crate again: `.ci/run` runs it with `--ignored`"]
 fn a_spec_change_shows_up_in_the_generated_client() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let (target_dir, krate, _lock) = fresh_copy(root);
@@ -353,6 +356,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 #[test]
+#[ignore = "builds the crate again: `.ci/run` runs it with `--ignored`"]
 fn a_renamed_request_property_cannot_drift_silently() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     // No hand-written JSON writer: the property's name appears in no string literal of `src/`

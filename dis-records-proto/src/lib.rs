@@ -5,7 +5,7 @@
 //!
 //! Written from the Python SDK's generated `record_pb2` (huaweicloud-sdk-python-dis 2.0.8,
 //! proto2, package-less `record.proto`); the repository's `openapi/dis-records.proto` documents
-//! them and its `tests/protobuf_descriptors.rs` checks these messages against that file.
+//! them and its `tests/it/protobuf_descriptors.rs` checks these messages against that file.
 //!
 //! Labels: every field is optional here. Python's `record.proto` marks `streamName`, `streamId`
 //! and `failedRecordCount` required, Java's marks the stream fields optional: a reader takes a

@@ -93,7 +93,7 @@ mod tests {
     // The golden table (`tests/data/partitions.json`, read by `tests/data/partitions.rs`):
     // partitions of fixed keys and hashes for fixed partition counts, computed once,
     // independently, with the Java producer's rule. dis-local asserts the same file against its
-    // own implementation (`dis-local/tests/partition_table.rs`).
+    // own implementation (`dis-local/tests/it/partition_table.rs`).
     include!(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/data/partitions.rs"

@@ -1,6 +1,6 @@
 // The golden partition table of `partitions.json` (beside this file), read the same way by the
 // two crates that assert it: `include!`d by `src/producer/partition.rs`'s unit tests and by
-// `dis-local/tests/partition_table.rs`, each handing in the file's text.
+// `dis-local/tests/it/partition_table.rs`, each handing in the file's text.
 //
 // The table: the partition of fixed partition keys and hashes for fixed partition counts,
 // computed once, independently, with the rule of Huawei's Java producer

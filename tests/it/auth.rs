@@ -3,7 +3,7 @@
 //! the environment is unit-tested in `src/credentials/env.rs`, the sensitive header flags in
 //! `src/auth.rs`.)
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

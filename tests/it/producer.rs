@@ -1,7 +1,7 @@
 //! The producer against the local endpoint with injected faults, against broken answers, and
 //! a property test of how it splits records into requests.
 
-mod support;
+use crate::support;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;

@@ -3,7 +3,7 @@
 //! stream (dis-local's paged read-back), and the copies are no more than the lines each
 //! restart flagged as possible duplicates.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::io::Write as _;

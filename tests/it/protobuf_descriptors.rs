@@ -10,7 +10,7 @@
 //!   `PutRecordsResult` built from the descriptor, every field set; each value must come back
 //!   in the deliveries, `failedRecordCount` in the warning that reports a wrong count.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::Path;

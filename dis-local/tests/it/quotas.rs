@@ -7,7 +7,7 @@
 //! the elapsed times measured around each request (never a tight wall-clock bound), so a
 //! loaded machine widens them instead of failing.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,15 @@ use support::Env;
 /// advanced one: 20 records/s and 52,428.8 bytes/s.
 const SCALE: f64 = 0.01;
 
-impl Env {
+/// What these tests ask of the endpoint: a trait of this module, since the other modules of
+/// this binary give `Env` methods of the same names.
+trait Calls {
+    async fn quotas(scale: f64, streams: impl IntoIterator<Item = StreamConfig>) -> Env;
+    async fn send(&self, stream: &str, records: Vec<Value>) -> Answer;
+    async fn get(&self, path: &str) -> Value;
+}
+
+impl Calls for Env {
     /// Quotas on at `scale` for these streams.
     async fn quotas(scale: f64, streams: impl IntoIterator<Item = StreamConfig>) -> Env {
         Env::start(

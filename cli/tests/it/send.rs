@@ -1,7 +1,7 @@
 //! `dis-records send` end to end: streamed stdin, JSON lines, bad and over-long lines, exit
 //! codes, the --json summary.
 
-mod support;
+use crate::support;
 
 use std::io::Write as _;
 

@@ -1,7 +1,7 @@
 //! AK/SK round trip: the client signs, the local endpoint verifies; tampering with the body, a
 //! signed header, the path or the date makes the endpoint refuse with HTTP 441.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};

@@ -2,7 +2,7 @@
 //! `flush` and `close` with deadlines, per-record deadlines under endless throttling, and the
 //! stats snapshot.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

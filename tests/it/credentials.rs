@@ -4,7 +4,7 @@
 //! that records wait out, project ID discovery, and every bad answer a credential source can
 //! give (a clear error, bounded in size and time, no secret in it).
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -3,7 +3,7 @@
 //! (`LocalDis::grow_partitions`): described with its new partitions, keys mapped over them,
 //! the new partitions at their quota. Only 127.0.0.1.
 
-mod support;
+use crate::support;
 
 use dis_local::{LocalConfig, StreamConfig, StreamKind};
 use serde_json::{Value, json};

@@ -11,7 +11,7 @@ use huaweicloud_sign::legacy::{self, Algorithm, CredentialAuthorization};
 use huaweicloud_sign::{SignableRequest, format_sdk_date, parse_authorization, parse_sdk_date};
 use serde_json::Value;
 
-const FIXTURE: &str = include_str!("fixtures/handwritten_sdk_signatures.json");
+const FIXTURE: &str = include_str!("../fixtures/handwritten_sdk_signatures.json");
 
 /// One request as the capturing server received it.
 struct Vector {

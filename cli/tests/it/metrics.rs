@@ -1,7 +1,7 @@
 //! `--metrics-listen` and dis-local's `/metrics`: both scraped during one run, their numbers
 //! checked against the run's --json summary.
 
-mod support;
+use crate::support;
 
 use std::io::Write as _;
 use std::time::{Duration, Instant};

@@ -1,6 +1,6 @@
 //! `dis-records local`: the embedded endpoint in the foreground, until SIGTERM.
 
-mod support;
+use crate::support;
 
 use std::io::BufRead as _;
 use std::process::{Command, Stdio};

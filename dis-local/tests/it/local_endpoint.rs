@@ -1,7 +1,7 @@
 //! Tests of the local DIS endpoint (`dis_local`), speaking raw HTTP with reqwest to 127.0.0.1
 //! only.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
@@ -18,7 +18,15 @@ use support::{Env, client};
 const MAX: u64 = i64::MAX as u64;
 const AVG4: u64 = MAX / 4;
 
-impl Env {
+/// What these tests ask of the endpoint: a trait of this module, since the other modules of
+/// this binary give `Env` methods of the same names.
+trait Calls {
+    async fn post(&self, body: &Value) -> (u16, Value);
+    async fn get_records(&self, stream: &str) -> (u16, Value);
+    fn stored(&self) -> Vec<StoredRecord>;
+}
+
+impl Calls for Env {
     /// POSTs a JSON value with a token and the Huawei SDK content type.
     async fn post(&self, body: &Value) -> (u16, Value) {
         let resp = self

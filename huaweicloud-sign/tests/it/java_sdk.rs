@@ -15,7 +15,7 @@ use huaweicloud_sign::SignableRequest;
 use huaweicloud_sign::legacy::{self, Algorithm};
 use serde_json::Value;
 
-const FIXTURE: &str = include_str!("fixtures/java_sdk_signatures.json");
+const FIXTURE: &str = include_str!("../fixtures/java_sdk_signatures.json");
 
 struct Vector {
     target: String,

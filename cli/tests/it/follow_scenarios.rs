@@ -6,7 +6,7 @@
 //! dis-local's read-back, nothing else is, and the copies are no more than the lines flagged
 //! as possible duplicates.
 
-mod support;
+use crate::support;
 
 use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt as _;

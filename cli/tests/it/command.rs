@@ -3,7 +3,7 @@
 //! stdin mode (the summary equal to what the stream holds), the config file, logs, the flags of
 //! the embedded endpoint refused with a real one, completions and the man page.
 
-mod support;
+use crate::support;
 
 use std::io::Write as _;
 use std::net::SocketAddr;

@@ -3,7 +3,7 @@
 //! did not issue (the configured one, any token without `--token`) act on any project, as
 //! before. Raw HTTP with reqwest to 127.0.0.1 only.
 
-mod support;
+use crate::support;
 
 use dis_local::LocalConfig;
 use serde_json::{Value, json};
@@ -13,7 +13,16 @@ const PROJECT_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const PROJECT_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 const PASSWORD: &str = "SECRET-PASSWORD-VALUE";
 
-impl Env {
+/// What these tests ask of the endpoint: a trait of this module, since the other modules of
+/// this binary give `Env` methods of the same names.
+trait Calls {
+    async fn login(&self, scope: Value) -> (u16, Option<String>);
+    async fn token(&self, scope: Value) -> String;
+    async fn send_as(&self, project: &str, token: &str) -> (u16, Value);
+    fn stored(&self) -> usize;
+}
+
+impl Calls for Env {
     /// `POST /v3/auth/tokens` for alice with this `auth.scope`: the status and the token.
     async fn login(&self, scope: Value) -> (u16, Option<String>) {
         let body = json!({ "auth": {

@@ -1,7 +1,7 @@
 //! The client against a loopback server that records what arrives: the seed's request on the
 //! wire, response parsing, both error-body shapes, and validation that sends nothing.
 
-mod support;
+use crate::support;
 
 use dis_records::{Credentials, DisClient, Error, Limits, Record, RecordResult, ValidationError};
 use serde_json::json;

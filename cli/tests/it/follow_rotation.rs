@@ -1,7 +1,7 @@
 //! `--follow` through rename rotation (also while the shipper is down), truncation, and an
 //! over-long line: every line written is shipped once the shipper is stopped with SIGTERM.
 
-mod support;
+use crate::support;
 
 use std::process::{Child, Stdio};
 use std::time::Duration;

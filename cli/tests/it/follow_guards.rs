@@ -2,7 +2,7 @@
 //! checkpoint of another stream, bad checkpoints and paths, following with no endpoint; and
 //! the defaults that never send to a real stream what was not asked for.
 
-mod support;
+use crate::support;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

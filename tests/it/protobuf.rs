@@ -2,7 +2,7 @@
 //! Huawei's Python SDK `record_pb2`, written here again rather than taken from the crate): what
 //! the producer sends decodes, and a protobuf answer is read back per record.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

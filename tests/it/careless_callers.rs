@@ -2,7 +2,7 @@
 //! sense: a callback that panics, futures dropped halfway, deadlines of any size, answers whose
 //! values the spec does not allow. Loopback only.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
