@@ -21,7 +21,7 @@ pub struct Record {
     pub explicit_hash_key: Option<String>,
     /// Its time limit: how long the producer may take to deliver it, from the moment it takes
     /// it in (that moment plus this is the record's deadline); `None`: the producer's
-    /// [`ProducerConfig::with_deadline`](crate::ProducerConfig::with_deadline). Not sent.
+    /// [`ProducerConfig::with_time_limit`](crate::ProducerConfig::with_time_limit). Not sent.
     pub time_limit: Option<Duration>,
 }
 

@@ -264,7 +264,7 @@ fn producer_config(args: &SendArgs, stream_kind: Option<StreamKind>) -> Producer
     let mut config = ProducerConfig::default()
         .with_pacing(pacing(args))
         .with_order_by_key(args.ordered)
-        .with_deadline(args.deadline())
+        .with_time_limit(args.deadline())
         .with_linger(Duration::from_millis(args.linger_ms))
         .with_body_format(match args.body {
             Body::Json => BodyFormat::Json,

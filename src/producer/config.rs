@@ -114,10 +114,10 @@ impl RetryPolicy {
 const MAX_IN_FLIGHT_BOUND: usize = 1024;
 /// Most partitions a producer may be told of (each has a lane).
 const MAX_PARTITIONS: u32 = 10_000;
-/// Longest deadline a record may be given.
-const MAX_DEADLINE: Duration = Duration::from_secs(7 * 24 * 3600);
-/// The default deadline of a record.
-const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
+/// Longest time limit a record may be given.
+const MAX_TIME_LIMIT: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The default time limit of a record.
+const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(120);
 /// Bounds of a spawned producer's buffer.
 const MAX_BUFFER_RECORDS: usize = 1_000_000;
 const MAX_BUFFER_BYTES: usize = 512 * 1024 * 1024;
@@ -138,7 +138,7 @@ pub struct ProducerConfig {
     pub(crate) pacing: Pacing,
     pub(crate) stream_kind: Option<StreamKind>,
     pub(crate) describe: bool,
-    pub(crate) deadline: Duration,
+    pub(crate) time_limit: Duration,
     pub(crate) buffer_records: usize,
     pub(crate) buffer_bytes: usize,
 }
@@ -146,7 +146,7 @@ pub struct ProducerConfig {
 impl Default for ProducerConfig {
     /// 4 requests in flight, 20 ms linger, the default [`RetryPolicy`], no key order, JSON
     /// bodies, the stream described by DIS (partition count and kind unknown until then),
-    /// paced at the quota and shared ([`Pacing::default`]), a deadline of 2 minutes per record, and a
+    /// paced at the quota and shared ([`Pacing::default`]), a time limit of 2 minutes per record, and a
     /// spawned producer's buffer of 10,000 records or 64 MiB.
     fn default() -> Self {
         ProducerConfig {
@@ -159,7 +159,7 @@ impl Default for ProducerConfig {
             pacing: Pacing::default(),
             stream_kind: None,
             describe: true,
-            deadline: DEFAULT_DEADLINE,
+            time_limit: DEFAULT_TIME_LIMIT,
             buffer_records: 10_000,
             buffer_bytes: 64 * 1024 * 1024,
         }
@@ -265,11 +265,20 @@ impl ProducerConfig {
     }
 
     /// How long a record may take, from when the producer takes it in to its acknowledgement
-    /// (default 2 minutes, at most 7 days). Throttled records are sent again until then; past
-    /// it a record ends as [`Failure::Expired`](crate::Failure::Expired), handed back.
-    pub fn with_deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = deadline;
+    /// (default 2 minutes, at most 7 days; a record's own
+    /// [`Record::with_time_limit`](crate::Record::with_time_limit) wins). Throttled records
+    /// are sent again until then (its deadline); past it a record ends as
+    /// [`Failure::Expired`](crate::Failure::Expired), handed back.
+    pub fn with_time_limit(mut self, time_limit: Duration) -> Self {
+        self.time_limit = time_limit;
         self
+    }
+
+    /// The former name of [`ProducerConfig::with_time_limit`]: a deadline is the instant the
+    /// time limit ends.
+    #[deprecated(note = "renamed `with_time_limit`")]
+    pub fn with_deadline(self, time_limit: Duration) -> Self {
+        self.with_time_limit(time_limit)
     }
 
     /// The buffer of a spawned producer ([`ProducerHandle`](crate::ProducerHandle)): at most
@@ -313,12 +322,12 @@ impl ProducerConfig {
                 format!("is {p}, it must be in 1..={MAX_PARTITIONS}"),
             )));
         }
-        if self.deadline.is_zero() || self.deadline > MAX_DEADLINE {
+        if self.time_limit.is_zero() || self.time_limit > MAX_TIME_LIMIT {
             return Err(Error::Config(ConfigError::new(
-                "producer: deadline",
+                "producer: time_limit",
                 format!(
                     "is {:?}, it must be more than 0 and at most 7 days",
-                    self.deadline
+                    self.time_limit
                 ),
             )));
         }

@@ -612,7 +612,7 @@ impl Run {
             }
         };
         // Its own time limit, else the producer's, from the moment it was taken in.
-        let time_limit = checked.time_limit.unwrap_or(self.engine.config.deadline);
+        let time_limit = checked.time_limit.unwrap_or(self.engine.config.time_limit);
         let pending = Pending::new(id, checked, later(now, time_limit), permit);
         if self.is_terminal() {
             self.deliver(vec![pending.expire(false)]);

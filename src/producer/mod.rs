@@ -53,7 +53,7 @@ use crate::validate;
 /// [`Producer::send_all`] runs on its own Tokio task: dropping its future (a timeout around it,
 /// a cancelled `select!`) stops nothing, and every record it took gets its outcome, given to
 /// the callback, while the runtime runs. Each record has a deadline
-/// ([`ProducerConfig::with_deadline`](crate::ProducerConfig::with_deadline), or its own): past
+/// ([`ProducerConfig::with_time_limit`](crate::ProducerConfig::with_time_limit), or its own): past
 /// it, a record not yet acknowledged comes back as
 /// [`Failure::Expired`](crate::Failure::Expired). To end a run at a moment of your choosing,
 /// use [`Producer::spawn`], feed the [`ProducerHandle`], and call [`ProducerHandle::close`] with

@@ -53,7 +53,7 @@ async fn send_timed(
         .credentials(credentials)
         .build()
         .unwrap();
-    let config = ProducerConfig::default().with_deadline(Duration::from_secs(30));
+    let config = ProducerConfig::default().with_time_limit(Duration::from_secs(30));
     let producer = Producer::new(client, "newstream", config).unwrap();
     let out = Arc::new(Mutex::new(Vec::new()));
     let sent_at = Arc::new(Mutex::new(Vec::new()));

@@ -157,7 +157,7 @@ async fn flush_past_its_deadline_hands_back_and_the_producer_goes_on() {
 async fn throttled_records_are_retried_until_their_deadline_and_stats_count_them() {
     let server = CannedServer::start(|req| answer(req, true)).await;
     let config = ProducerConfig::default()
-        .with_deadline(Duration::from_millis(400))
+        .with_time_limit(Duration::from_millis(400))
         .with_retry(RetryPolicy::default().with_max_attempts(2).with_backoff(
             Duration::from_millis(5),
             2.0,
@@ -216,7 +216,7 @@ async fn a_record_that_waited_for_credentials_expires_naming_why() {
         .credentials(Credentials::ecs_metadata_at(&nowhere).unwrap())
         .build()
         .unwrap();
-    let config = ProducerConfig::default().with_deadline(Duration::from_millis(500));
+    let config = ProducerConfig::default().with_time_limit(Duration::from_millis(500));
     let producer = Producer::new(client, "s", config).unwrap();
     let kept = support::Kept::default();
     let summary = producer.send_all([Record::new("waits")], kept.sink()).await;
@@ -267,7 +267,7 @@ async fn stats_are_readable_while_a_spawned_producer_runs() {
 async fn a_record_may_have_its_own_deadline() {
     let server = CannedServer::start(|req| answer(req, true)).await;
     let config = ProducerConfig::default()
-        .with_deadline(Duration::from_millis(800))
+        .with_time_limit(Duration::from_millis(800))
         .with_retry(RetryPolicy::default().with_backoff(
             Duration::from_millis(10),
             1.0,

@@ -65,7 +65,7 @@ async fn unkeyed_records_have_their_own_throttled_entry() {
     .await;
     let config = ProducerConfig::default()
         .with_partitions(2)
-        .with_deadline(Duration::from_millis(300));
+        .with_time_limit(Duration::from_millis(300));
     let producer = producer(&dis, config);
     let summary = producer
         .send_all((0..20).map(|i| Record::new(format!("{i}"))), |_| {})
