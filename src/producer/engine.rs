@@ -23,7 +23,7 @@ use super::key_order::KeyOrder;
 use super::layout::Learning;
 use super::learn::{self, Described, Unavailable};
 use super::outbox::Outbox;
-use super::pacing::{Pacer, Pacing};
+use super::pacing::Pacer;
 use super::partition::partition_of;
 use super::stats::StatsCell;
 use crate::client::DisClient;
@@ -179,9 +179,8 @@ impl Engine {
     /// 16 partitions paced through 4 requests in flight reach a quarter of their quota).
     fn window(&self) -> usize {
         let config = &self.config;
-        let at_quota = matches!(config.pacing, Pacing::Quota { .. })
-            && config.stream_kind.is_some()
-            && config.partitions.is_some();
+        let at_quota =
+            config.partitions.is_some() && config.pacing.quota(config.stream_kind).is_some();
         if at_quota {
             config.max_in_flight.max(self.lanes())
         } else {

@@ -59,6 +59,17 @@ impl Default for Pacing {
     }
 }
 
+impl Pacing {
+    /// The quota a stream of `kind` is paced at, and whether it is shared: `None` when the
+    /// pacing is not at a quota, or the kind is not known.
+    pub(crate) fn quota(self, kind: Option<StreamKind>) -> Option<(StreamKind, bool)> {
+        match (self, kind) {
+            (Pacing::Quota { shared }, Some(kind)) => Some((kind, shared)),
+            _ => None,
+        }
+    }
+}
+
 /// One lane's pacer: for a partition, or for the records DIS spreads over `partitions` of them.
 #[derive(Debug)]
 pub(crate) enum Pacer {
@@ -72,15 +83,13 @@ impl Pacer {
     /// The pacer of a lane carrying `partitions` partitions' records of a stream of `kind`, as
     /// `pacing` says; none when not paced.
     pub(crate) fn new(pacing: Pacing, kind: Option<StreamKind>, partitions: u32) -> Option<Pacer> {
-        match (pacing, kind) {
-            (Pacing::Off, _) => None,
-            (Pacing::Quota { shared }, Some(kind)) => {
-                Some(Pacer::Quota(QuotaPacer::new(kind, partitions, shared)))
-            }
-            (Pacing::Quota { .. } | Pacing::Adaptive, _) => {
-                Some(Pacer::Adaptive(AdaptivePacer::new(partitions)))
-            }
+        if pacing == Pacing::Off {
+            return None;
         }
+        Some(match pacing.quota(kind) {
+            Some((kind, shared)) => Pacer::Quota(QuotaPacer::new(kind, partitions, shared)),
+            None => Pacer::Adaptive(AdaptivePacer::new(partitions)),
+        })
     }
 
     /// The most records, and bytes of data, one request should carry now (what one carries
